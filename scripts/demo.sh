@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main job on a built-in sample: a synthetic ConfigMgr WinPE boot image gets the CMG's root
+# certificate (a freshly generated CA) injected offline, then inspected. Output goes to demo-out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo build --quiet
+PF="$PWD/target/debug/peforge"
+OUT="$PWD/demo-out"
+rm -rf "$OUT" && mkdir -p "$OUT" && cd "$OUT"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "1. Build a sample ConfigMgr boot image (synthetic WinPE, real hives, stand-in boot files)"
+"$PF" sample boot-wim --configmgr -o boot.wim
+"$PF" wim info boot.wim
+
+step "2. Generate a root CA standing in for the CMG's PKI root"
+openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=Contoso CMG Root CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+  -keyout cmg-root.key -out cmg-root.pem 2>/dev/null
+openssl x509 -in cmg-root.pem -noout -subject -fingerprint -sha1
+
+step "3. Hybrid-join ESP fix from the Autopilot docs, offline (hive set)"
+"$PF" hive set --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server' \
+  --value ConfigInfo --type sz --data 2
+"$PF" hive get --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'
+
+printf '\nDone. Results are in %s\n' "$OUT"

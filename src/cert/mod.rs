@@ -1,0 +1,1 @@
+//! Certificates and machine certificate stores (`shared/specs/cert-store-blob.md`).

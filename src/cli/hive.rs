@@ -1,0 +1,441 @@
+//! `peforge hive get|set`: generic offline registry access, in a WIM image or a loose hive file.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::wim::CommitArgs;
+use super::{Global, Status, output, report};
+use crate::registry::hive::{self, Hive, RawValue, types};
+use crate::wim::{Wim, offline};
+
+/// Which hive of the image.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HiveName {
+    /// Windows\System32\config\SOFTWARE
+    #[value(name = "SOFTWARE", alias = "software")]
+    Software,
+    /// Windows\System32\config\SYSTEM
+    #[value(name = "SYSTEM", alias = "system")]
+    System,
+    /// Windows\System32\config\DEFAULT
+    #[value(name = "DEFAULT", alias = "default")]
+    Default,
+}
+
+impl HiveName {
+    fn inner(self) -> &'static str {
+        match self {
+            HiveName::Software => "Windows\\System32\\config\\SOFTWARE",
+            HiveName::System => "Windows\\System32\\config\\SYSTEM",
+            HiveName::Default => "Windows\\System32\\config\\DEFAULT",
+        }
+    }
+}
+
+/// Value types accepted by `hive set`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ValueType {
+    /// REG_SZ
+    Sz,
+    /// REG_EXPAND_SZ
+    #[value(name = "expand_sz")]
+    ExpandSz,
+    /// REG_DWORD (decimal or 0x-prefixed hex)
+    Dword,
+    /// REG_QWORD (decimal or 0x-prefixed hex)
+    Qword,
+    /// REG_BINARY (hex, commas and spaces allowed)
+    Binary,
+    /// REG_MULTI_SZ (repeat --data, one string each)
+    #[value(name = "multi_sz")]
+    MultiSz,
+}
+
+/// Where the hive is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// The WIM holding the hive (boot.wim or install.wim).
+    #[arg(
+        long,
+        required_unless_present = "hive_file",
+        conflicts_with = "hive_file"
+    )]
+    pub wim: Option<PathBuf>,
+    /// Image index.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Which hive of the image.
+    #[arg(long, default_value = "SOFTWARE")]
+    pub hive: HiveName,
+    /// A loose hive file instead of a WIM.
+    #[arg(long, value_name = "PATH")]
+    pub hive_file: Option<PathBuf>,
+    /// Key path inside the hive, e.g. 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'.
+    #[arg(long)]
+    pub key: String,
+}
+
+/// Offline registry commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum HiveCmd {
+    /// Read a value, or list a key's values and subkeys.
+    Get {
+        #[command(flatten)]
+        target: Target,
+        /// Value name ('' or '@' for the default value); omit to list the key.
+        #[arg(long)]
+        value: Option<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create or change a value (creating missing keys), or delete it with --delete.
+    #[command(
+        after_help = "Example (seed 001, hybrid join ESP fix):\n  peforge hive set --hive-file SOFTWARE \\\n    --key 'Microsoft\\DeviceManageabilityCSP\\Provider\\MS DM Server' \\\n    --value ConfigInfo --type sz --data 2"
+    )]
+    Set {
+        #[command(flatten)]
+        target: Target,
+        /// Value name ('' or '@' for the default value).
+        #[arg(long)]
+        value: String,
+        /// Value type.
+        #[arg(long, value_name = "TYPE", required_unless_present = "delete")]
+        r#type: Option<ValueType>,
+        /// Value data (repeat for multi_sz).
+        #[arg(long)]
+        data: Vec<String>,
+        /// Delete the value instead.
+        #[arg(long, conflicts_with_all = ["type", "data"])]
+        delete: bool,
+        #[command(flatten)]
+        commit: CommitArgs,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn value_name(v: &str) -> &str {
+    if v == "@" { "" } else { v }
+}
+
+fn parse_int(s: &str) -> Option<u64> {
+    let s = s.trim();
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn encode(ty: ValueType, data: &[String]) -> anyhow::Result<(u32, Vec<u8>)> {
+    let one = || -> anyhow::Result<&str> {
+        match data {
+            [d] => Ok(d.as_str()),
+            _ => Err(report::hinted(
+                "this type takes exactly one --data",
+                "give --data once",
+            )),
+        }
+    };
+    Ok(match ty {
+        ValueType::Sz => (types::SZ, hive::encode_sz(one()?)),
+        ValueType::ExpandSz => (types::EXPAND_SZ, hive::encode_sz(one()?)),
+        ValueType::Dword => {
+            let v = parse_int(one()?)
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| {
+                    report::hinted(
+                        format!("{:?} is not a 32-bit number", data[0]),
+                        "give a decimal or 0x-prefixed hex number below 2^32",
+                    )
+                })?;
+            (types::DWORD, v.to_le_bytes().to_vec())
+        }
+        ValueType::Qword => {
+            let v = parse_int(one()?).ok_or_else(|| {
+                report::hinted(
+                    format!("{:?} is not a 64-bit number", data[0]),
+                    "give a decimal or 0x-prefixed hex number",
+                )
+            })?;
+            (types::QWORD, v.to_le_bytes().to_vec())
+        }
+        ValueType::Binary => {
+            let clean: String = one()?.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+            let bytes = hex::decode(&clean).map_err(|_| {
+                report::hinted(
+                    "--data is not hex bytes",
+                    "write bytes as hex, e.g. 01,02,ff",
+                )
+            })?;
+            (types::BINARY, bytes)
+        }
+        ValueType::MultiSz => (types::MULTI_SZ, hive::encode_multi_sz(data)),
+    })
+}
+
+#[derive(Serialize)]
+struct ValueDoc {
+    name: String,
+    r#type: String,
+    data: serde_json::Value,
+}
+
+fn type_name(ty: u32) -> String {
+    match ty {
+        types::NONE => "none".into(),
+        types::SZ => "sz".into(),
+        types::EXPAND_SZ => "expand_sz".into(),
+        types::BINARY => "binary".into(),
+        types::DWORD => "dword".into(),
+        types::MULTI_SZ => "multi_sz".into(),
+        types::QWORD => "qword".into(),
+        other => format!("type{other}"),
+    }
+}
+
+fn render(v: &RawValue) -> (String, serde_json::Value) {
+    match v.ty {
+        types::SZ | types::EXPAND_SZ => {
+            let s = hive::decode_sz(&v.data);
+            (format!("{s:?}"), s.into())
+        }
+        types::DWORD if v.data.len() == 4 => {
+            let n = u32::from_le_bytes([v.data[0], v.data[1], v.data[2], v.data[3]]);
+            (format!("{n} (0x{n:08x})"), n.into())
+        }
+        types::QWORD if v.data.len() == 8 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&v.data);
+            let n = u64::from_le_bytes(b);
+            (format!("{n} (0x{n:016x})"), n.into())
+        }
+        types::MULTI_SZ => {
+            let items = hive::decode_multi_sz(&v.data);
+            (format!("{items:?}"), items.into())
+        }
+        _ => (hex::encode(&v.data), hex::encode(&v.data).into()),
+    }
+}
+
+fn value_doc(v: &RawValue) -> ValueDoc {
+    ValueDoc {
+        name: v.name.clone(),
+        r#type: type_name(v.ty),
+        data: render(v).1,
+    }
+}
+
+pub fn run(cmd: HiveCmd, g: &Global) -> anyhow::Result<Status> {
+    match cmd {
+        HiveCmd::Get {
+            target,
+            value,
+            json,
+        } => get(&target, value.as_deref(), json),
+        HiveCmd::Set {
+            target,
+            value,
+            r#type,
+            data,
+            delete,
+            commit,
+            json,
+        } => {
+            let new = match r#type {
+                Some(ty) if !delete => {
+                    let (ty, data) = encode(ty, &data)?;
+                    Some(RawValue {
+                        name: value_name(&value).into(),
+                        ty,
+                        data,
+                    })
+                }
+                _ => None,
+            };
+            set(&target, value_name(&value), new.as_ref(), &commit, json, g)
+        }
+    }
+}
+
+fn with_hive<T>(t: &Target, f: impl FnOnce(&Hive) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    if let Some(file) = &t.hive_file {
+        let h = Hive::open(file)?;
+        return f(&h);
+    }
+    let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
+    let w = Wim::open(wim_path)?;
+    let x = offline::open_hive(&w, t.index, t.hive.inner(), false)?;
+    f(&x.hive)
+}
+
+fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
+    with_hive(t, |h| {
+        let node = h.lookup(&t.key)?.ok_or_else(|| {
+            report::hinted(
+                format!("key {} does not exist", t.key),
+                "check the key path (case does not matter; separate with \\)",
+            )
+        })?;
+        match value {
+            Some(name) => {
+                let name = value_name(name);
+                let v = h.value(node, name)?.ok_or_else(|| {
+                    report::hinted(
+                        format!("value {name:?} does not exist under {}", t.key),
+                        "list the key without --value to see its values",
+                    )
+                })?;
+                if json {
+                    output::print_json(&value_doc(&v))?;
+                } else {
+                    output::line(format!(
+                        "{} = {} {}",
+                        display_name(&v.name),
+                        type_name(v.ty),
+                        render(&v).0
+                    ))?;
+                }
+            }
+            None => {
+                let values = h.values(node)?;
+                let subkeys: Vec<String> =
+                    h.children(node)?.into_iter().map(|n| h.name(n)).collect();
+                if json {
+                    #[derive(Serialize)]
+                    struct Doc {
+                        key: String,
+                        subkeys: Vec<String>,
+                        values: Vec<ValueDoc>,
+                    }
+                    output::print_json(&Doc {
+                        key: t.key.clone(),
+                        subkeys,
+                        values: values.iter().map(value_doc).collect(),
+                    })?;
+                } else {
+                    output::line(format!("[{}]", t.key))?;
+                    for k in subkeys {
+                        output::line(format!("  {k}\\"))?;
+                    }
+                    for v in &values {
+                        output::line(format!(
+                            "  {} = {} {}",
+                            display_name(&v.name),
+                            type_name(v.ty),
+                            render(v).0
+                        ))?;
+                    }
+                }
+            }
+        }
+        Ok(Status::Success)
+    })
+}
+
+fn display_name(n: &str) -> &str {
+    if n.is_empty() { "@" } else { n }
+}
+
+fn apply(h: &mut Hive, key: &str, name: &str, new: Option<&RawValue>) -> anyhow::Result<bool> {
+    match new {
+        Some(v) => {
+            let node = h.ensure_key(key)?;
+            if h.value(node, name)?.as_ref() == Some(v) {
+                return Ok(false);
+            }
+            h.set_value(node, v)?;
+            Ok(true)
+        }
+        None => match h.lookup(key)? {
+            Some(node) => Ok(h.delete_value(node, name)?),
+            None => Ok(false),
+        },
+    }
+}
+
+fn verify(h: &Hive, key: &str, name: &str, new: Option<&RawValue>) -> anyhow::Result<()> {
+    let got = match h.lookup(key)? {
+        Some(n) => h.value(n, name)?,
+        None => None,
+    };
+    anyhow::ensure!(
+        got.as_ref() == new,
+        "verification failed: {key}\\{name} does not hold what was written"
+    );
+    Ok(())
+}
+
+fn set(
+    t: &Target,
+    name: &str,
+    new: Option<&RawValue>,
+    commit: &CommitArgs,
+    json: bool,
+    g: &Global,
+) -> anyhow::Result<Status> {
+    let (changed, written) = if let Some(file) = &t.hive_file {
+        let mut h = Hive::open_writable(file)?;
+        let changed = apply(&mut h, &t.key, name, new)?;
+        let out = if changed {
+            h.commit(commit.output.as_deref())?
+        } else {
+            file.clone()
+        };
+        verify(&Hive::open(&out)?, &t.key, name, new)?;
+        (changed, out)
+    } else {
+        let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
+        let mut w = commit.open(wim_path)?;
+        let mut x = offline::open_hive(&w, t.index, t.hive.inner(), true)?;
+        let changed = apply(&mut x.hive, &t.key, name, new)?;
+        let out = if changed {
+            x.stage(&mut w)?;
+            w.commit(commit.mode())?
+        } else {
+            wim_path.clone()
+        };
+        // Re-open what was written and read the value back.
+        let check = Wim::open(&out)?;
+        let y = offline::open_hive(&check, t.index, t.hive.inner(), false)?;
+        verify(&y.hive, &t.key, name, new)?;
+        (changed, out)
+    };
+    if json {
+        #[derive(Serialize)]
+        struct Doc {
+            changed: bool,
+            written: String,
+            key: String,
+            value: String,
+            deleted: bool,
+        }
+        output::print_json(&Doc {
+            changed,
+            written: written.display().to_string(),
+            key: t.key.clone(),
+            value: name.into(),
+            deleted: new.is_none(),
+        })?;
+    } else if !g.quiet {
+        let what = if new.is_some() { "set" } else { "deleted" };
+        if changed {
+            eprintln!(
+                "{what} {}\\{} in {}",
+                t.key,
+                display_name(name),
+                written.display()
+            );
+        } else {
+            eprintln!(
+                "nothing to do: {}\\{} already as asked",
+                t.key,
+                display_name(name)
+            );
+        }
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,292 @@
+//! `peforge wim ...`: inspect a boot image and read or replace its files without mounting.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::{Global, Status, output};
+use crate::wim::{self, CommitMode, Wim};
+
+/// Commands on WIM files.
+#[derive(Debug, clap::Subcommand)]
+pub enum WimCmd {
+    /// Show the images of a WIM: name, architecture, size, WinPE and ConfigMgr detection.
+    Info {
+        /// The WIM file (e.g. boot.wim).
+        wim: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List files of an image.
+    Ls {
+        /// The WIM file.
+        wim: PathBuf,
+        /// Directory inside the image (default: the root).
+        #[arg(default_value = "\\")]
+        path: String,
+        /// Image index.
+        #[arg(long, default_value_t = 1)]
+        index: u32,
+        /// List the whole subtree.
+        #[arg(short, long)]
+        recursive: bool,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy one file out of an image (to a file, or to stdout with `-o -`).
+    Extract {
+        /// The WIM file.
+        wim: PathBuf,
+        /// File inside the image, e.g. 'Windows\System32\config\SOFTWARE'.
+        path: String,
+        /// Image index.
+        #[arg(long, default_value_t = 1)]
+        index: u32,
+        /// Output file, or - for stdout.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Replace (or add) one file of an image.
+    Put {
+        /// The WIM file.
+        wim: PathBuf,
+        /// Local file to store.
+        local: PathBuf,
+        /// Destination path inside the image.
+        path: String,
+        /// Image index.
+        #[arg(long, default_value_t = 1)]
+        index: u32,
+        #[command(flatten)]
+        commit: CommitArgs,
+    },
+}
+
+/// How to write a modified WIM; shared by every command that changes an image.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommitArgs {
+    /// Write a new WIM here and leave the input untouched.
+    #[arg(long, value_name = "NEW.wim")]
+    pub output: Option<PathBuf>,
+    /// Rewrite the whole WIM to reclaim space (slower than the default in-place append).
+    #[arg(long, conflicts_with = "output")]
+    pub rebuild: bool,
+}
+
+impl CommitArgs {
+    /// The library commit mode.
+    pub fn mode(&self) -> CommitMode {
+        match (&self.output, self.rebuild) {
+            (Some(o), _) => CommitMode::Output(o.clone()),
+            (None, true) => CommitMode::Rebuild,
+            (None, false) => CommitMode::Append,
+        }
+    }
+
+    /// Opens the WIM for the chosen mode (writable unless writing elsewhere).
+    pub fn open(&self, path: &std::path::Path) -> Result<Wim, wim::Error> {
+        if self.output.is_some() {
+            Wim::open(path)
+        } else {
+            Wim::open_writable(path)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct InfoDoc {
+    path: String,
+    file_size: u64,
+    image_count: u32,
+    boot_index: u32,
+    compression: String,
+    images: Vec<ImageDoc>,
+}
+
+#[derive(Serialize)]
+struct ImageDoc {
+    index: u32,
+    name: String,
+    description: String,
+    arch: Option<String>,
+    total_bytes: u64,
+    file_count: u64,
+    winpe: bool,
+    configmgr_boot_image: bool,
+    configmgr_arch: Option<String>,
+    software_hive: bool,
+    software_hive_has_security_descriptor: Option<bool>,
+}
+
+pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
+    match cmd {
+        WimCmd::Info { wim, json } => info(&wim, json),
+        WimCmd::Ls {
+            wim,
+            path,
+            index,
+            recursive,
+            json,
+        } => {
+            let w = Wim::open(&wim)?;
+            let entries = if recursive {
+                w.walk(index, &path)?
+            } else {
+                w.list_dir(index, &path)?
+            };
+            if json {
+                #[derive(Serialize)]
+                struct E<'a> {
+                    path: &'a str,
+                    dir: bool,
+                    size: u64,
+                }
+                #[derive(Serialize)]
+                struct Doc<'a> {
+                    entries: Vec<E<'a>>,
+                }
+                let entries = entries
+                    .iter()
+                    .map(|e| E {
+                        path: &e.path,
+                        dir: e.is_dir,
+                        size: e.size,
+                    })
+                    .collect();
+                output::print_json(&Doc { entries })?;
+            } else {
+                for e in &entries {
+                    let kind = if e.is_dir { "d" } else { "-" };
+                    output::line(format!("{kind} {:>12} {}", e.size, e.path))?;
+                }
+            }
+            Ok(Status::Success)
+        }
+        WimCmd::Extract {
+            wim,
+            path,
+            index,
+            output,
+        } => {
+            let w = Wim::open(&wim)?;
+            let bytes = w.read_file(index, &path)?;
+            if output.as_os_str() == "-" {
+                use std::io::Write;
+                std::io::stdout().lock().write_all(&bytes)?;
+            } else {
+                crate::fsutil::write_atomic(&output, &bytes)
+                    .with_context(|| format!("{}", output.display()))?;
+                if !g.quiet {
+                    eprintln!(
+                        "extracted {} ({} bytes) to {}",
+                        path,
+                        bytes.len(),
+                        output.display()
+                    );
+                }
+            }
+            Ok(Status::Success)
+        }
+        WimCmd::Put {
+            wim,
+            local,
+            path,
+            index,
+            commit,
+        } => {
+            let bytes = std::fs::read(&local)
+                .with_context(|| format!("{}: cannot read", local.display()))?;
+            let mut w = commit.open(&wim)?;
+            let mut tmp = tempfile::NamedTempFile::new()?;
+            std::io::Write::write_all(&mut tmp, &bytes)?;
+            w.replace_file(index, &path, tmp.into_temp_path())?;
+            let written = w.commit(commit.mode())?;
+            // Re-read what we wrote before reporting success.
+            let check = Wim::open(&written)?.read_file(index, &path)?;
+            anyhow::ensure!(
+                check == bytes,
+                "{}: verification failed: {} differs after commit",
+                written.display(),
+                path
+            );
+            if !g.quiet {
+                eprintln!("stored {} in image {index} of {}", path, written.display());
+            }
+            Ok(Status::Success)
+        }
+    }
+}
+
+fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
+    let w = Wim::open(path)?;
+    let s = w.summary();
+    let mut images = Vec::new();
+    for index in 1..=s.image_count {
+        let img = w.image(index)?;
+        let kind = wim::detect(&w, index)?;
+        images.push(ImageDoc {
+            index,
+            name: img.name,
+            description: img.description,
+            arch: img.arch,
+            total_bytes: img.total_bytes,
+            file_count: img.file_count,
+            winpe: kind.winpe,
+            configmgr_boot_image: kind.configmgr_arch.is_some(),
+            configmgr_arch: kind.configmgr_arch,
+            software_hive: kind.software.is_some(),
+            software_hive_has_security_descriptor: kind
+                .software
+                .as_ref()
+                .map(|e| e.has_security_descriptor),
+        });
+    }
+    let doc = InfoDoc {
+        path: path.display().to_string(),
+        file_size: s.file_size,
+        image_count: s.image_count,
+        boot_index: s.boot_index,
+        compression: s.compression,
+        images,
+    };
+    if json {
+        output::print_json(&doc)?;
+        return Ok(Status::Success);
+    }
+    output::line(format!(
+        "{}: {} image(s), boot index {}, {} compression, {} bytes",
+        doc.path, doc.image_count, doc.boot_index, doc.compression, doc.file_size
+    ))?;
+    for i in &doc.images {
+        output::line(format!(
+            "  [{}] {} ({}), {} files, {} bytes",
+            i.index,
+            i.name,
+            i.arch.as_deref().unwrap_or("arch unknown"),
+            i.file_count,
+            i.total_bytes
+        ))?;
+        let mut kinds = Vec::new();
+        if i.winpe {
+            kinds.push("WinPE".to_string());
+        }
+        if let Some(a) = &i.configmgr_arch {
+            kinds.push(format!("ConfigMgr boot image (sms\\bin\\{a})"));
+        }
+        if kinds.is_empty() {
+            kinds.push("not WinPE".into());
+        }
+        output::line(format!("      {}", kinds.join(", ")))?;
+        match i.software_hive_has_security_descriptor {
+            None => output::line("      no SOFTWARE hive")?,
+            Some(false) => output::line(
+                "      SOFTWARE hive has no security descriptor (written on Linux; see README, Limits)",
+            )?,
+            Some(true) => {}
+        }
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,1 @@
+//! ConfigMgr client installation command lines (`shared/specs/task-sequence.md` §10).

@@ -1,0 +1,48 @@
+//! File output helpers: every file peforge produces is written to a temporary file next to the
+//! target and renamed into place, so an error never leaves a half-written output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Creates a temporary file in the directory of `target` (same file system, so the final rename
+/// is atomic).
+pub fn temp_next_to(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".peforge-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+}
+
+/// Writes `bytes` to `target` atomically.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let mut tmp = temp_next_to(target)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(target.to_path_buf())
+}
+
+/// Writes `bytes` to `target` atomically with mode 0600 (for files that hold secrets).
+pub fn write_atomic_private(target: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut tmp = temp_next_to(target)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(target.to_path_buf())
+}
+
+/// SHA-256 of a file, streamed, as lower-case hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    peforge::cli::main(std::env::args_os())
+}

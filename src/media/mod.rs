@@ -1,0 +1,1 @@
+//! Bootable media: layout, ISO, USB image, site media files (`shared/specs/boot-media.md`).

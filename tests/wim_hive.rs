@@ -1,0 +1,275 @@
+//! Engine tests: `wim info`, `wim ls/extract/put`, `hive get/set`, checked with wimlib-imagex
+//! and hivexget (independent readers) and with bad inputs.
+
+mod common;
+use common::{Dir, sha256};
+
+const KEY: &str = "Microsoft\\DeviceManageabilityCSP\\Provider\\MS DM Server";
+
+#[test]
+fn wim_info_reports_winpe_and_configmgr() {
+    let d = Dir::new();
+    let plain = d.sample_wim("plain.wim", false);
+    let cm = d.sample_wim("cm.wim", true);
+    let j = d
+        .peforge(&["wim", "info", plain.to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["image_count"], 1);
+    assert_eq!(j["images"][0]["winpe"], true);
+    assert_eq!(j["images"][0]["configmgr_boot_image"], false);
+    assert_eq!(j["images"][0]["arch"], "x64");
+    let j = d
+        .peforge(&["wim", "info", cm.to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(j["images"][0]["configmgr_arch"], "x64");
+    // Independent: wiminfo agrees on the image count, name and boot index.
+    let wi = d.tool("wiminfo", &[cm.to_str().unwrap()]).ok().stdout;
+    let field = |name: &str| {
+        wi.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim_start_matches(':').trim().to_string())
+    };
+    assert_eq!(field("Image Count").as_deref(), Some("1"), "{wi}");
+    assert_eq!(field("Boot Index").as_deref(), Some("1"), "{wi}");
+    assert!(
+        wi.contains(j["images"][0]["name"].as_str().unwrap()),
+        "{wi}"
+    );
+}
+
+#[test]
+fn hive_set_is_visible_to_hivexget_and_idempotent() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", true);
+    let w = wim.to_str().unwrap();
+    let set = [
+        "hive",
+        "set",
+        "--wim",
+        w,
+        "--key",
+        KEY,
+        "--value",
+        "ConfigInfo",
+        "--type",
+        "sz",
+        "--data",
+        "2",
+        "--json",
+    ];
+    let j = d.peforge(&set).ok().json();
+    assert_eq!(j["changed"], true);
+    let hive = d.wimextract(&wim, 1, "Windows/System32/config/SOFTWARE");
+    let got = d
+        .tool("hivexget", &[hive.to_str().unwrap(), KEY, "ConfigInfo"])
+        .ok()
+        .stdout;
+    assert_eq!(got.trim(), "2");
+    let before = sha256(&wim);
+    let j = d.peforge(&set).ok().json();
+    assert_eq!(j["changed"], false);
+    assert_eq!(
+        sha256(&wim),
+        before,
+        "an idempotent set must not rewrite the WIM"
+    );
+    // dword through a loose hive file, read back by hivexget.
+    d.peforge(&[
+        "hive",
+        "set",
+        "--hive-file",
+        hive.to_str().unwrap(),
+        "--key",
+        "Test",
+        "--value",
+        "N",
+        "--type",
+        "dword",
+        "--data",
+        "0x1a",
+    ])
+    .ok();
+    let got = d
+        .tool("hivexget", &[hive.to_str().unwrap(), "Test", "N"])
+        .ok()
+        .stdout;
+    assert_eq!(got.trim(), "26");
+}
+
+#[test]
+fn hive_set_output_leaves_input_untouched() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let before = sha256(&wim);
+    d.peforge(&[
+        "hive",
+        "set",
+        "--wim",
+        wim.to_str().unwrap(),
+        "--key",
+        "A\\B",
+        "--value",
+        "V",
+        "--type",
+        "multi_sz",
+        "--data",
+        "x",
+        "--data",
+        "y",
+        "--output",
+        "new.wim",
+    ])
+    .ok();
+    assert_eq!(sha256(&wim), before);
+    let hive = d.wimextract(&d.join("new.wim"), 1, "Windows/System32/config/SOFTWARE");
+    // hivexregedit (Perl, Win::Hivex) shows the raw REG_MULTI_SZ bytes: "x\0y\0\0" in UTF-16LE.
+    let got = d
+        .tool(
+            "hivexregedit",
+            &["--export", hive.to_str().unwrap(), "A\\B"],
+        )
+        .ok()
+        .stdout;
+    assert!(
+        got.contains("\"V\"=hex(7):78,00,00,00,79,00,00,00,00,00"),
+        "{got}"
+    );
+}
+
+#[test]
+fn wim_put_and_extract_round_trip_through_wimlib_imagex() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    std::fs::write(d.join("hello.txt"), b"hello from peforge\r\n").unwrap();
+    d.peforge(&[
+        "wim",
+        "put",
+        wim.to_str().unwrap(),
+        "hello.txt",
+        "Windows\\System32\\hello.txt",
+    ])
+    .ok();
+    let local = d.wimextract(&wim, 1, "Windows/System32/hello.txt");
+    assert_eq!(std::fs::read(local).unwrap(), b"hello from peforge\r\n");
+    d.peforge(&[
+        "wim",
+        "extract",
+        wim.to_str().unwrap(),
+        "windows\\system32\\HELLO.TXT",
+        "-o",
+        "back.txt",
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::read(d.join("back.txt")).unwrap(),
+        b"hello from peforge\r\n"
+    );
+    let ls = d
+        .peforge(&["wim", "ls", wim.to_str().unwrap(), "Windows\\System32"])
+        .ok()
+        .stdout;
+    assert!(ls.contains("hello.txt"), "{ls}");
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_and_leave_input_unchanged() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let w = wim.to_str().unwrap();
+    let before = sha256(&wim);
+    std::fs::write(
+        d.join("notawim.wim"),
+        b"this is not a wim file at all, just text....",
+    )
+    .unwrap();
+    let bytes = std::fs::read(&wim).unwrap();
+    std::fs::write(d.join("trunc.wim"), &bytes[..bytes.len() / 3]).unwrap();
+    let r = d.peforge(&["wim", "info", "notawim.wim"]).fails(2);
+    assert!(
+        r.stderr.contains("notawim.wim: not a WIM file"),
+        "{}",
+        r.stderr
+    );
+    let r = d.peforge(&["wim", "info", "trunc.wim"]).fails(2);
+    assert!(r.stderr.contains("trunc.wim"), "{}", r.stderr);
+    let r = d.peforge(&["wim", "info", "missing.wim"]).fails(2);
+    assert!(r.stderr.contains("missing.wim"), "{}", r.stderr);
+    let r = d
+        .peforge(&["hive", "get", "--wim", w, "--index", "4", "--key", "X"])
+        .fails(2);
+    assert!(r.stderr.contains("image 4 does not exist"), "{}", r.stderr);
+    let r = d
+        .peforge(&[
+            "hive", "set", "--wim", w, "--key", "X", "--value", "v", "--type", "dword", "--data",
+            "nope",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("not a 32-bit number"), "{}", r.stderr);
+    assert_eq!(sha256(&wim), before);
+
+    // Read-only WIM: refused before anything is written.
+    let ro = d.join("ro.wim");
+    std::fs::copy(&wim, &ro).unwrap();
+    let mut perm = std::fs::metadata(&ro).unwrap().permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(&ro, perm).unwrap();
+    let r = d
+        .peforge(&[
+            "hive",
+            "set",
+            "--wim",
+            ro.to_str().unwrap(),
+            "--key",
+            "X",
+            "--value",
+            "v",
+            "--type",
+            "sz",
+            "--data",
+            "1",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("read-only"), "{}", r.stderr);
+    assert_eq!(sha256(&ro), before);
+}
+
+#[test]
+fn dirty_and_corrupt_hives_are_refused() {
+    let d = Dir::new();
+    let hive = d.join("SOFTWARE");
+    peforge::sample::build_hive(&hive, &[("A", vec![])]).unwrap();
+    // Make it dirty: primary sequence number != secondary (offset 4 vs 8).
+    let mut bytes = std::fs::read(&hive).unwrap();
+    bytes[4] = bytes[4].wrapping_add(1);
+    std::fs::write(d.join("DIRTY"), &bytes).unwrap();
+    let r = d
+        .peforge(&[
+            "hive",
+            "set",
+            "--hive-file",
+            "DIRTY",
+            "--key",
+            "A",
+            "--value",
+            "v",
+            "--type",
+            "sz",
+            "--data",
+            "1",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("dirty"), "{}", r.stderr);
+    assert_eq!(std::fs::read(d.join("DIRTY")).unwrap(), bytes);
+    std::fs::write(d.join("GARBAGE"), vec![0x41u8; 8192]).unwrap();
+    let r = d
+        .peforge(&["hive", "get", "--hive-file", "GARBAGE", "--key", "A"])
+        .fails(2);
+    assert!(
+        r.stderr.contains("not a valid registry hive"),
+        "{}",
+        r.stderr
+    );
+}
