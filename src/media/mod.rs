@@ -1,1 +1,5 @@
 //! Bootable media: layout, ISO, USB image, site media files (`shared/specs/boot-media.md`).
+
+pub mod tree;
+
+pub use tree::{BootImages, FileSource, MediaTree};
