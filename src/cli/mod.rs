@@ -60,6 +60,13 @@ enum Command {
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Manpage,
 }
 
 /// Parses `args` and runs the command; the binary's whole `main`.
@@ -92,5 +99,20 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Wim(c) => wim::run(c, g),
         Command::Hive(c) => hive::run(c, g),
         Command::Sample(c) => sample::run(c, g),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "peforge",
+                &mut std::io::stdout(),
+            );
+            Ok(Status::Success)
+        }
+        Command::Manpage => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(Status::Success)
+        }
     }
 }
