@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cert;
 mod hive;
 pub mod output;
 pub mod progress;
@@ -57,9 +58,20 @@ enum Command {
     /// Read and write offline registry values in an image or a hive file.
     #[command(subcommand)]
     Hive(hive::HiveCmd),
+    /// Trusted certificates in a boot image: inject, list, remove, verify, and the .reg of the
+    /// manual procedure.
+    #[command(subcommand)]
+    Cert(cert::CertCmd),
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Manpage,
 }
 
 /// Parses `args` and runs the command; the binary's whole `main`.
@@ -91,6 +103,22 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Wim(c) => wim::run(c, g),
         Command::Hive(c) => hive::run(c, g),
+        Command::Cert(c) => cert::run(c, g),
         Command::Sample(c) => sample::run(c, g),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "peforge",
+                &mut std::io::stdout(),
+            );
+            Ok(Status::Success)
+        }
+        Command::Manpage => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(Status::Success)
+        }
     }
 }

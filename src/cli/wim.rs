@@ -203,6 +203,7 @@ pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
             let mut tmp = tempfile::NamedTempFile::new()?;
             std::io::Write::write_all(&mut tmp, &bytes)?;
             w.replace_file(index, &path, tmp.into_temp_path())?;
+            w.set_progress(std::rc::Rc::new(super::progress::Bar::new(!g.quiet)));
             let written = w.commit(commit.mode())?;
             // Re-read what we wrote before reporting success.
             let check = Wim::open(&written)?.read_file(index, &path)?;

@@ -467,6 +467,35 @@ impl Wim {
         Ok(())
     }
 
+    /// Reports the bytes written by the next commit (or capture) to `progress`. The bar is
+    /// started on wimlib's first write message and finished when metadata is written.
+    pub fn set_progress(&mut self, progress: std::rc::Rc<dyn crate::progress::Progress>) {
+        let mut started = false;
+        let mut last = 0u64;
+        self.inner.register_progress_callback(move |msg| {
+            match msg {
+                wimlib::progress::ProgressMsg::WriteStreams {
+                    total_bytes,
+                    completed_bytes,
+                    ..
+                } => {
+                    if !started {
+                        progress.start("writing WIM", Some(*total_bytes));
+                        started = true;
+                    }
+                    progress.advance(completed_bytes.saturating_sub(last));
+                    last = *completed_bytes;
+                }
+                wimlib::progress::ProgressMsg::WriteMetadataEnd if started => {
+                    progress.finish();
+                    started = false;
+                }
+                _ => {}
+            }
+            wimlib::progress::ProgressStatus::Continue
+        });
+    }
+
     /// Whether changes are staged.
     pub fn is_dirty(&self) -> bool {
         !self.staged.is_empty()
