@@ -229,3 +229,55 @@ fn reader_rejects_non_disk_images() {
     let err = usb::UsbReader::open(&junk).unwrap_err();
     assert!(err.to_string().contains("beyond the end"), "{err}");
 }
+
+#[test]
+fn medium_opens_iso_usb_image_and_folder_alike() {
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let iso = d.join("m.iso");
+    let img = d.join("m.img");
+    let dir = d.join("m");
+    media::iso::write(&tree, &iso, &Silent).unwrap();
+    usb::write(&tree, &img, &Silent).unwrap();
+    media::write_dir(&tree, &dir, &Silent).unwrap();
+    let mut want: Vec<(String, u64)> = tree
+        .files
+        .iter()
+        .map(|(p, s)| (p.clone(), source_bytes(s).len() as u64))
+        .collect();
+    want.sort();
+    for (path, kind) in [(&iso, "iso"), (&img, "usb"), (&dir, "dir")] {
+        let m = media::Medium::open(path).unwrap();
+        assert_eq!(m.kind(), kind);
+        let got: Vec<(String, u64)> = m
+            .files()
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.path, f.size))
+            .collect();
+        assert_eq!(got, want, "{kind}");
+        assert_eq!(
+            m.read("sms\\DATA\\tsmbootstrap.ini").unwrap(),
+            b"[MediaInfo]\r\nMediaType=BootMedia\r\n"
+        );
+        assert!(
+            matches!(
+                m.read("../etc/passwd"),
+                Err(ContainerError::NotFound { .. })
+            ),
+            "{kind}"
+        );
+        assert_eq!(
+            m.boot_entries().unwrap().len(),
+            if kind == "iso" { 2 } else { 0 }
+        );
+    }
+    // Output files are readable by everyone, like any file the user writes.
+    let mode = d
+        .tool(
+            "stat",
+            &["-c", "%a", iso.to_str().unwrap(), img.to_str().unwrap()],
+        )
+        .ok();
+    assert_eq!(mode.stdout, "644\n644\n");
+}

@@ -2,15 +2,18 @@
 //!
 //! Containers (one tree, three ways to store it): [`iso::write`] (ISO 9660 + Joliet + El
 //! Torito), [`usb::write`] (raw disk image, MBR + FAT32) and [`write_dir`] (a folder); readers
-//! for existing media: [`iso::IsoReader`] and [`usb::UsbReader`].
+//! for existing media: [`iso::IsoReader`] and [`usb::UsbReader`], or [`Medium`] for any of
+//! the three kinds.
 
 mod container;
 mod dir;
 pub mod fat;
 pub mod iso;
+mod medium;
 pub mod tree;
 pub mod usb;
 
 pub use container::ContainerError;
-pub use dir::write_dir;
+pub use dir::{DirSummary, write_dir};
+pub use medium::{Medium, MediumFile};
 pub use tree::{BootImages, FileSource, MediaTree};

@@ -125,7 +125,7 @@ pub fn cluster_size_for(bytes: u64) -> u32 {
 
 /// Bytes the tree occupies in clusters of `cluster` bytes, directories included (each entry
 /// counted with its long-name slots).
-pub fn tree_bytes(layout: &Layout<'_>, cluster: u64) -> u64 {
+pub(crate) fn tree_bytes(layout: &Layout<'_>, cluster: u64) -> u64 {
     fn dir_bytes(d: &LayoutDir<'_>, cluster: u64) -> u64 {
         let entry = |name: &str| 32 * (1 + (name.encode_utf16().count() as u64).div_ceil(13));
         let own: u64 = 64
@@ -144,7 +144,7 @@ pub fn tree_bytes(layout: &Layout<'_>, cluster: u64) -> u64 {
 }
 
 /// Refuses files FAT32 cannot store.
-pub fn check_sizes(layout: &Layout<'_>) -> Result<(), ContainerError> {
+pub(crate) fn check_sizes(layout: &Layout<'_>) -> Result<(), ContainerError> {
     for f in layout.files() {
         if f.size > MAX_FILE {
             return Err(ContainerError::FileTooLarge {
@@ -185,7 +185,7 @@ fn fill_dir<D: fatfs::ReadWriteSeek>(
 
 /// Formats `disk` (positioned anywhere; the volume starts at its offset 0) as FAT32 and writes
 /// the tree into it. `out_path` names the output in errors.
-pub fn write_volume<D: Read + Write + Seek>(
+pub(crate) fn write_volume<D: Read + Write + Seek>(
     disk: &mut D,
     layout: &Layout<'_>,
     params: &VolumeParams,

@@ -828,6 +828,12 @@ pub fn write(
             ),
         });
     }
+    {
+        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(ContainerError::io(out))?;
+    }
     tmp.persist(out).map_err(|e| ContainerError::Io {
         path: out.to_path_buf(),
         source: e.error,
