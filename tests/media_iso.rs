@@ -397,3 +397,79 @@ fn reader_rejects_damaged_images() {
     assert!(err.to_string().contains("cut.iso"), "{err}");
     assert!(matches!(err, ContainerError::Malformed { .. }), "{err}");
 }
+
+#[test]
+fn path_table_agrees_with_directory_records_per_isoinfo() {
+    let d = Dir::new();
+    let out = d.join("media.iso");
+    iso::write(&d.media_tree(), &out, &Silent).unwrap();
+    let o = out.to_str().unwrap();
+    // Directory records: "Directory listing of /EFI/BOOT/" then the "." entry "[     45 02]  .".
+    let listing = d.tool("isoinfo", &["-l", "-i", o]).ok();
+    let mut from_records = std::collections::BTreeMap::new();
+    let mut current = String::new();
+    for line in listing.stdout.lines() {
+        if let Some(p) = line.strip_prefix("Directory listing of ") {
+            current = p.trim_end_matches('/').to_string();
+        } else if line.trim_end().ends_with("]  .") {
+            let inside = line.split('[').nth(1).unwrap().split(']').next().unwrap();
+            let lba: u32 = inside.split_whitespace().next().unwrap().parse().unwrap();
+            from_records.insert(
+                if current.is_empty() {
+                    "/".to_string()
+                } else {
+                    current.clone()
+                },
+                lba,
+            );
+        }
+    }
+    // Path table: "   9:    3 23 A" = number, parent number, extent (hex), name.
+    let table = d.tool("isoinfo", &["-p", "-i", o]).ok();
+    let mut paths: Vec<String> = Vec::new();
+    let mut from_table = std::collections::BTreeMap::new();
+    for line in table.stdout.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let parent: usize = f[1].parse().unwrap();
+        let lba = u32::from_str_radix(f[2], 16).unwrap();
+        let path = match f.get(3) {
+            None => "/".to_string(),
+            Some(name) if parent == 1 => format!("/{name}"),
+            Some(name) => format!("{}/{name}", paths[parent - 1]),
+        };
+        paths.push(path.clone());
+        from_table.insert(path, lba);
+    }
+    assert_eq!(from_table, from_records);
+    assert!(from_table.len() > 10, "{from_table:?}");
+}
+
+#[test]
+fn reader_survives_corrupted_images() {
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let good = d.join("good.iso");
+    iso::write(&tree, &good, &Silent).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = d.join("bad.iso");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for round in 0..300 {
+        let mut b = bytes.clone();
+        // Damage the metadata area (descriptors, catalog, path tables, directories).
+        for _ in 0..1 + round % 8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = 16 * 2048 + (x % (60 * 2048)) as usize;
+            b[at] ^= (x >> 32) as u8 | 1;
+        }
+        std::fs::write(&bad, &b).unwrap();
+        // Any result but a panic: errors are fine, so is a readable image.
+        if let Ok(r) = iso::IsoReader::open(&bad) {
+            let _ = r.boot_entries();
+            for f in r.files().iter().take(5) {
+                let _ = r.read(&f.path);
+            }
+        }
+    }
+}

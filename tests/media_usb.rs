@@ -281,3 +281,40 @@ fn medium_opens_iso_usb_image_and_folder_alike() {
         .ok();
     assert_eq!(mode.stdout, "644\n644\n");
 }
+
+#[test]
+fn reader_survives_corrupted_images() {
+    let d = Dir::new();
+    let mut tree = media::MediaTree::default();
+    for i in 0..40 {
+        tree.insert(
+            &format!("dir{}/file-with-long-name-{i}.txt", i % 4),
+            FileSource::Bytes(vec![i as u8; 3000]),
+        );
+    }
+    let good = d.join("good.img");
+    usb::write(&tree, &good, &Silent).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = d.join("bad.img");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    // Metadata of this small volume: boot sector, FATs, root and sub-directories.
+    let span = 1 << 20;
+    for round in 0..60 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + round % 8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (1 << 20) + (x % span) as usize;
+            b[at] ^= (x >> 32) as u8 | 1;
+        }
+        std::fs::write(&bad, &b).unwrap();
+        if let Ok(r) = usb::UsbReader::open(&bad) {
+            if let Ok(files) = r.files() {
+                for f in files.iter().take(5) {
+                    let _ = r.read(&f.path);
+                }
+            }
+        }
+    }
+}
