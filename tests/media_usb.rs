@@ -309,11 +309,11 @@ fn reader_survives_corrupted_images() {
             b[at] ^= (x >> 32) as u8 | 1;
         }
         std::fs::write(&bad, &b).unwrap();
-        if let Ok(r) = usb::UsbReader::open(&bad) {
-            if let Ok(files) = r.files() {
-                for f in files.iter().take(5) {
-                    let _ = r.read(&f.path);
-                }
+        if let Ok(r) = usb::UsbReader::open(&bad)
+            && let Ok(files) = r.files()
+        {
+            for f in files.iter().take(5) {
+                let _ = r.read(&f.path);
             }
         }
     }
