@@ -473,3 +473,93 @@ fn reader_survives_corrupted_images() {
         }
     }
 }
+
+#[test]
+fn uefi_only_iso_has_one_uefi_initial_entry() {
+    // ARM64-style media: `-bootdata:1#pEF,e,b<efisys.bin>`.
+    let d = Dir::new();
+    let mut tree = d.media_tree();
+    tree.boot.bios = None;
+    let out = d.join("uefi.iso");
+    iso::write(&tree, &out, &Silent).unwrap();
+    let (entries, paths) = xorriso_boot_entries(&d, &out);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!((entries[0].0.as_str(), entries[0].1), ("UEFI", 2880));
+    assert_eq!(paths, ["/efi/microsoft/boot/efisys.bin"]);
+    d.qemu_boot(
+        &["-bios", common::ovmf(), "-cdrom", out.to_str().unwrap()],
+        common::UEFI_MARKER,
+        std::time::Duration::from_secs(90),
+    );
+}
+
+#[test]
+fn iso_refuses_more_than_eight_directory_levels() {
+    let d = Dir::new();
+    let mut tree = media::MediaTree::default();
+    tree.insert(
+        "1/2/3/4/5/6/7/ok.txt",
+        FileSource::Bytes(b"7 levels below the root".to_vec()),
+    );
+    iso::write(&tree, &d.join("ok.iso"), &Silent).unwrap();
+    tree.insert(
+        "1/2/3/4/5/6/7/8/deep.txt",
+        FileSource::Bytes(b"too deep".to_vec()),
+    );
+    let err = iso::write(&tree, &d.join("deep.iso"), &Silent).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ContainerError::TooDeep {
+                depth: 9,
+                limit: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("1/2/3/4/5/6/7/8"), "{err}");
+}
+
+/// Records progress calls.
+#[derive(Default)]
+struct Recorder {
+    total: std::cell::Cell<Option<u64>>,
+    done: std::cell::Cell<u64>,
+    finished: std::cell::Cell<bool>,
+}
+
+impl peforge::progress::Progress for Recorder {
+    fn start(&self, _what: &str, total: Option<u64>) {
+        self.total.set(total);
+    }
+    fn advance(&self, bytes: u64) {
+        self.done.set(self.done.get() + bytes);
+    }
+    fn finish(&self) {
+        self.finished.set(true);
+    }
+}
+
+#[test]
+fn progress_covers_every_content_byte() {
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let sum: u64 = tree
+        .files
+        .values()
+        .map(|s| source_bytes(s).len() as u64)
+        .sum();
+    for kind in ["iso", "usb", "dir"] {
+        let p = Recorder::default();
+        let out = d.join(&format!("p.{kind}"));
+        match kind {
+            "iso" => drop(iso::write(&tree, &out, &p).unwrap()),
+            "usb" => drop(media::usb::write(&tree, &out, &p).unwrap()),
+            _ => drop(media::write_dir(&tree, &out, &p).unwrap()),
+        }
+        assert_eq!(p.total.get(), Some(sum), "{kind}");
+        assert_eq!(p.done.get(), sum, "{kind}");
+        assert!(p.finished.get(), "{kind}");
+    }
+}
