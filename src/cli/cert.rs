@@ -627,6 +627,23 @@ pub(super) fn cert_doc(e: &Entry, now: i64) -> CertDoc {
     }
 }
 
+/// One line per stored certificate: store, thumbprint, subject, expiry, location, validity.
+pub(super) fn cert_line(c: &CertDoc) -> String {
+    let loc = if c.location == "system" {
+        String::new()
+    } else {
+        format!(" ({})", c.location)
+    };
+    let bad = if c.valid { "" } else { "  INVALID" };
+    format!(
+        "{:<16} {}  {}  expires {}{loc}{bad}",
+        c.store,
+        c.thumbprint,
+        c.subject.as_deref().unwrap_or("?"),
+        c.not_after.as_deref().unwrap_or("?"),
+    )
+}
+
 /// Reads the stores of one hive (`None` index for a loose hive file).
 fn read_stores(h: &Hive, store: Option<StoreArg>) -> anyhow::Result<Vec<Entry>> {
     let stores: Vec<Store> = match store {
@@ -692,18 +709,7 @@ fn list(
         }
         for c in &img.certificates {
             total += 1;
-            let loc = if c.location == "system" {
-                String::new()
-            } else {
-                format!(" ({})", c.location)
-            };
-            output::line(format!(
-                "  {:<16} {}  {}  expires {}{loc}",
-                c.store,
-                c.thumbprint,
-                c.subject.as_deref().unwrap_or("?"),
-                c.not_after.as_deref().unwrap_or("?"),
-            ))?;
+            output::line(format!("  {}", cert_line(c)))?;
             if verify || !c.errors.is_empty() {
                 for e in &c.errors {
                     output::line(format!("    error: {e}"))?;
