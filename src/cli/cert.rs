@@ -373,6 +373,21 @@ fn images(w: &Wim, t: &Target) -> anyhow::Result<Vec<u32>> {
     Ok(out)
 }
 
+/// Extracts and opens the SOFTWARE hive of an image; a hive error (corrupt, dirty) names the WIM.
+pub(super) fn open_software(
+    w: &Wim,
+    index: u32,
+    writable: bool,
+) -> anyhow::Result<offline::ExtractedHive> {
+    match offline::open_hive(w, index, wim::SOFTWARE_HIVE, writable) {
+        Ok(x) => Ok(x),
+        Err(e @ offline::Error::Hive { .. }) => {
+            Err(anyhow::Error::new(e).context(w.path().display().to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn outcome_name(o: Outcome) -> &'static str {
     match o {
         Outcome::Added => "added",
@@ -470,7 +485,7 @@ fn inject(
         let indexes = images(&w, t)?;
         let mut staged = false;
         for &index in &indexes {
-            let mut x = offline::open_hive(&w, index, wim::SOFTWARE_HIVE, true)?;
+            let mut x = open_software(&w, index, true)?;
             let (outcomes, changed) = apply(&mut x.hive, items)?;
             if changed && !dry_run {
                 x.stage(&mut w)?;
@@ -487,7 +502,7 @@ fn inject(
             let check = Wim::open(&out)?;
             for (index, outcomes) in &results {
                 let index = index.unwrap_or(1);
-                let y = offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
+                let y = open_software(&check, index, false)?;
                 let what = format!("{} image {index}", out.display());
                 confirm(&y.hive, items, outcomes, &what)?;
             }
@@ -668,7 +683,7 @@ fn list(
         let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
         let w = Wim::open(wim_path)?;
         for index in images(&w, t)? {
-            let x = offline::open_hive(&w, index, wim::SOFTWARE_HIVE, false)?;
+            let x = open_software(&w, index, false)?;
             per_image.push((Some(index), read_stores(&x.hive, store)?));
         }
         wim_path.clone()
@@ -802,7 +817,7 @@ fn remove(
         let indexes = images(&w, t)?;
         let mut staged = false;
         for &index in &indexes {
-            let mut x = offline::open_hive(&w, index, wim::SOFTWARE_HIVE, true)?;
+            let mut x = open_software(&w, index, true)?;
             if do_remove(&mut x.hive, Some(index), &mut removed)? && !dry_run {
                 x.stage(&mut w)?;
                 staged = true;
@@ -815,7 +830,7 @@ fn remove(
             let out = w.commit(commit.mode())?;
             let check = Wim::open(&out)?;
             for &index in &indexes {
-                let y = offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
+                let y = open_software(&check, index, false)?;
                 check_gone(&y.hive, &format!("{} image {index}", out.display()))?;
             }
             Some(out)

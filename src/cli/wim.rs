@@ -302,7 +302,9 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
             Some(true) => {}
         }
         if let Some(e) = &i.certificates_error {
-            output::line(format!("      trusted certificates: cannot read the SOFTWARE hive: {e}"))?;
+            output::line(format!(
+                "      trusted certificates: cannot read the SOFTWARE hive: {e}"
+            ))?;
         }
         if let Some(certs) = &i.certificates {
             if certs.is_empty() {
@@ -321,7 +323,7 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
 /// The certificates of ROOT, AuthRoot and CA (every location) in an image's SOFTWARE hive.
 fn trusted_certificates(w: &Wim, index: u32) -> anyhow::Result<Vec<super::cert::CertDoc>> {
     use crate::cert::{Location, Store, store};
-    let x = wim::offline::open_hive(w, index, wim::SOFTWARE_HIVE, false)?;
+    let x = super::cert::open_software(w, index, false)?;
     let entries = store::list(
         &x.hive,
         &Location::ALL,
