@@ -921,3 +921,129 @@ fn bad_inputs_give_one_error_and_change_nothing() {
     assert_eq!(j["certificates"].as_array().unwrap().len(), 1);
     assert_eq!(j["certificates"][0]["image"], 1);
 }
+
+#[test]
+fn seed_procedure_reg_and_loose_hive_file() {
+    let d = Dir::new();
+    let p = pki(&d);
+    let (thumb, der) = openssl_facts(&d, &p.root);
+    // The .reg of the seed's step 1 (winpe-offline prefix), as `cert reg` writes it.
+    let j = d
+        .peforge(&[
+            "cert",
+            "reg",
+            "--cert",
+            p.root.to_str().unwrap(),
+            "-o",
+            "step1.reg",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let expected_key = format!(
+        "HKEY_LOCAL_MACHINE\\winpe-offline\\Microsoft\\SystemCertificates\\AuthRoot\\Certificates\\{thumb}"
+    );
+    assert_eq!(j["keys"][0]["key"], expected_key.as_str());
+    let (k, blob) = reg_key_and_blob(&d.join("step1.reg"));
+    assert_eq!(k, expected_key);
+    assert_eq!(blob, minimal_blob(&thumb, &der));
+    // The Microsoft Learn example shows a lower-case thumbprint: accepted with a warning, and
+    // written under the upper-case name Windows uses.
+    let lower = std::fs::read(d.join("step1.reg")).unwrap();
+    let units: Vec<u16> = lower[2..]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let text = String::from_utf16(&units)
+        .unwrap()
+        .replace(&thumb, &thumb.to_lowercase());
+    std::fs::write(d.join("lower.reg"), reg_utf16_bom(&text)).unwrap();
+
+    // Loose hive file target (the extracted SOFTWARE of the sample).
+    let wim = d.sample_wim("boot.wim", false);
+    let hive = d.wimextract(&wim, 1, SOFTWARE);
+    let h = hive.to_str().unwrap();
+    let r = d
+        .peforge(&["cert", "inject", "--hive-file", h, "--cert", "lower.reg"])
+        .ok();
+    assert!(r.stderr.contains("not upper case"), "{}", r.stderr);
+    assert_eq!(
+        hivex_blob(&d, &hive, &key("AuthRoot", &thumb)),
+        Some(minimal_blob(&thumb, &der))
+    );
+    assert_eq!(
+        hivexsh_ls(
+            &d,
+            &hive,
+            "Microsoft\\SystemCertificates\\AuthRoot\\Certificates"
+        ),
+        vec![thumb.clone()]
+    );
+    let r = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--hive-file",
+            h,
+            "--cert",
+            "lower.reg",
+            "--strict",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("lower.reg:3"), "{}", r.stderr);
+    let j = d
+        .peforge(&["cert", "list", "--hive-file", h, "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        j["images"][0]["certificates"][0]["thumbprint"],
+        thumb.as_str()
+    );
+}
+
+fn reg_utf16_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    out
+}
+
+#[test]
+fn verify_reports_a_mismatched_entry() {
+    // A hive entry whose key name is not the SHA-1 of its certificate (written with hivexregedit,
+    // not peforge) is a finding: exit 1.
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let hive = d.wimextract(&wim, 1, SOFTWARE);
+    let (_, blob) =
+        reg_key_and_blob(&vectors().join("cert-reg/SYNTHETIC__ISRG_Root_X1__minimal.reg"));
+    let hexs: Vec<String> = blob.iter().map(|b| format!("{b:02x}")).collect();
+    let bad = "0000000000000000000000000000000000000000";
+    let text = format!(
+        "Windows Registry Editor Version 5.00\n\n[\\Microsoft\\SystemCertificates\\ROOT\\Certificates\\{bad}]\n\"Blob\"=hex:{}\n",
+        hexs.join(",")
+    );
+    std::fs::write(d.join("m.reg"), text).unwrap();
+    d.tool(
+        "hivexregedit",
+        &["--merge", hive.to_str().unwrap(), "m.reg"],
+    )
+    .ok();
+    let r = d.peforge(&["cert", "verify", "--hive-file", hive.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("is not the SHA-1 of the certificate"),
+        "{}",
+        r.stdout
+    );
+    let j = d
+        .peforge(&[
+            "cert",
+            "list",
+            "--hive-file",
+            hive.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["images"][0]["certificates"][0]["valid"], false);
+}

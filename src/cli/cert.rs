@@ -168,9 +168,9 @@ Example (then import it with regedit into the hive loaded as winpe-offline):
         /// Certificate file(s): DER, PEM, PEM bundle or .reg export.
         #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
         cert: Vec<PathBuf>,
-        /// Store named in the key path (a .reg input keeps its own).
-        #[arg(long, default_value = "authroot")]
-        store: StoreArg,
+        /// Store named in the key path [default: authroot] (a .reg input keeps its own).
+        #[arg(long)]
+        store: Option<StoreArg>,
         /// Key the SOFTWARE hive is loaded under.
         #[arg(long, default_value = "HKEY_LOCAL_MACHINE\\winpe-offline")]
         root_key: String,
@@ -183,6 +183,9 @@ Example (then import it with regedit into the hive loaded as winpe-offline):
         /// Output .reg file, or - for stdout.
         #[arg(short, long, value_name = "OUT.reg")]
         output: PathBuf,
+        /// Print one JSON document (the keys written) instead of the text summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Check every stored certificate: the Blob parses and key name, property 0x03 and the
     /// certificate's SHA-1 agree (exit 1 if not).
@@ -243,13 +246,15 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             profile,
             strict,
             output,
+            json,
         } => reg(
             &cert,
-            store.into(),
+            store.map(Store::from),
             &root_key,
             profile.into(),
             strict,
             &output,
+            json,
             g,
         ),
     }
@@ -880,13 +885,32 @@ fn full_root_key(root_key: &str) -> String {
     }
 }
 
+#[derive(Serialize)]
+struct RegDoc {
+    written: String,
+    keys: Vec<RegKeyDoc>,
+}
+
+#[derive(Serialize)]
+struct RegKeyDoc {
+    key: String,
+    store: String,
+    thumbprint: String,
+    subject: String,
+    source: String,
+    profile: String,
+    warnings: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn reg(
     files: &[PathBuf],
-    store: Store,
+    store: Option<Store>,
     root_key: &str,
     profile: Profile,
     strict: bool,
     out: &Path,
+    json: bool,
     g: &Global,
 ) -> anyhow::Result<Status> {
     let root = full_root_key(root_key);
@@ -896,7 +920,7 @@ fn reg(
             "give the key the SOFTWARE hive is loaded under, e.g. HKEY_LOCAL_MACHINE\\winpe-offline",
         ));
     }
-    let items = plan(files, Some(store), profile, strict, g)?;
+    let items = plan(files, store, profile, strict, g)?;
     let entries: Vec<(Store, String, Vec<u8>)> = items
         .iter()
         .map(|i| (i.store, i.thumbprint.clone(), i.blob.clone()))
@@ -925,12 +949,36 @@ fn reg(
         "{}: verification failed after writing",
         out.display()
     );
+    let key_of = |i: &Item| {
+        format!(
+            "{root}\\{}",
+            store::cert_key(Location::System, i.store, &i.thumbprint)
+        )
+    };
+    if json {
+        output::print_json(&RegDoc {
+            written: out.display().to_string(),
+            keys: items
+                .iter()
+                .map(|i| RegKeyDoc {
+                    key: key_of(i),
+                    store: i.store.key_name().into(),
+                    thumbprint: i.thumbprint.clone(),
+                    subject: i.info.subject.clone(),
+                    source: i.origin.clone(),
+                    profile: i.profile.into(),
+                    warnings: i.warnings.iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
+        })?;
+        return Ok(Status::Success);
+    }
     for i in &items {
         output::line(format!(
-            "{} {}: [{root}\\{}]",
+            "{} {}: [{}]",
             i.thumbprint,
             i.info.short_name(),
-            store::cert_key(Location::System, i.store, &i.thumbprint)
+            key_of(i)
         ))?;
     }
     if !g.quiet {
