@@ -563,3 +563,35 @@ fn progress_covers_every_content_byte() {
         assert!(p.finished.get(), "{kind}");
     }
 }
+
+#[test]
+fn directory_spellings_merge_in_every_container() {
+    // The builder may add `EFI/BOOT/...` and `efi/microsoft/...`: one `EFI` folder on media.
+    let d = Dir::new();
+    let mut tree = media::MediaTree::default();
+    tree.insert("EFI/BOOT/BOOTX64.EFI", FileSource::Bytes(b"x".to_vec()));
+    tree.insert("efi/microsoft/boot/BCD", FileSource::Bytes(b"bcd".to_vec()));
+    let folder = d.join("f");
+    media::write_dir(&tree, &folder, &Silent).unwrap();
+    assert_eq!(
+        common::list_files(&folder),
+        ["EFI/BOOT/BOOTX64.EFI", "EFI/microsoft/boot/BCD"]
+    );
+    let out = d.join("m.iso");
+    iso::write(&tree, &out, &Silent).unwrap();
+    let list = d.tool("bsdtar", &["-tf", out.to_str().unwrap()]).ok();
+    let mut names: Vec<&str> = list.stdout.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".",
+            "EFI",
+            "EFI/BOOT",
+            "EFI/BOOT/BOOTX64.EFI",
+            "EFI/microsoft",
+            "EFI/microsoft/boot",
+            "EFI/microsoft/boot/BCD"
+        ]
+    );
+}

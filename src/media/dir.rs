@@ -40,6 +40,14 @@ fn write_level(
         let mut file = std::fs::File::create(&p).map_err(ContainerError::io(&p))?;
         copy_source(f, &mut file, &p, progress)?;
         file.set_modified(time).map_err(ContainerError::io(&p))?;
+        // Read back the size the file system recorded.
+        let len = std::fs::metadata(&p).map_err(ContainerError::io(&p))?.len();
+        if len != f.size {
+            return Err(ContainerError::Internal {
+                path: p,
+                what: format!("{len} bytes on disk, {} written", f.size),
+            });
+        }
         n += 1;
     }
     for d in dir.dirs.values() {

@@ -83,7 +83,7 @@ const MIN_PARTITION: u64 = 48 << 20;
 /// above 32 GB (boot-media.md §4).
 const MAX_PARTITION: u64 = 32 << 30;
 
-/// What [`write`] produced.
+/// What [`write()`] produced.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct UsbSummary {
     /// The image written.

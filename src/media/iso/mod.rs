@@ -2,7 +2,7 @@
 //! Specification 1995; El Torito 1.0 with the UEFI platform ID 0xEF), as described in
 //! `shared/specs/boot-media.md` §3.
 //!
-//! - [`write`] lays a [`MediaTree`](super::MediaTree) out as an ISO: plan first (every volume
+//! - [`write()`] lays a [`MediaTree`](super::MediaTree) out as an ISO: plan first (every volume
 //!   descriptor, path table, directory, the boot catalog and every file get their sector), then
 //!   stream the contents in sector order. Memory stays flat whatever the size of `boot.wim`, and
 //!   the output depends only on the tree (sorted names, every timestamp from `tree.mtime`), so two

@@ -28,7 +28,7 @@ const JOLIET_MAX_NAME: usize = 64;
 /// BIOS load size written for `etfsboot.com` (boot-media.md §3: 8 × 512 B).
 const BIOS_LOAD_SECTORS: u64 = 8;
 
-/// What [`write`] produced.
+/// What [`write()`] produced.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IsoSummary {
     /// The ISO written.
