@@ -5,6 +5,7 @@
 //! before it writes a byte: names valid on Windows media (`shared/specs/boot-media.md` §1: paths
 //! are case-insensitive), no two entries that differ only in case, sizes known. [`Layout`] does
 //! them once and hands the writers a tree sorted by upper-cased name, so output is deterministic.
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use std::collections::BTreeMap;
 use std::io::Read;

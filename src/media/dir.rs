@@ -1,6 +1,7 @@
 //! The folder container: the media tree written as plain files (for copying to a stick by hand
 //! or to PXE tooling), with the same checks as the ISO and USB writers
 //! (`shared/specs/boot-media.md` §1: case-insensitive names).
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

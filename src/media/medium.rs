@@ -1,6 +1,7 @@
 //! An existing medium of any container kind — ISO 9660 image, USB disk image (MBR + FAT) or
 //! folder — behind one reader, for `media inspect` and `media retarget`
 //! (`shared/specs/boot-media.md` §1 and §3–§5).
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

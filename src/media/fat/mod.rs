@@ -10,6 +10,7 @@
 //!
 //! Limits: FAT32 stores files up to 4 GiB − 1 byte; larger ones are refused with the fix
 //! (split the WIM).
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 pub mod raw;
 
@@ -290,7 +291,8 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
         })?;
     let fat_at = u64::from(bs.reserved_sectors.get()) * 512;
     let data_at = fat_at + u64::from(bs.fats) * u64::from(bs.fat_size_32.get()) * 512;
-    let cluster_bytes = u64::from(bs.sectors_per_cluster) * 512;
+    let cluster_len = usize::from(bs.sectors_per_cluster) * 512;
+    let cluster_bytes = cluster_len as u64;
     let max_chain = u64::from(bs.total_sectors_32.get()) / u64::from(bs.sectors_per_cluster.max(1));
     let chain_of = |disk: &mut D, first: u32| -> Result<Vec<u32>, ContainerError> {
         let mut chain = Vec::new();
@@ -310,9 +312,9 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
     let mut queue = vec![(bs.root_cluster.get(), true, false)];
     while let Some((first, is_root, parent_is_root)) = queue.pop() {
         let chain = chain_of(disk, first)?;
-        let mut content = Vec::with_capacity(chain.len() * cluster_bytes as usize);
+        let mut content = Vec::with_capacity(chain.len() * cluster_len);
         for &c in &chain {
-            let mut buf = vec![0u8; cluster_bytes as usize];
+            let mut buf = vec![0u8; cluster_len];
             disk.seek(SeekFrom::Start(cluster_offset(c))).map_err(io)?;
             disk.read_exact(&mut buf).map_err(io)?;
             content.extend_from_slice(&buf);
@@ -372,7 +374,7 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
         }
         if dropped && !is_root {
             kept.resize(content.len(), 0);
-            for (&c, bytes) in chain.iter().zip(kept.chunks(cluster_bytes as usize)) {
+            for (&c, bytes) in chain.iter().zip(kept.chunks(cluster_len)) {
                 disk.seek(SeekFrom::Start(cluster_offset(c))).map_err(io)?;
                 disk.write_all(bytes).map_err(io)?;
             }
@@ -388,7 +390,9 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
         .chunks_exact(4)
         .zip(0u32..)
         .skip(2)
-        .filter(|(e, _)| u32::from_le_bytes([e[0], e[1], e[2], e[3]]) & 0x0FFF_FFFF == 0)
+        .filter(|(e, _)| {
+            <[u8; 4]>::try_from(*e).is_ok_and(|b| u32::from_le_bytes(b) & 0x0FFF_FFFF == 0)
+        })
         .map(|(_, i)| i)
         .collect();
     let count = u32::try_from(free.len()).unwrap_or(u32::MAX);

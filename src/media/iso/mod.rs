@@ -16,6 +16,7 @@
 //! must stay one file below that size for the USB image anyway (FAT32), and one rule for both
 //! containers is simpler to explain. The reader does understand multi-extent files written by
 //! other tools.
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 pub mod raw;
 mod read;

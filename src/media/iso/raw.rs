@@ -11,6 +11,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// Logical sector (block) size used by every structure here (ECMA-119 6.1.2: 2048 bytes).
 pub const SECTOR: u64 = 2048;
+/// [`SECTOR`] as a buffer length.
+pub const SECTOR_LEN: usize = 2048;
 /// First sector of the volume descriptor set (ECMA-119 6.2.1: the system area is sectors 0–15).
 pub const FIRST_DESCRIPTOR_LBA: u32 = 16;
 /// Standard identifier of every volume descriptor (ECMA-119 8.1.2).

@@ -238,7 +238,7 @@ impl IsoReader {
                 let len = usize::from(data.get(pos).copied().unwrap_or(0));
                 if len == 0 {
                     // Rest of this sector is padding.
-                    pos = (pos / SECTOR as usize + 1) * SECTOR as usize;
+                    pos = (pos / raw::SECTOR_LEN + 1) * raw::SECTOR_LEN;
                     continue;
                 }
                 let at = offset + pos as u64;
