@@ -595,3 +595,28 @@ fn directory_spellings_merge_in_every_container() {
         ]
     );
 }
+
+#[test]
+fn unreadable_sources_fail_cleanly_in_every_container() {
+    let d = Dir::new();
+    let fifo = d.join("not-a-file");
+    d.tool("mkfifo", &[fifo.to_str().unwrap()]).ok();
+    let missing = d.join("missing.wim");
+    for src in [&fifo, &missing] {
+        let mut tree = media::MediaTree::default();
+        tree.insert("a.txt", FileSource::Bytes(b"a".to_vec()));
+        tree.insert("sources/boot.wim", FileSource::Local(src.clone()));
+        let name = src.file_name().unwrap().to_str().unwrap();
+        let e1 = iso::write(&tree, &d.join("o.iso"), &Silent).unwrap_err();
+        let e2 = media::usb::write(&tree, &d.join("o.img"), &Silent).unwrap_err();
+        let e3 = media::write_dir(&tree, &d.join("o"), &Silent).unwrap_err();
+        for e in [e1, e2, e3] {
+            assert!(matches!(e, ContainerError::Io { .. }), "{e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        for out in ["o.iso", "o.img", "o"] {
+            assert!(!d.join(out).exists(), "{out} left behind");
+        }
+        assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
+    }
+}

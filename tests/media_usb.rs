@@ -24,6 +24,13 @@ fn partition_table_as_sfdisk_and_fdisk_read_it() {
     let image_bytes = std::fs::metadata(&out).unwrap().len();
     assert_eq!(image_bytes, s.bytes);
     assert_eq!(image_bytes, (2048 + s.partition_bytes / 512) * 512);
+    let dump = d.tool("sfdisk", &["-d", out.to_str().unwrap()]).ok();
+    assert!(dump.stdout.contains("label: dos"), "{}", dump.stdout);
+    let line = dump.stdout.lines().find(|l| l.contains("start=")).unwrap();
+    assert!(
+        line.contains("start=        2048,") && line.ends_with("type=c, bootable"),
+        "{line}"
+    );
     let fdisk = d.tool("fdisk", &["-l", out.to_str().unwrap()]).ok();
     assert!(fdisk.stdout.contains("W95 FAT32 (LBA)"), "{}", fdisk.stdout);
     assert!(
