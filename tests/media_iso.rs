@@ -620,3 +620,81 @@ fn unreadable_sources_fail_cleanly_in_every_container() {
         assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
     }
 }
+
+#[test]
+fn reader_takes_long_names_from_udf_when_there_is_no_joliet() {
+    // genisoimage -udf writes an ISO 9660 (8.3) + UDF 1.02 bridge, like oscdimg -u1.
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let folder = d.join("folder");
+    media::write_dir(&tree, &folder, &Silent).unwrap();
+    let x = d.join("udf.iso");
+    d.tool(
+        "genisoimage",
+        &[
+            "-quiet",
+            "-udf",
+            "-input-charset",
+            "utf-8",
+            "-V",
+            "UDFMEDIA",
+            "-o",
+            x.to_str().unwrap(),
+            "-b",
+            "boot/etfsboot.com",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "8",
+            folder.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let r = iso::IsoReader::open(&x).unwrap();
+    assert_eq!(r.file_system(), iso::IsoFileSystem::Udf);
+    let mut names: Vec<String> = r.files().iter().map(|f| f.path.clone()).collect();
+    names.retain(|n| n != "boot.catalog");
+    let want: Vec<String> = tree.files.keys().cloned().collect();
+    assert_eq!(names, want);
+    for (path, src) in &tree.files {
+        assert!(r.read(path).unwrap() == source_bytes(src), "{path}");
+    }
+    let e = r.boot_entries().unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].image.as_deref(), Some("boot/etfsboot.com"));
+    // Without its ISO 9660 descriptors (a UDF-only image, like oscdimg -u2) the UDF side alone
+    // still gives every file.
+    let mut bytes = std::fs::read(&x).unwrap();
+    let vrs_start = (16..32)
+        .find(|i| &bytes[i * 2048 + 1..i * 2048 + 6] == b"BEA01")
+        .unwrap();
+    bytes[16 * 2048..vrs_start * 2048].fill(0);
+    let only = d.join("udf-only.iso");
+    std::fs::write(&only, &bytes).unwrap();
+    let r = iso::IsoReader::open(&only).unwrap();
+    assert_eq!(r.file_system(), iso::IsoFileSystem::Udf);
+    assert_eq!(r.files().len(), tree.files.len() + 1);
+    assert_eq!(
+        r.read("sources/boot.wim").unwrap(),
+        source_bytes(&tree.files["sources/boot.wim"])
+    );
+    assert_eq!(media::Medium::open(&only).unwrap().kind(), "iso");
+    // Damaged UDF structures give errors, never a panic.
+    let bad = d.join("bad.iso");
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for round in 0..150 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + round % 6 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = 256 * 2048 + (x % (64 * 2048)) as usize;
+            b[at] ^= (x >> 32) as u8 | 1;
+        }
+        std::fs::write(&bad, &b).unwrap();
+        if let Ok(r) = iso::IsoReader::open(&bad) {
+            for f in r.files().iter().take(3) {
+                let _ = r.read(&f.path);
+            }
+        }
+    }
+}

@@ -37,12 +37,9 @@ pub enum Medium {
     },
 }
 
-/// Offset of the first volume descriptor's `CD001` (sector 16, byte 1).
-const ISO_MAGIC_AT: u64 = 16 * 2048 + 1;
-
 impl Medium {
-    /// Opens `path`, telling the kind from its content: a folder, an ISO (`CD001` at sector
-    /// 16), else a disk image.
+    /// Opens `path`, telling the kind from its content: a folder, an ISO (ISO 9660 or UDF
+    /// volume descriptors from sector 16), else a disk image.
     pub fn open(path: &Path) -> Result<Medium, ContainerError> {
         if path.is_dir() {
             let tree = MediaTree::from_dir(path)?;
@@ -61,10 +58,17 @@ impl Medium {
             });
         }
         let mut f = std::fs::File::open(path).map_err(ContainerError::io(path))?;
-        let mut head = vec![0u8; usize::try_from(ISO_MAGIC_AT + 5).unwrap_or(0)];
+        let mut head = vec![0u8; 24 * 2048];
         let n = read_up_to(&mut f, &mut head).map_err(ContainerError::io(path))?;
-        let magic = head.get(usize::try_from(ISO_MAGIC_AT).unwrap_or(0)..n);
-        if magic == Some(b"CD001".as_slice()) {
+        // ISO 9660 descriptors or UDF's volume recognition sequence in sectors 16–23.
+        let is_iso = (16..24).any(|i: usize| {
+            head.get(i * 2048 + 1..i * 2048 + 6)
+                .filter(|_| i * 2048 + 6 <= n)
+                .is_some_and(|id| {
+                    id == b"CD001" || super::iso::raw::VRS_IDS.iter().any(|v| v.as_slice() == id)
+                })
+        });
+        if is_iso {
             Ok(Medium::Iso(IsoReader::open(path)?))
         } else {
             Ok(Medium::Usb(UsbReader::open(path)?))

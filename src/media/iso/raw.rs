@@ -18,6 +18,12 @@ pub const FIRST_DESCRIPTOR_LBA: u32 = 16;
 /// Standard identifier of every volume descriptor (ECMA-119 8.1.2).
 pub const STANDARD_ID: [u8; 5] = *b"CD001";
 
+/// Identifiers of UDF's volume recognition sequence (ECMA-167 2/9.1, 3/9.1) that may sit
+/// among the ISO 9660 descriptors of a UDF bridge image.
+pub const VRS_IDS: [[u8; 5]; 6] = [
+    *b"BEA01", *b"NSR02", *b"NSR03", *b"TEA01", *b"BOOT2", *b"CDW02",
+];
+
 /// Volume descriptor type: boot record (ECMA-119 8.2; El Torito 2.0).
 pub const VD_BOOT_RECORD: u8 = 0;
 /// Volume descriptor type: primary (ECMA-119 8.4).
