@@ -526,6 +526,7 @@ const MAX_ENTRIES: usize = 1_000_000;
 pub struct FatVolume<D: Read + Seek> {
     fs: fatfs::FileSystem<ReadOnly<D>>,
     medium: PathBuf,
+    capacity: u64,
 }
 
 impl<D: Read + Seek> std::fmt::Debug for FatVolume<D> {
@@ -539,6 +540,9 @@ impl<D: Read + Seek> std::fmt::Debug for FatVolume<D> {
 impl<D: Read + Seek> FatVolume<D> {
     /// Mounts the FAT volume that starts at offset 0 of `disk`; `medium` names it in errors.
     pub fn open(mut disk: D, medium: &Path) -> Result<FatVolume<D>, ContainerError> {
+        let capacity = disk
+            .seek(SeekFrom::End(0))
+            .map_err(ContainerError::io(medium))?;
         disk.seek(SeekFrom::Start(0))
             .map_err(ContainerError::io(medium))?;
         let fs = fatfs::FileSystem::new(
@@ -553,6 +557,7 @@ impl<D: Read + Seek> FatVolume<D> {
         Ok(FatVolume {
             fs,
             medium: medium.to_path_buf(),
+            capacity,
         })
     }
 
@@ -622,6 +627,16 @@ impl<D: Read + Seek> FatVolume<D> {
             return Err(not_found());
         }
         let mut f = self.fs.root_dir().open_file(p).map_err(|_| not_found())?;
+        // A file larger than its volume is damage (a looping cluster chain would otherwise be
+        // copied until the recorded size).
+        let size = f
+            .seek(SeekFrom::End(0))
+            .map_err(ContainerError::io(&self.medium))?;
+        f.seek(SeekFrom::Start(0))
+            .map_err(ContainerError::io(&self.medium))?;
+        if size > self.capacity {
+            return Err(self.malformed(format!("{path:?} is {size} bytes, larger than the volume")));
+        }
         std::io::copy(&mut f, out).map_err(ContainerError::io(&self.medium))
     }
 

@@ -344,7 +344,14 @@ impl IsoReader {
                 parts.push((extent, dlen));
                 if h.flags & raw::FLAG_MULTI_EXTENT == 0 {
                     let extents = pending.remove(&full).unwrap_or_default();
-                    let size = extents.iter().map(|e| e.1).sum();
+                    let size: u64 = extents.iter().map(|e| e.1).sum();
+                    if size > self.len {
+                        return Err(malformed(
+                            &self.path,
+                            at,
+                            format!("file {full:?} of {size} bytes in a {}-byte image", self.len),
+                        ));
+                    }
                     let extents = extents
                         .into_iter()
                         .filter(|e| e.1 > 0)

@@ -223,6 +223,14 @@ impl Reader<'_> {
         if left > 0 {
             return Err(self.bad(at, "extents shorter than the file"));
         }
+        // Extents never overlap in a sound image: a file larger than the image is damage (and
+        // would make readers copy without end).
+        if size > self.len {
+            return Err(self.bad(
+                at,
+                format!("file of {size} bytes in a {}-byte image", self.len),
+            ));
+        }
         Ok((file_type == FILE_TYPE_DIRECTORY, size, pieces))
     }
 
