@@ -50,6 +50,12 @@ bench_iso() {
   printf 'iso: peforge  median %6.2f s  peak RSS %7d KiB  (%s bytes)\n' "$t_ours" "$m_ours" "$(stat -c %s "$WORK/ours.iso")"
   printf 'iso: xorriso  median %6.2f s  peak RSS %7d KiB  (%s bytes)\n' "$t_x" "$m_x" "$(stat -c %s "$WORK/xorriso.iso")"
   awk -v a="$t_ours" -v b="$t_x" 'BEGIN { if (b > 0) printf "iso: time ratio peforge/xorriso %.2f\n", a / b }'
+  # Memory must not grow with boot.wim: the same tree with a 16 MiB boot.wim.
+  head -c $((16 << 20)) /dev/urandom > "$stage/sources/boot.wim"
+  rm -f "$WORK/ours.iso"
+  measure iso-small "$ours" iso "$stage" "$WORK/ours.iso" --bios boot/etfsboot.com --uefi efi/microsoft/boot/efisys.bin
+  printf 'iso: peforge  peak RSS %7d KiB with a 16 MiB boot.wim (vs %d KiB with %d MiB)\n' \
+    "$(median "$WORK/iso-small.times" 2)" "$m_ours" "$mib"
 }
 # ---- end section: iso ----
 
