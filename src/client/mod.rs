@@ -520,6 +520,11 @@ impl CommandLine {
             }
         }
         for p in &self.properties {
+            if !valid_name(&p.name) {
+                return Err(Error::BadPropertyName {
+                    name: p.name.clone(),
+                });
+            }
             check_chars(&p.name, &p.value)?;
         }
         let host = self.property("CCMHOSTNAME").ok_or(Error::Missing {
@@ -647,7 +652,7 @@ fn check_chars(name: &str, value: &str) -> Result<(), Error> {
 }
 
 /// A DNS host name: dot-separated labels of letters, digits and hyphens.
-fn host_problem(host: &str) -> Option<String> {
+fn host_problem(host: &str, fqdn: bool) -> Option<String> {
     if host.is_empty() {
         return Some("the host name is empty".into());
     }
@@ -658,7 +663,7 @@ fn host_problem(host: &str) -> Option<String> {
         return Some(format!("remove the port :{port} (the CMG listens on 443)"));
     }
     let labels: Vec<&str> = host.split('.').collect();
-    if labels.len() < 2 {
+    if fqdn && labels.len() < 2 {
         return Some(format!("{host:?} is not a fully qualified name"));
     }
     for l in labels {
@@ -679,7 +684,7 @@ fn host_problem(host: &str) -> Option<String> {
 }
 
 fn check_host(name: &str, value: &str, host: &str) -> Result<(), Error> {
-    match host_problem(host) {
+    match host_problem(host, false) {
         Some(cause) => Err(Error::BadUrl {
             name: name.into(),
             value: value.into(),
@@ -703,7 +708,7 @@ fn check_hostname(value: &str) -> Result<bool, Error> {
     };
     let mut parts = value.split('/');
     let host = parts.next().unwrap_or_default();
-    if let Some(cause) = host_problem(host) {
+    if let Some(cause) = host_problem(host, true) {
         return Err(bad(cause));
     }
     let rest: Vec<&str> = parts.collect();
@@ -781,8 +786,13 @@ fn check_url(name: &str, value: &str) -> Result<(), Error> {
     if host.is_empty() {
         return Err(bad("the URL has no host".into()));
     }
+    // A URL may name a port; the host name is what is checked.
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
     if (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-        && let Some(cause) = host_problem(host)
+        && let Some(cause) = host_problem(host, false)
     {
         return Err(bad(cause));
     }
