@@ -34,7 +34,8 @@ wrong type, ...).")]
 
 /// Arguments of `esp diagnose`.
 #[derive(Debug, clap::Args)]
-#[group(id = "input", required = true, multiple = false, args = ["hive", "wim", "reg"])]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("input").required(true).multiple(false).args(["hive", "wim", "reg"])))]
 pub struct DiagnoseArgs {
     /// A SOFTWARE hive file copied from the device (Windows\System32\config\SOFTWARE).
     #[arg(long, value_name = "SOFTWARE")]
