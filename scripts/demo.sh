@@ -26,4 +26,17 @@ step "3. Hybrid-join ESP fix from the Autopilot docs, offline (hive set)"
   --value ConfigInfo --type sz --data 2
 "$PF" hive get --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'
 
+step "Autopilot into co-management: client command line for Intune, offline ESP diagnosis"
+CMG=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500
+"$PF" client cmdline --cmg "$CMG" --site-code ABC --provision-ts ABC20001
+"$PF" client cmdline --from "CCMSETUPCMD=\"CCMHOSTNAME=$CMG SMSSITECODE=ABC\"" --no-crl-check --format ccmsetup
+# A stand-in device image whose ESP failed on the PROVISIONTS task sequence (exit 1 = finding).
+"$PF" sample boot-wim -o device.wim --size-mb 1
+ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
+"$PF" -q hive set --wim device.wim --key "$ESP\DevicePreparation\PolicyProviders\ConfigMgr" \
+  --value InstallationState --type dword --data 3
+"$PF" -q hive set --wim device.wim --key "$ESP\Setup\Apps\Tracking\ConfigMgr\Provisioning_TS" \
+  --value InstallationState --type dword --data 4
+"$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
+
 printf '\nDone. Results are in %s\n' "$OUT"

@@ -235,22 +235,22 @@ fn configinfo_fix_through_hive_set_is_recognized() {
         fix.contains("--value ConfigInfo --type sz --data 2"),
         "{fix}"
     );
-    // Apply the fix the report suggests, on this hive.
-    d.peforge(&[
-        "hive",
-        "set",
-        "--hive-file",
-        h.to_str().unwrap(),
-        "--key",
-        MSDM,
-        "--value",
-        "ConfigInfo",
-        "--type",
-        "sz",
-        "--data",
-        "2",
-    ])
-    .ok();
+    // Run the fix exactly as printed (split by Python's shlex, as a shell would).
+    let argv = d
+        .tool(
+            "python3",
+            &[
+                "-c",
+                "import shlex,sys; print(chr(10).join(shlex.split(sys.argv[1])))",
+                &fix,
+            ],
+        )
+        .ok()
+        .stdout;
+    let argv: Vec<&str> = argv.lines().collect();
+    assert_eq!(argv[0], "peforge");
+    assert!(argv.contains(&h.to_str().unwrap()), "{argv:?}");
+    d.peforge(&argv[1..]).ok();
     let got = d
         .tool("hivexget", &[h.to_str().unwrap(), MSDM, "ConfigInfo"])
         .ok()

@@ -124,6 +124,8 @@ fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
     } else {
         anyhow::bail!("give --hive, --wim or --reg");
     };
+    let mut report = report;
+    report.config_info.fix = fix_for(a);
     let errors = report.errors();
     if a.json {
         output::print_json(&Doc {
@@ -143,6 +145,21 @@ fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
     } else {
         Status::Success
     })
+}
+
+/// The seed's hybrid-join fix as a `peforge hive set` line for this input.
+fn fix_for(a: &DiagnoseArgs) -> String {
+    let target = match (&a.hive, &a.wim) {
+        (Some(h), _) => format!("--hive-file '{}'", h.display()),
+        (None, Some(w)) => format!("--wim '{}' --index {}", w.display(), a.index),
+        // A .reg export cannot be patched in place: point at the device's hive.
+        _ => "--hive-file SOFTWARE".into(),
+    };
+    format!(
+        "peforge hive set {target} --key '{}' --value {} --type sz --data 2",
+        diag::CONFIGINFO_KEY,
+        diag::CONFIGINFO_VALUE
+    )
 }
 
 fn input(kind: &'static str, p: &Path, index: Option<u32>) -> Input {
@@ -169,7 +186,14 @@ fn render(
     wim: Option<&Path>,
     index: u32,
 ) -> anyhow::Result<()> {
-    output::line(format!("ESP diagnosis of {} ({})", input.path, input.kind))?;
+    match input.index {
+        Some(i) => output::line(format!(
+            "ESP diagnosis of {} (wim, image {i}, {})",
+            input.path,
+            wim::SOFTWARE_HIVE
+        ))?,
+        None => output::line(format!("ESP diagnosis of {} ({})", input.path, input.kind))?,
+    }
     output::line(format!("Result: {}", r.summary))?;
     for c in &r.checks {
         output::line("")?;

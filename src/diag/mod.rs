@@ -532,7 +532,7 @@ fn config_info_check(view: &dyn RegistryView) -> Result<ConfigInfoCheck, Error> 
         None => (
             None,
             None,
-            "not set: on a Windows 11 Microsoft Entra hybrid joined device the management authority stays Intune (Intune keeps every workload even with the client installed); set it only for hybrid join".to_string(),
+            "not set: on a Windows 11 Microsoft Entra hybrid joined device the management authority stays Intune (Intune keeps every workload even with the client installed); set it only for hybrid join (with the client installed as a Win32 app: Autopilot into co-management itself does not support hybrid join)".to_string(),
             Level::Info,
         ),
         Some(v) => {
