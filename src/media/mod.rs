@@ -1,5 +1,6 @@
 //! Bootable media: layout, ISO, USB image, site media files (`shared/specs/boot-media.md`).
 
 pub mod tree;
+pub mod vars;
 
 pub use tree::{BootImages, FileSource, MediaTree};
