@@ -1,5 +1,8 @@
 //! Bootable media: layout, ISO, USB image, site media files (`shared/specs/boot-media.md`).
 
+pub mod ini;
+pub mod layout;
+pub mod pfx;
 pub mod tree;
 pub mod vars;
 
