@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod hive;
+mod media;
 pub mod output;
 pub mod progress;
 mod report;
@@ -57,6 +58,9 @@ enum Command {
     /// Read and write offline registry values in an image or a hive file.
     #[command(subcommand)]
     Hive(hive::HiveCmd),
+    /// Build, inspect and retarget ConfigMgr site-based boot media for a CMG (ISO, USB image, folder).
+    #[command(subcommand)]
+    Media(media::MediaCmd),
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
@@ -99,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Wim(c) => wim::run(c, g),
         Command::Hive(c) => hive::run(c, g),
         Command::Sample(c) => sample::run(c, g),
+        Command::Media(c) => media::run(c, g),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

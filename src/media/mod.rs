@@ -3,6 +3,7 @@
 pub mod ini;
 pub mod layout;
 pub mod pfx;
+pub mod site;
 pub mod tree;
 pub mod vars;
 

@@ -373,7 +373,12 @@ pub fn open(bytes: &[u8], password: &str, path: &str) -> Result<Contents, Error>
             });
         };
         let bags: Vec<SafeBag> = Vec::from_der(&safe_der).map_err(not)?;
-        for bag in bags {
+        for mut bag in bags {
+            // The pkcs12 crate decodes bagValue with its `[0] EXPLICIT` wrapper but encodes it
+            // by adding one: keep the inner value only.
+            bag.bag_value = der::asn1::AnyRef::from_der(&bag.bag_value)
+                .map(|a| a.value().to_vec())
+                .map_err(not)?;
             if bag.bag_id == pkcs12::PKCS_12_CERT_BAG_OID {
                 contents.certs.push(bag);
             } else if bag.bag_id == pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
