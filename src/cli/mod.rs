@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cert;
 mod hive;
 mod media;
 pub mod output;
@@ -61,6 +62,10 @@ enum Command {
     /// Build, inspect and retarget ConfigMgr site-based boot media for a CMG (ISO, USB image, folder).
     #[command(subcommand)]
     Media(media::MediaCmd),
+    /// Trusted certificates in a boot image: inject, list, remove, verify, and the .reg of the
+    /// manual procedure.
+    #[command(subcommand)]
+    Cert(cert::CertCmd),
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
@@ -102,6 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Wim(c) => wim::run(c, g),
         Command::Hive(c) => hive::run(c, g),
+        Command::Cert(c) => cert::run(c, g),
         Command::Sample(c) => sample::run(c, g),
         Command::Media(c) => media::run(c, g),
         Command::Completions { shell } => {

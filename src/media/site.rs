@@ -130,12 +130,9 @@ pub enum Error {
         "no media certificate: site-based media authenticate to the CMG with a client certificate (_SMSTSMediaPFX), and peforge does not invent one"
     )]
     NoMediaCert,
-    /// Root certificate injection is not available in this build.
-    #[error("injecting root certificates ({count} given) is not available in this build")]
-    RootInjectionUnavailable {
-        /// How many certificates were given.
-        count: usize,
-    },
+    /// The certificate engine.
+    #[error(transparent)]
+    Cert(#[from] crate::cert::Error),
     /// Unknown-computer GUIDs are malformed.
     #[error("unknown-computer GUID {value:?} is not a GUID")]
     BadGuid {
@@ -189,9 +186,7 @@ impl Error {
             Error::NoMediaCert => Some(
                 "give the media client certificate with --media-cert PFX --media-cert-password-file F (a PKI client-authentication certificate), or start from a console-made medium with `peforge media retarget`, which keeps its registered certificate".into(),
             ),
-            Error::RootInjectionUnavailable { .. } => Some(
-                "inject the roots into the boot image first (`peforge cert inject`), then build without --root-cert".into(),
-            ),
+            Error::Cert(e) => e.hint(),
             Error::BadGuid { .. } => Some(
                 "give the two GUIDs of the x64 and x86 \"Unknown Computer\" objects: --unknown-computers X64GUID,X86GUID".into(),
             ),
@@ -463,14 +458,95 @@ fn sha256_file(path: &Path) -> Result<String, Error> {
     crate::fsutil::sha256_file(path).map_err(io(path))
 }
 
-/// Injects root certificates into image `index` of the WIM at `path` (which the caller owns, a
-/// staging copy) and returns their SHA-1 thumbprints. The one call into the certificate engine.
-fn inject_roots(path: &Path, index: u32, certs: &[PathBuf]) -> Result<Vec<String>, Error> {
-    let _ = (path, index);
+/// Injects root certificates into image `index` of the WIM at `path` (a staging copy the caller
+/// owns) with the certificate engine ([`crate::cert`]), as `peforge cert inject` does: a
+/// self-signed certificate goes to `AuthRoot` (the store of seed 002's procedure), a CA that is
+/// not self-signed to `CA`, a `.reg` export to the store it names. Commits in place, re-reads
+/// every Blob, and returns the SHA-1 thumbprints.
+fn inject_roots(
+    path: &Path,
+    index: u32,
+    certs: &[PathBuf],
+    epoch: Option<i64>,
+) -> Result<Vec<String>, Error> {
+    use crate::cert::{self, Blob, Profile, Store, load, store};
     if certs.is_empty() {
         return Ok(Vec::new());
     }
-    Err(Error::RootInjectionUnavailable { count: certs.len() })
+    let mut items: Vec<(Store, String, Vec<u8>)> = Vec::new();
+    for file in certs {
+        for l in load::load(file)? {
+            let item = match l.reg {
+                Some(r) => (r.store, r.key_name.to_ascii_uppercase(), r.blob),
+                None => {
+                    let st = if l.info.is_ca && !l.info.self_signed {
+                        Store::Ca
+                    } else {
+                        Store::AuthRoot
+                    };
+                    let blob = Blob::build(&l.info, Profile::Minimal)
+                        .map_err(|source| cert::Error::Blob {
+                            what: file.display().to_string(),
+                            source,
+                        })?
+                        .to_bytes();
+                    (st, l.info.thumbprint.clone(), blob)
+                }
+            };
+            if !items.iter().any(|i| i.0 == item.0 && i.1 == item.1) {
+                items.push(item);
+            }
+        }
+    }
+    let mut w = Wim::open_writable(path)?;
+    let mut x = wim::offline::open_hive(&w, index, wim::SOFTWARE_HIVE, true)?;
+    for (st, thumb, blob) in &items {
+        store::inject(&mut x.hive, *st, thumb, blob)?;
+    }
+    // Stage the edited hive ourselves so that, for a reproducible build, its file times in the
+    // image are SOURCE_DATE_EPOCH rather than the time of the build.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let staged = tempfile::NamedTempFile::new_in(dir)
+        .map_err(io(dir))?
+        .into_temp_path();
+    let inner = x.inner.clone();
+    x.hive
+        .commit(Some(&staged))
+        .map_err(|source| wim::offline::Error::Hive {
+            inner: inner.clone(),
+            index,
+            source,
+        })?;
+    if let Some(t) = epoch {
+        let when =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0));
+        let times = std::fs::FileTimes::new()
+            .set_accessed(when)
+            .set_modified(when);
+        std::fs::File::options()
+            .write(true)
+            .open(&staged)
+            .and_then(|f| f.set_times(times))
+            .map_err(io(&staged))?;
+    }
+    w.replace_file(index, &inner, staged)?;
+    w.commit(wim::CommitMode::Append)?;
+    let check = Wim::open(path)?;
+    let y = wim::offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
+    for (st, thumb, blob) in &items {
+        let got = store::read_blob(&y.hive, *st, thumb)?;
+        if got.as_deref() != Some(blob.as_slice())
+            && !got.is_some_and(|b| store::validate(thumb, &b).is_valid())
+        {
+            return Err(Error::Template {
+                path: path.into(),
+                what: format!(
+                    "{st}\\Certificates\\{thumb} does not hold the certificate after writing"
+                ),
+            });
+        }
+    }
+    Ok(items.into_iter().map(|i| i.1).collect())
 }
 
 /// Writes `sources/boot.wim`: image `index` of `src` alone, roots injected, boot index 1.
@@ -498,7 +574,7 @@ fn make_boot_wim(
     } else {
         let stage1 = staging.join("stage1.wim");
         wim::export_image(&input, index, &stage1, &wim::ExportOptions::default())?;
-        let thumbs = inject_roots(&stage1, 1, roots)?;
+        let thumbs = inject_roots(&stage1, 1, roots, epoch)?;
         let injected = Wim::open(&stage1)?;
         wim::export_image(
             &injected,
