@@ -164,4 +164,59 @@ impl Dir {
             .expect("run peforge");
         Run::from(out, format!("peforge {}", args.join(" ")))
     }
+/// The bytes of the `Blob` value of `key` in a hive file, read with hivexregedit (Perl
+/// Win::Hivex, an independent reader); `None` when the key or value is absent.
+pub fn hivex_blob(d: &Dir, hive: &Path, key: &str) -> Option<Vec<u8>> {
+    let out = Command::new("hivexregedit")
+        .args(["--export", hive.to_str().unwrap(), key])
+        .current_dir(d.path())
+        .output()
+        .expect("hivexregedit is required (run scripts/setup.sh)");
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("\"Blob\"=hex(3):") || l.starts_with("\"Blob\"=hex:"))?;
+    let hexs: String = line
+        .split_once(':')?
+        .1
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    Some(hex::decode(hexs).expect("hex"))
+}
+
+/// Subkey names of `key` in a hive file, listed by hivexsh (independent reader).
+pub fn hivexsh_ls(d: &Dir, hive: &Path, key: &str) -> Vec<String> {
+    let script = format!("cd \\{}\nls\n", key.trim_start_matches('\\'));
+    let out = Command::new("hivexsh")
+        .arg(hive)
+        .current_dir(d.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(script.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("hivexsh is required (run scripts/setup.sh)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Files in a directory (names), to check that a failed command left nothing behind.
+pub fn dir_listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
 }
