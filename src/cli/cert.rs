@@ -168,9 +168,9 @@ Example (then import it with regedit into the hive loaded as winpe-offline):
         /// Certificate file(s): DER, PEM, PEM bundle or .reg export.
         #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
         cert: Vec<PathBuf>,
-        /// Store named in the key path (a .reg input keeps its own).
-        #[arg(long, default_value = "authroot")]
-        store: StoreArg,
+        /// Store named in the key path [default: authroot] (a .reg input keeps its own).
+        #[arg(long)]
+        store: Option<StoreArg>,
         /// Key the SOFTWARE hive is loaded under.
         #[arg(long, default_value = "HKEY_LOCAL_MACHINE\\winpe-offline")]
         root_key: String,
@@ -183,6 +183,9 @@ Example (then import it with regedit into the hive loaded as winpe-offline):
         /// Output .reg file, or - for stdout.
         #[arg(short, long, value_name = "OUT.reg")]
         output: PathBuf,
+        /// Print one JSON document (the keys written) instead of the text summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Check every stored certificate: the Blob parses and key name, property 0x03 and the
     /// certificate's SHA-1 agree (exit 1 if not).
@@ -243,13 +246,15 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             profile,
             strict,
             output,
+            json,
         } => reg(
             &cert,
-            store.into(),
+            store.map(Store::from),
             &root_key,
             profile.into(),
             strict,
             &output,
+            json,
             g,
         ),
     }
@@ -373,6 +378,21 @@ fn images(w: &Wim, t: &Target) -> anyhow::Result<Vec<u32>> {
     Ok(out)
 }
 
+/// Extracts and opens the SOFTWARE hive of an image; a hive error (corrupt, dirty) names the WIM.
+pub(super) fn open_software(
+    w: &Wim,
+    index: u32,
+    writable: bool,
+) -> anyhow::Result<offline::ExtractedHive> {
+    match offline::open_hive(w, index, wim::SOFTWARE_HIVE, writable) {
+        Ok(x) => Ok(x),
+        Err(e @ offline::Error::Hive { .. }) => {
+            Err(anyhow::Error::new(e).context(w.path().display().to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn outcome_name(o: Outcome) -> &'static str {
     match o {
         Outcome::Added => "added",
@@ -470,7 +490,7 @@ fn inject(
         let indexes = images(&w, t)?;
         let mut staged = false;
         for &index in &indexes {
-            let mut x = offline::open_hive(&w, index, wim::SOFTWARE_HIVE, true)?;
+            let mut x = open_software(&w, index, true)?;
             let (outcomes, changed) = apply(&mut x.hive, items)?;
             if changed && !dry_run {
                 x.stage(&mut w)?;
@@ -487,7 +507,7 @@ fn inject(
             let check = Wim::open(&out)?;
             for (index, outcomes) in &results {
                 let index = index.unwrap_or(1);
-                let y = offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
+                let y = open_software(&check, index, false)?;
                 let what = format!("{} image {index}", out.display());
                 confirm(&y.hive, items, outcomes, &what)?;
             }
@@ -627,6 +647,23 @@ pub(super) fn cert_doc(e: &Entry, now: i64) -> CertDoc {
     }
 }
 
+/// One line per stored certificate: store, thumbprint, subject, expiry, location, validity.
+pub(super) fn cert_line(c: &CertDoc) -> String {
+    let loc = if c.location == "system" {
+        String::new()
+    } else {
+        format!(" ({})", c.location)
+    };
+    let bad = if c.valid { "" } else { "  INVALID" };
+    format!(
+        "{:<16} {}  {}  expires {}{loc}{bad}",
+        c.store,
+        c.thumbprint,
+        c.subject.as_deref().unwrap_or("?"),
+        c.not_after.as_deref().unwrap_or("?"),
+    )
+}
+
 /// Reads the stores of one hive (`None` index for a loose hive file).
 fn read_stores(h: &Hive, store: Option<StoreArg>) -> anyhow::Result<Vec<Entry>> {
     let stores: Vec<Store> = match store {
@@ -651,7 +688,7 @@ fn list(
         let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
         let w = Wim::open(wim_path)?;
         for index in images(&w, t)? {
-            let x = offline::open_hive(&w, index, wim::SOFTWARE_HIVE, false)?;
+            let x = open_software(&w, index, false)?;
             per_image.push((Some(index), read_stores(&x.hive, store)?));
         }
         wim_path.clone()
@@ -692,18 +729,7 @@ fn list(
         }
         for c in &img.certificates {
             total += 1;
-            let loc = if c.location == "system" {
-                String::new()
-            } else {
-                format!(" ({})", c.location)
-            };
-            output::line(format!(
-                "  {:<16} {}  {}  expires {}{loc}",
-                c.store,
-                c.thumbprint,
-                c.subject.as_deref().unwrap_or("?"),
-                c.not_after.as_deref().unwrap_or("?"),
-            ))?;
+            output::line(format!("  {}", cert_line(c)))?;
             if verify || !c.errors.is_empty() {
                 for e in &c.errors {
                     output::line(format!("    error: {e}"))?;
@@ -796,7 +822,7 @@ fn remove(
         let indexes = images(&w, t)?;
         let mut staged = false;
         for &index in &indexes {
-            let mut x = offline::open_hive(&w, index, wim::SOFTWARE_HIVE, true)?;
+            let mut x = open_software(&w, index, true)?;
             if do_remove(&mut x.hive, Some(index), &mut removed)? && !dry_run {
                 x.stage(&mut w)?;
                 staged = true;
@@ -809,7 +835,7 @@ fn remove(
             let out = w.commit(commit.mode())?;
             let check = Wim::open(&out)?;
             for &index in &indexes {
-                let y = offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
+                let y = open_software(&check, index, false)?;
                 check_gone(&y.hive, &format!("{} image {index}", out.display()))?;
             }
             Some(out)
@@ -859,13 +885,32 @@ fn full_root_key(root_key: &str) -> String {
     }
 }
 
+#[derive(Serialize)]
+struct RegDoc {
+    written: String,
+    keys: Vec<RegKeyDoc>,
+}
+
+#[derive(Serialize)]
+struct RegKeyDoc {
+    key: String,
+    store: String,
+    thumbprint: String,
+    subject: String,
+    source: String,
+    profile: String,
+    warnings: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn reg(
     files: &[PathBuf],
-    store: Store,
+    store: Option<Store>,
     root_key: &str,
     profile: Profile,
     strict: bool,
     out: &Path,
+    json: bool,
     g: &Global,
 ) -> anyhow::Result<Status> {
     let root = full_root_key(root_key);
@@ -875,7 +920,7 @@ fn reg(
             "give the key the SOFTWARE hive is loaded under, e.g. HKEY_LOCAL_MACHINE\\winpe-offline",
         ));
     }
-    let items = plan(files, Some(store), profile, strict, g)?;
+    let items = plan(files, store, profile, strict, g)?;
     let entries: Vec<(Store, String, Vec<u8>)> = items
         .iter()
         .map(|i| (i.store, i.thumbprint.clone(), i.blob.clone()))
@@ -904,12 +949,36 @@ fn reg(
         "{}: verification failed after writing",
         out.display()
     );
+    let key_of = |i: &Item| {
+        format!(
+            "{root}\\{}",
+            store::cert_key(Location::System, i.store, &i.thumbprint)
+        )
+    };
+    if json {
+        output::print_json(&RegDoc {
+            written: out.display().to_string(),
+            keys: items
+                .iter()
+                .map(|i| RegKeyDoc {
+                    key: key_of(i),
+                    store: i.store.key_name().into(),
+                    thumbprint: i.thumbprint.clone(),
+                    subject: i.info.subject.clone(),
+                    source: i.origin.clone(),
+                    profile: i.profile.into(),
+                    warnings: i.warnings.iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
+        })?;
+        return Ok(Status::Success);
+    }
     for i in &items {
         output::line(format!(
-            "{} {}: [{root}\\{}]",
+            "{} {}: [{}]",
             i.thumbprint,
             i.info.short_name(),
-            store::cert_key(Location::System, i.store, &i.thumbprint)
+            key_of(i)
         ))?;
     }
     if !g.quiet {
