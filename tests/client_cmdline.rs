@@ -547,4 +547,22 @@ fn warnings_go_to_stderr_and_json() {
         ]))
         .ok();
     assert!(r.stderr.is_empty(), "--quiet still printed {}", r.stderr);
+    let r = d
+        .peforge(&args(&[
+            "--cmg",
+            H,
+            "--site-code",
+            "ABC",
+            "--provision-ts",
+            "ABC20001",
+            "--format",
+            "ccmsetup",
+        ]))
+        .ok();
+    assert!(
+        r.stderr
+            .contains("warning: the docs list PROVISIONTS as a ccmsetup.msi property"),
+        "{}",
+        r.stderr
+    );
 }

@@ -489,3 +489,46 @@ fn reg_export_input() {
         .fails(2);
     assert!(r.stderr.contains("not a SOFTWARE hive"), "{}", r.stderr);
 }
+
+#[test]
+fn a_dirty_hive_is_read_but_flagged() {
+    let d = Dir::new();
+    let h = hive(
+        &d,
+        "SOFTWARE",
+        &[(PROVIDER, vec![dword("InstallationState", 3)])],
+    );
+    let j = d
+        .peforge(&["esp", "diagnose", "--hive", h.to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(j["input"]["dirty"], false);
+    // Make the sequence numbers differ and fix the XOR checksum, computed here in Python.
+    let py = r#"
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+prim = struct.unpack_from('<I', b, 4)[0]
+struct.pack_into('<I', b, 8, prim + 1)
+x = 0
+for o in range(0, 508, 4):
+    x ^= struct.unpack_from('<I', b, o)[0]
+x = {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(x, x)
+struct.pack_into('<I', b, 508, x)
+open(p, 'wb').write(b)
+"#;
+    d.tool("python3", &["-c", py, h.to_str().unwrap()]).ok();
+    let before = sha256(&h);
+    let j = d
+        .peforge(&["esp", "diagnose", "--hive", h.to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(j["input"]["dirty"], true);
+    assert!(j["notes"][0].as_str().unwrap().contains("LOG1"), "{j}");
+    assert_eq!(j["checks"][0]["state"], 3);
+    let r = d
+        .peforge(&["esp", "diagnose", "--hive", h.to_str().unwrap()])
+        .ok();
+    assert!(r.stdout.contains("the hive is dirty"), "{}", r.stdout);
+    assert_eq!(sha256(&h), before);
+}

@@ -101,7 +101,10 @@ const DEDICATED: &[(&str, &str)] = &[
     ("SMSMP", "--smsmp"),
 ];
 
-/// `--format json` document.
+/// `--format json` document (schema_version 1): `intune` (the `CCMSETUPCMD="..."` line),
+/// `intune_length` (characters), `intune_max_length` (1024), `ccmsetup` (the ccmsetup.exe line),
+/// `params[]` `{name, value|null}`, `properties[]` `{name, value}` in emitted order, `warnings[]`
+/// `{code, message}`.
 #[derive(Serialize)]
 struct Doc<'a> {
     intune: String,

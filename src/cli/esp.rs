@@ -61,7 +61,15 @@ struct Log {
     size: u64,
 }
 
-/// `--json` document: the library report plus what was read.
+/// `--json` document (schema_version 1): the library report plus what was read.
+///
+/// - `input`: `{kind: "hive"|"wim"|"reg", path, index (wim), dirty (hive, wim)}`
+/// - `status`: `ok` | `in_progress` | `error` | `no_tracking_keys`; `summary`: one line
+/// - `checks[]`: `{id: "client_install"|"provisioning_ts", title, phase, key, key_present,
+///   state (number or null), meaning, level: info|ok|pending|error, next_steps[]}`
+/// - `config_info`: `{key, value, type, data, meaning, level, fix}`
+/// - `esp_timeout`: `{minutes, source: "policy"|"default", key}`
+/// - `notes[]`, `errors` (count of error levels; exit 1 when non-zero), `logs_in_image[]` (wim)
 #[derive(Serialize)]
 struct Doc<'a> {
     input: Input,
@@ -79,6 +87,9 @@ struct Input {
     path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<u32>,
+    /// Whether the hive had pending log data (hive and wim inputs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dirty: Option<bool>,
 }
 
 /// The logs seed 001 points to, as paths inside a Windows image.
@@ -94,8 +105,10 @@ pub fn run(cmd: EspCmd, g: &Global) -> anyhow::Result<Status> {
 }
 
 fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
+    let mut dirty = None;
     let (input, report, logs) = if let Some(p) = &a.hive {
         let h = Hive::open(p)?;
+        dirty = Some(Hive::base_block(p)?.is_dirty());
         let r = diag::diagnose(&HiveView::new(&h))?;
         (input("hive", p, None), r, None)
     } else if let Some(p) = &a.reg {
@@ -110,6 +123,7 @@ fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
             a.index,
             wim::SOFTWARE_HIVE
         ));
+        dirty = Some(Hive::base_block(x.hive.path())?.is_dirty());
         let r = diag::diagnose(&HiveView::named(&x.hive, name))?;
         let mut logs = Vec::new();
         for l in LOGS {
@@ -126,10 +140,14 @@ fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
     };
     let mut report = report;
     report.config_info.fix = fix_for(a);
+    if dirty == Some(true) {
+        let note = "the hive is dirty: its latest changes are in the SOFTWARE.LOG1/.LOG2 files next to it and are not read, so the states above may be older than what the device last saw; copy the hive after a clean shutdown, or use --reg with an export taken on the device";
+        report.notes.insert(0, note.to_string());
+    }
     let errors = report.errors();
     if a.json {
         output::print_json(&Doc {
-            input,
+            input: Input { dirty, ..input },
             report: &report,
             errors,
             logs_in_image: logs,
@@ -167,6 +185,7 @@ fn input(kind: &'static str, p: &Path, index: Option<u32>) -> Input {
         kind,
         path: p.display().to_string(),
         index,
+        dirty: None,
     }
 }
 
