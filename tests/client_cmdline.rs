@@ -566,3 +566,43 @@ fn warnings_go_to_stderr_and_json() {
         r.stderr
     );
 }
+
+#[test]
+fn from_stdin_reads_one_pasted_line() {
+    let d = Dir::new();
+    // As saved by Notepad: BOM, CRLF.
+    let pasted = format!(
+        "\u{feff}CCMSETUPCMD=\"CCMHOSTNAME={H} SMSSITECODE=ABC AADRESOURCEURI=https://contososerver\"\r\n"
+    );
+    let r = d
+        .peforge_stdin(
+            &args(&["--from", "-", "--property", "AADRESOURCEURI="]),
+            pasted.as_bytes(),
+        )
+        .ok();
+    assert_eq!(
+        r.stdout.trim_end(),
+        format!("CCMSETUPCMD=\"CCMHOSTNAME={H} SMSSITECODE=ABC\"")
+    );
+    let r = d
+        .peforge_stdin(
+            &args(&["--from", "-"]),
+            b"CCMHOSTNAME=a.b SMSSITECODE=ABC\nSECOND=line\n",
+        )
+        .fails(2);
+    assert!(r.stderr.contains("more than one line"), "{}", r.stderr);
+    let r = d
+        .peforge_stdin(&args(&["--from", "-"]), b"\xc3\x28")
+        .fails(2);
+    assert!(r.stderr.contains("not UTF-8"), "{}", r.stderr);
+    // Notepad "Unicode": UTF-16LE with BOM.
+    let mut utf16 = vec![0xff, 0xfe];
+    for u in format!("CCMSETUPCMD=\"CCMHOSTNAME={H} SMSSITECODE=ABC\"\r\n").encode_utf16() {
+        utf16.extend(u.to_le_bytes());
+    }
+    let r = d.peforge_stdin(&args(&["--from", "-"]), &utf16).ok();
+    assert_eq!(
+        r.stdout.trim_end(),
+        format!("CCMSETUPCMD=\"CCMHOSTNAME={H} SMSSITECODE=ABC\"")
+    );
+}

@@ -24,8 +24,8 @@ Examples:
   # Re-emit the console's line (Cloud attach > Properties > Enablement tab) with a change
   peforge client cmdline --from 'CCMSETUPCMD=\"CCMHOSTNAME=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500 SMSSITECODE=ABC\"' \\
     --provision-ts ABC20001 --format ccmsetup
-  # Drop a property from a pasted line
-  peforge client cmdline --from '...' --property AADRESOURCEURI=
+  # Drop a property from a pasted line read from stdin
+  peforge client cmdline --from - --property AADRESOURCEURI= < enablement.txt
 
 Exit status: 0 the line is valid (printed on stdout, warnings on stderr), 2 it is not (the error
 says what to fix).")]
@@ -47,7 +47,8 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct CmdlineArgs {
     /// Start from a line copied from the console (CCMSETUPCMD="..." or a ccmsetup.exe line);
-    /// the other flags then change it.
+    /// the other flags then change it. `-` reads the line from stdin (no shell quoting needed,
+    /// and a /regtoken stays out of the process list).
     #[arg(long, value_name = "LINE")]
     pub from: Option<String>,
     /// CCMHOSTNAME: the CMG address without https://, e.g.
@@ -123,7 +124,8 @@ pub fn run(cmd: ClientCmd, g: &Global) -> anyhow::Result<Status> {
 }
 
 fn build(a: &CmdlineArgs) -> anyhow::Result<CommandLine> {
-    let mut line = match &a.from {
+    let mut line = match a.from.as_deref() {
+        Some("-") => CommandLine::parse(&read_stdin()?)?,
         Some(s) => CommandLine::parse(s)?,
         None => CommandLine::new(),
     };
@@ -182,6 +184,54 @@ fn build(a: &CmdlineArgs) -> anyhow::Result<CommandLine> {
         line.set_property(name, value);
     }
     Ok(line)
+}
+
+/// Reads the pasted line from stdin, bounded by the parser's input limit.
+fn read_stdin() -> anyhow::Result<String> {
+    use std::io::Read;
+    let limit = crate::client::MAX_INPUT_LEN;
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() > limit {
+        return Err(report::hinted(
+            format!("stdin holds more than {limit} bytes"),
+            "give only the CCMSETUPCMD=\"...\" line",
+        ));
+    }
+    let not_text = || {
+        report::hinted(
+            "stdin is not UTF-8 or UTF-16 text",
+            "paste the line as plain text (save as UTF-8)",
+        )
+    };
+    // Notepad's "Unicode" is UTF-16LE with a byte order mark.
+    let text = match buf.strip_prefix(&[0xff, 0xfe]) {
+        Some(rest) if rest.len() % 2 == 0 => {
+            let units: Vec<u16> = rest
+                .chunks_exact(2)
+                .map(|c| {
+                    u16::from_le_bytes([
+                        c.first().copied().unwrap_or(0),
+                        c.get(1).copied().unwrap_or(0),
+                    ])
+                })
+                .collect();
+            String::from_utf16(&units).map_err(|_| not_text())?
+        }
+        _ => String::from_utf8(buf).map_err(|_| not_text())?,
+    };
+    // A pasted line usually ends with a newline; more than one line is a mistake.
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.lines().count() > 1 {
+        return Err(report::hinted(
+            "stdin holds more than one line",
+            "give the one CCMSETUPCMD=\"...\" line",
+        ));
+    }
+    Ok(text.to_string())
 }
 
 fn cmdline(a: CmdlineArgs, g: &Global) -> anyhow::Result<Status> {
