@@ -532,3 +532,99 @@ open(p, 'wb').write(b)
     assert!(r.stdout.contains("the hive is dirty"), "{}", r.stdout);
     assert_eq!(sha256(&h), before);
 }
+
+/// The `--json` schema, written on the test side: an added, renamed or removed field fails here.
+#[allow(dead_code)] // Every field is declared to lock the schema; not every one is asserted.
+mod schema {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Doc {
+        pub schema_version: u32,
+        pub input: Input,
+        pub status: String,
+        pub summary: String,
+        pub checks: Vec<Check>,
+        pub config_info: ConfigInfo,
+        pub esp_timeout: Timeout,
+        pub notes: Vec<String>,
+        pub errors: usize,
+        pub logs_in_image: Option<Vec<Log>>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Input {
+        pub kind: String,
+        pub path: String,
+        pub index: Option<u32>,
+        pub dirty: Option<bool>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Check {
+        pub id: String,
+        pub title: String,
+        pub phase: String,
+        pub key: String,
+        pub key_present: bool,
+        pub state: Option<u64>,
+        pub meaning: String,
+        pub level: String,
+        pub next_steps: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ConfigInfo {
+        pub key: String,
+        pub value: String,
+        pub r#type: Option<String>,
+        pub data: Option<String>,
+        pub meaning: String,
+        pub level: String,
+        pub fix: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Timeout {
+        pub minutes: u64,
+        pub source: String,
+        pub key: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Log {
+        pub path: String,
+        pub size: u64,
+    }
+}
+
+#[test]
+fn json_matches_the_documented_schema() {
+    let d = Dir::new();
+    let h = hive(
+        &d,
+        "SOFTWARE",
+        &[
+            (PROVIDER, vec![dword("InstallationState", 4)]),
+            (MSDM, vec![sz("ConfigInfo", "2")]),
+        ],
+    );
+    let r = d.peforge(&["esp", "diagnose", "--hive", h.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, 1);
+    let doc: schema::Doc = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc.schema_version, 1);
+    assert_eq!(doc.input.kind, "hive");
+    assert_eq!(doc.input.dirty, Some(false));
+    assert_eq!(doc.status, "error");
+    assert_eq!(doc.errors, 1);
+    assert_eq!(doc.checks.len(), 2);
+    assert_eq!(doc.checks[0].key, format!("HKLM\\SOFTWARE\\{PROVIDER}"));
+    assert_eq!(doc.checks[1].key, format!("HKLM\\SOFTWARE\\{TS}"));
+    assert_eq!(doc.config_info.value, "ConfigInfo");
+    assert_eq!(doc.config_info.level, "ok");
+    assert_eq!(doc.esp_timeout.source, "default");
+    assert_eq!(doc.esp_timeout.minutes, 60);
+    assert!(doc.logs_in_image.is_none());
+    assert!(!doc.notes.is_empty());
+}
