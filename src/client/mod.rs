@@ -875,6 +875,37 @@ mod tests {
         assert_eq!(CommandLine::parse(&l.to_ccmsetup()).unwrap(), l);
     }
 
+    /// parse(emit(line)) == line for many generated values, in both forms.
+    #[test]
+    fn emit_then_parse_round_trips() {
+        let alphabet: Vec<char> = "aZ09 =/:.-_\\,;é€\u{3000}".chars().collect();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for n in 0..2000 {
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let len = 1 + (next() % 12) as usize;
+            let v: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let mut l = CommandLine::new();
+            l.set_param("mp", Some(&format!("https://h{n}.example")));
+            l.set_param("NoCRLCheck", None);
+            l.set_property("CCMHOSTNAME", HOST);
+            l.set_property("SMSSITECODE", "ABC");
+            l.set_property("X", &v);
+            assert_eq!(
+                CommandLine::parse(&l.to_intune().unwrap()).unwrap(),
+                l,
+                "{v:?}"
+            );
+            assert_eq!(CommandLine::parse(&l.to_ccmsetup()).unwrap(), l, "{v:?}");
+        }
+    }
+
     #[test]
     fn guid_forms() {
         let g = "7506EE10-f7ec-415a-b415-cd3d58790d97";
