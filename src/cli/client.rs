@@ -18,17 +18,17 @@ pub enum ClientCmd {
     /// and the 1024-character limit of the Intune policy.
     #[command(after_help = "\
 Examples:
-  # The line to paste into Intune (Devices > Enroll devices > Windows enrollment > Co-management settings)
-  peforge client cmdline --cmg contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500 \\
-    --site-code ABC --provision-ts ABC20001
-  # Re-emit the console's line (Cloud attach > Properties > Enablement tab) with a change
-  peforge client cmdline --from 'CCMSETUPCMD=\"CCMHOSTNAME=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500 SMSSITECODE=ABC\"' \\
-    --provision-ts ABC20001 --format ccmsetup
-  # Drop a property from a pasted line read from stdin
-  peforge client cmdline --from - --property AADRESOURCEURI= < enablement.txt
+  # The line for Intune (Windows enrollment > Co-management settings)
+  peforge client cmdline --site-code ABC --provision-ts ABC20001 \\
+    --cmg contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500
+  # Re-emit the console's line (Cloud attach > Enablement tab), changed
+  peforge client cmdline --provision-ts ABC20001 --format ccmsetup \\
+    --from 'CCMSETUPCMD=\"CCMHOSTNAME=mp.contoso.com SMSSITECODE=ABC\"'
+  # The same from a saved copy, dropping a property
+  peforge client cmdline --from - --property AADRESOURCEURI= < line.txt
 
-Exit status: 0 the line is valid (printed on stdout, warnings on stderr), 2 it is not (the error
-says what to fix).")]
+Exit status: 0 the line is valid (printed on stdout, warnings on stderr),
+2 it is not (the error says what to fix).")]
     Cmdline(CmdlineArgs),
 }
 

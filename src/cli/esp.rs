@@ -23,12 +23,14 @@ pub enum EspCmd {
 Examples:
   peforge esp diagnose --hive SOFTWARE
   peforge esp diagnose --wim captured.wim --index 1 --json
-  peforge esp diagnose --reg esp.reg     # reg export HKLM\\SOFTWARE\\Microsoft esp.reg on the device
+  # from `reg export HKLM\\SOFTWARE\\Microsoft esp.reg` run on the device
+  peforge esp diagnose --reg esp.reg
 
-Exit status: 0 no error state (everything complete, or still in progress, or no tracking keys
-at all), 1 an error state was found (InstallationState 4, an undocumented state, or ConfigInfo
-with the wrong type), 2 the input could not be read (not a SOFTWARE hive, a tracked value of the
-wrong type, ...).")]
+Exit status: 0 no error state (everything complete, or still in
+progress, or no tracking keys at all), 1 an error state was found
+(InstallationState 4, an undocumented state, or ConfigInfo with the
+wrong type), 2 the input could not be read (not a SOFTWARE hive, a
+tracked value of the wrong type, ...).")]
     Diagnose(DiagnoseArgs),
 }
 
