@@ -8,10 +8,15 @@
 mod container;
 mod dir;
 pub mod fat;
+pub mod ini;
 pub mod iso;
+pub mod layout;
 mod medium;
+pub mod pfx;
+pub mod site;
 pub mod tree;
 pub mod usb;
+pub mod vars;
 
 pub use container::ContainerError;
 pub use dir::{DirSummary, write_dir};

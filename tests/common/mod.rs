@@ -150,6 +150,22 @@ pub fn vectors() -> PathBuf {
     p
 }
 
+impl Dir {
+    /// Runs peforge with extra environment variables (e.g. `SOURCE_DATE_EPOCH`,
+    /// `PEFORGE_MEDIA_PASSWORD`); everything else as [`Dir::peforge`].
+    pub fn peforge_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_peforge"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("PEFORGE_MEDIA_PASSWORD")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run peforge");
+        Run::from(out, format!("peforge {}", args.join(" ")))
+    }
+}
+
 /// The bytes of the `Blob` value of `key` in a hive file, read with hivexregedit (Perl
 /// Win::Hivex, an independent reader); `None` when the key or value is absent.
 pub fn hivex_blob(d: &Dir, hive: &Path, key: &str) -> Option<Vec<u8>> {
@@ -484,5 +500,30 @@ pub fn assert_tree_equals_dir(tree: &peforge::media::MediaTree, root: &Path, wha
             got == source_bytes(src),
             "{what}: content of {path} differs"
         );
+    }
+}
+
+impl Dir {
+    /// Runs peforge with `args`, feeding `input` on stdin.
+    pub fn peforge_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_peforge"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run peforge");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("wait peforge");
+        Run::from(out, format!("peforge {} < stdin", args.join(" ")))
     }
 }
