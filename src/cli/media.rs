@@ -537,10 +537,24 @@ fn finish(
             }
         }
         Format::Iso | Format::Usb => {
-            return Err(report::hinted(
-                format!("--format {} is not available in this build", format.name()),
-                "build with --format dir and copy the folder onto a FAT32 stick",
-            ));
+            if format == Format::Iso {
+                crate::media::iso::write(&prepared.tree, out, &bar).map(drop)
+            } else {
+                crate::media::usb::write(&prepared.tree, out, &bar).map(drop)
+            }
+            .with_context(|| format!("cannot write {}", out.display()))?;
+            // Verify: every file re-read from the image against the manifest.
+            let medium = crate::media::Medium::open(out)
+                .with_context(|| format!("cannot verify {}", out.display()))?;
+            for f in &prepared.manifest.files {
+                let mut h = <sha2::Sha256 as sha2::Digest>::new();
+                medium
+                    .copy_to(&f.path, &mut h)
+                    .with_context(|| format!("cannot verify {}", out.display()))?;
+                if hex::encode(sha2::Digest::finalize(h)) != f.sha256 {
+                    anyhow::bail!("{}: {} differs from the plan", out.display(), f.path);
+                }
+            }
         }
     }
     let manifest_path =

@@ -153,6 +153,9 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// Reading an ISO or USB image failed.
+    #[error(transparent)]
+    Container(#[from] super::ContainerError),
     /// File access failed.
     #[error("{path}: {source}")]
     Io {
@@ -167,6 +170,7 @@ impl Error {
     /// A one-line suggestion of what the user can do about this error.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::Container(e) => e.hint(),
             Error::Vars(e) => e.hint(),
             Error::Ini(e) => e.hint(),
             Error::Pfx(e) => e.hint(),
@@ -860,14 +864,33 @@ pub fn volume_label(label: &str) -> String {
         .to_string()
 }
 
-/// The files of an existing medium: a folder (read in place) or an ISO/USB image.
-pub fn medium_files(path: &Path, _staging: &Path) -> Result<BTreeMap<String, PathBuf>, Error> {
+/// The files of an existing medium: a folder (read in place) or an ISO/USB image (extracted
+/// into `staging`).
+pub fn medium_files(path: &Path, staging: &Path) -> Result<BTreeMap<String, PathBuf>, Error> {
     let meta = std::fs::metadata(path).map_err(io(path))?;
     if !meta.is_dir() {
-        return Err(Error::Template {
-            path: path.into(),
-            what: "reading ISO and USB images is not available in this build; give the medium's folder (e.g. the mounted ISO or USB stick)".into(),
-        });
+        let medium = super::Medium::open(path)?;
+        let mut out = BTreeMap::new();
+        for f in medium.files()? {
+            // Names come from the image: never let one leave the staging folder.
+            let safe = Path::new(&f.path)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !safe {
+                return Err(Error::Template {
+                    path: path.into(),
+                    what: format!("unsafe file name {:?} on the medium", f.path),
+                });
+            }
+            let local = staging.join("medium").join(&f.path);
+            if let Some(d) = local.parent() {
+                std::fs::create_dir_all(d).map_err(io(d))?;
+            }
+            let mut w = std::fs::File::create(&local).map_err(io(&local))?;
+            medium.copy_to(&f.path, &mut w)?;
+            out.insert(f.path, local);
+        }
+        return Ok(out);
     }
     let mut out = BTreeMap::new();
     walk(path, "", &mut out)?;

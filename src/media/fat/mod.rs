@@ -585,6 +585,9 @@ impl<D: Read + Seek> FatVolume<D> {
                 if name == "." || name == ".." {
                     continue;
                 }
+                if name.is_empty() || name.contains('/') {
+                    return Err(self.malformed(format!("invalid file name {name:?} in {prefix:?}")));
+                }
                 if out.len() + stack.len() > MAX_ENTRIES {
                     return Err(self.malformed("too many directory entries".into()));
                 }

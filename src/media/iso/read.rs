@@ -310,7 +310,7 @@ impl IsoReader {
                     return Err(malformed(&self.path, at, "too many directory entries"));
                 }
                 let name = self.decode_name(id);
-                if name.is_empty() || name.contains('/') {
+                if name.is_empty() || name.contains('/') || name == "." || name == ".." {
                     return Err(malformed(
                         &self.path,
                         at,
