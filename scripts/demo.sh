@@ -62,4 +62,18 @@ ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
   --value InstallationState --type dword --data 4
 "$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
 
+step "M4. The same CMG medium as a bootable ISO (BIOS + UEFI) and a USB disk image (UEFI; write it with dd/Rufus/Etcher)"
+for fmt in iso usb; do
+  ext=$([ "$fmt" = usb ] && echo img || echo iso)
+  SOURCE_DATE_EPOCH=1700000000 "$PF" -q media build --boot-wim boot.wim \
+    --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
+    --root-cert cmg-root.pem --media-cert media-client.pfx \
+    --media-cert-password-file media-client.pfx.pass --password-file media.pass \
+    --label "Contoso CMG media" --no-prompt --format "$fmt" -o "cmg-media.$ext" \
+    --manifest "cmg-media.$ext.manifest.json"
+done
+xorriso -indev cmg-media.iso -report_el_torito plain 2>/dev/null | grep '^El Torito'
+sfdisk -d cmg-media.img | tail -n 1
+"$PF" media inspect cmg-media.iso --password-file media.pass || [ $? -eq 1 ]
+
 printf '\nDone. Results are in %s\n' "$OUT"

@@ -180,8 +180,23 @@ fn iso_media_build_boots_and_inspects() {
         UEFI_MARKER,
         TIMEOUT,
     );
-    // inspect reads the ISO itself.
+    // inspect reads the ISO itself, boot entries from its catalog (--no-prompt image).
     assert_eq!(inspect_mp(&d, "cmg.iso", "media.pass"), MP);
+    let j = d
+        .peforge(&[
+            "media",
+            "inspect",
+            "cmg.iso",
+            "--password-file",
+            "media.pass",
+            "--json",
+        ])
+        .json();
+    assert_eq!(j["boot_entries"]["bios"], "boot/etfsboot.com", "{j}");
+    assert_eq!(
+        j["boot_entries"]["uefi"], "efi/microsoft/boot/efisys_noprompt.bin",
+        "{j}"
+    );
 }
 
 #[test]

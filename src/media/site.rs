@@ -1344,12 +1344,28 @@ pub fn inspect(
     .iter()
     .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
     let manifest = own_manifest(medium, &files);
-    let boot_entries = match &manifest {
-        Some((_, m)) => BootEntries {
+    // An ISO says itself which images its El Torito catalog boots.
+    let catalog = super::Medium::open(medium)
+        .ok()
+        .filter(|m| m.kind() == "iso")
+        .map(|m| m.boot_entries())
+        .transpose()?;
+    let image_of = |entries: &[super::iso::BootEntryInfo], platform: u8| {
+        entries
+            .iter()
+            .find(|e| e.platform == platform)
+            .and_then(|e| e.image.clone())
+    };
+    let boot_entries = match (&catalog, &manifest) {
+        (Some(entries), _) => BootEntries {
+            bios: image_of(entries, super::iso::raw::PLATFORM_BIOS),
+            uefi: image_of(entries, super::iso::raw::PLATFORM_EFI),
+        },
+        (None, Some((_, m))) => BootEntries {
             bios: m["boot_entries"]["bios"].as_str().map(str::to_string),
             uefi: m["boot_entries"]["uefi"].as_str().map(str::to_string),
         },
-        None => BootEntries {
+        (None, None) => BootEntries {
             bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
             uefi: efi,
         },
