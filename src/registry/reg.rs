@@ -737,6 +737,43 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mutated_input_never_panics() {
+        let seed_text = "Windows Registry Editor Version 5.00\r\n\r\n[HKLM\\A]\r\n\"b\"=hex:01,02,\\\r\n  03\r\n@=\"x\\\\\"\r\n\"d\"=dword:1\r\n\"s\"=str(7):\"a\\0\"\r\n";
+        let seed = write(&parse(seed_text.as_bytes(), Path::new("s.reg")).unwrap());
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let mut b = if round % 2 == 0 {
+                seed.clone()
+            } else {
+                seed_text.as_bytes().to_vec()
+            };
+            for _ in 0..(next() % 8 + 1) {
+                let len = b.len() as u64;
+                let at = (next() % len) as usize;
+                match next() % 3 {
+                    0 => b[at] = next() as u8,
+                    1 => b.truncate(at),
+                    _ => b.insert(at, b"\\\"[]=-,:(\n"[(next() % 10) as usize]),
+                }
+                if b.is_empty() {
+                    break;
+                }
+            }
+            if let Ok(f) = parse(&b, Path::new("f.reg")) {
+                // Whatever parses must survive a write/parse round trip.
+                let again = parse(&write(&f), Path::new("g.reg")).unwrap();
+                assert_eq!(again.keys.len(), f.keys.len());
+            }
+        }
+    }
+
+    #[test]
     fn root_mapping() {
         assert_eq!(
             hive_relative(
