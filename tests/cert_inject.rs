@@ -1047,3 +1047,45 @@ fn verify_reports_a_mismatched_entry() {
         .json();
     assert_eq!(j["images"][0]["certificates"][0]["valid"], false);
 }
+
+#[test]
+fn lower_case_key_written_by_another_tool_is_replaced_by_the_upper_case_name() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let hive = d.wimextract(&wim, 1, SOFTWARE);
+    let reg = vectors().join("cert-reg/SYNTHETIC__ISRG_Root_X1__minimal.reg");
+    let (k, blob) = reg_key_and_blob(&reg);
+    let thumb = k.rsplit('\\').next().unwrap().to_string();
+    let hexs: Vec<String> = blob.iter().map(|b| format!("{b:02x}")).collect();
+    let text = format!(
+        "Windows Registry Editor Version 5.00\n\n[\\Microsoft\\SystemCertificates\\ROOT\\Certificates\\{}]\n\"Blob\"=hex:{}\n",
+        thumb.to_lowercase(),
+        hexs.join(",")
+    );
+    std::fs::write(d.join("l.reg"), text).unwrap();
+    d.tool(
+        "hivexregedit",
+        &["--merge", hive.to_str().unwrap(), "l.reg"],
+    )
+    .ok();
+    let certs = "Microsoft\\SystemCertificates\\ROOT\\Certificates";
+    assert_eq!(hivexsh_ls(&d, &hive, certs), vec![thumb.to_lowercase()]);
+    let pem = vectors().join(format!("cert-reg/{thumb}.pem"));
+    let j = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--hive-file",
+            hive.to_str().unwrap(),
+            "--cert",
+            pem.to_str().unwrap(),
+            "--store",
+            "root",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["certificates"][0]["outcome"], "replaced");
+    assert_eq!(hivexsh_ls(&d, &hive, certs), vec![thumb.clone()]);
+    assert_eq!(hivex_blob(&d, &hive, &key("ROOT", &thumb)), Some(blob));
+}

@@ -76,10 +76,10 @@ pub struct Target {
     )]
     pub wim: Option<PathBuf>,
     /// Image index [default: 1].
-    #[arg(long, conflicts_with = "all_images")]
+    #[arg(long, conflicts_with_all = ["all_images", "hive_file"])]
     pub index: Option<u32>,
     /// Every image of the WIM that has a SOFTWARE hive.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "hive_file")]
     pub all_images: bool,
     /// A loose SOFTWARE hive file instead of a WIM.
     #[arg(long, value_name = "PATH")]
