@@ -904,6 +904,35 @@ fn bad_inputs_give_one_error_and_change_nothing() {
         .peforge(&["cert", "remove", "--wim", w, "--thumbprint", "xyz"])
         .fails(2);
     assert!(r.stderr.contains("\"xyz\""), "{}", r.stderr);
+    // cert reg: bad input, no output left behind.
+    let listing = dir_listing(d.path());
+    let r = d
+        .peforge(&["cert", "reg", "--cert", "garbage.pem", "-o", "out.reg"])
+        .fails(2);
+    assert!(r.stderr.contains("garbage.pem"), "{}", r.stderr);
+    let r = d
+        .peforge(&[
+            "cert",
+            "reg",
+            "--cert",
+            root,
+            "--root-key",
+            "HKEY_CURRENT_USER\\X",
+            "-o",
+            "out.reg",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("HKEY_LOCAL_MACHINE"), "{}", r.stderr);
+    assert_eq!(dir_listing(d.path()), listing);
+    // wim info does not fail on a corrupt hive: it says why it cannot list certificates.
+    let j = d.peforge(&["wim", "info", corrupt_s, "--json"]).ok().json();
+    assert!(
+        j["images"][0]["certificates_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid registry hive"),
+        "{j}"
+    );
     // --all-images skips the image without a hive and injects into image 1.
     let j = d
         .peforge(&[
