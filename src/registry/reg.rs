@@ -257,14 +257,14 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RegFile, Error> {
         }
         if !logical.starts_with('[') {
             // Continuation: a line ending with `\` (then optional spaces) joins the next one.
-            while let Some(body) = logical.trim_end().strip_suffix('\\') {
-                let body = body.to_string();
+            // Appends in place: a 1 MB hex value has ~40 000 continuation lines.
+            while let Some(body_len) = logical.trim_end().strip_suffix('\\').map(str::len) {
+                logical.truncate(body_len);
                 let Some(next) = lines.get(i) else {
-                    logical = body;
                     break;
                 };
                 i += 1;
-                logical = body + next.trim_start();
+                logical.push_str(next.trim_start());
             }
         }
         if let Some(inner) = logical.strip_prefix('[') {
@@ -771,6 +771,21 @@ mod tests {
                 assert_eq!(again.keys.len(), f.keys.len());
             }
         }
+    }
+
+    #[test]
+    fn a_large_value_parses_in_linear_time() {
+        let v = RawValue {
+            name: "Big".into(),
+            ty: types::BINARY,
+            data: vec![0xA5; MAX_VALUE_LEN / 4],
+        };
+        let f = RegFile {
+            version: Version::V5,
+            keys: vec![RegKey::set("HKEY_LOCAL_MACHINE\\X", vec![v.clone()])],
+        };
+        let back = parse(&write(&f), Path::new("big.reg")).unwrap();
+        assert_eq!(back.keys[0].value("Big"), Some(&v));
     }
 
     #[test]
