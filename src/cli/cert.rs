@@ -327,10 +327,16 @@ fn plan(
                     }
                 }
             };
-            if items
+            if let Some(first) = items
                 .iter()
-                .any(|i| i.store == item.store && i.thumbprint == item.thumbprint)
+                .find(|i| i.store == item.store && i.thumbprint == item.thumbprint)
             {
+                if !g.quiet {
+                    eprintln!(
+                        "note: {}: same certificate and store as {}, skipped",
+                        item.origin, first.origin
+                    );
+                }
                 continue;
             }
             items.push(item);
