@@ -39,4 +39,27 @@ step "3. Hybrid-join ESP fix from the Autopilot docs, offline (hive set)"
   --value ConfigInfo --type sz --data 2
 "$PF" hive get --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'
 
+step "M1. A media client certificate (stands in for the PKI client certificate of the site's boot media)"
+openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=PS1 boot media" \
+  -keyout media-client.key -out media-client.csr 2>/dev/null
+openssl x509 -req -in media-client.csr -CA cmg-root.pem -CAkey cmg-root.key -set_serial 2 \
+  -days 365 -sha256 -out media-client.pem 2>/dev/null
+umask 077
+printf 'Demo-PFX-export-1!\n' > media-client.pfx.pass
+printf 'Demo-Media-Passw0rd!\n' > media.pass
+umask 022
+openssl pkcs12 -export -inkey media-client.key -in media-client.pem -name "PS1 boot media" \
+  -passout file:media-client.pfx.pass -out media-client.pfx
+
+step "M2. CMG site-based boot media from the sample (root injected into its boot.wim), as a folder"
+SOURCE_DATE_EPOCH=1700000000 "$PF" media build --boot-wim boot.wim \
+  --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
+  --root-cert cmg-root.pem --media-cert media-client.pfx \
+  --media-cert-password-file media-client.pfx.pass --password-file media.pass \
+  --variable OSDComputerName=PC-0042 --label "Contoso CMG media" --no-prompt \
+  --format dir -o cmg-media
+
+step "M3. Inspect the medium: boot entries, TsmBootstrap.ini, variables (secrets redacted), trusted roots"
+"$PF" media inspect cmg-media --password-file media.pass
+
 printf '\nDone. Results are in %s\n' "$OUT"

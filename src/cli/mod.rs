@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod cert;
 mod hive;
+mod media;
 pub mod output;
 pub mod progress;
 mod report;
@@ -58,6 +59,9 @@ enum Command {
     /// Read and write offline registry values in an image or a hive file.
     #[command(subcommand)]
     Hive(hive::HiveCmd),
+    /// Build, inspect and retarget ConfigMgr site-based boot media for a CMG (ISO, USB image, folder).
+    #[command(subcommand)]
+    Media(media::MediaCmd),
     /// Trusted certificates in a boot image: inject, list, remove, verify, and the .reg of the
     /// manual procedure.
     #[command(subcommand)]
@@ -105,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Hive(c) => hive::run(c, g),
         Command::Cert(c) => cert::run(c, g),
         Command::Sample(c) => sample::run(c, g),
+        Command::Media(c) => media::run(c, g),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

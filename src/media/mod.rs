@@ -7,9 +7,14 @@
 mod container;
 mod dir;
 pub mod fat;
+pub mod ini;
 pub mod iso;
+pub mod layout;
+pub mod pfx;
+pub mod site;
 pub mod tree;
 pub mod usb;
+pub mod vars;
 
 pub use container::ContainerError;
 pub use dir::write_dir;

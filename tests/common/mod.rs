@@ -150,6 +150,22 @@ pub fn vectors() -> PathBuf {
     p
 }
 
+impl Dir {
+    /// Runs peforge with extra environment variables (e.g. `SOURCE_DATE_EPOCH`,
+    /// `PEFORGE_MEDIA_PASSWORD`); everything else as [`Dir::peforge`].
+    pub fn peforge_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_peforge"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("PEFORGE_MEDIA_PASSWORD")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run peforge");
+        Run::from(out, format!("peforge {}", args.join(" ")))
+    }
+}
+
 /// The bytes of the `Blob` value of `key` in a hive file, read with hivexregedit (Perl
 /// Win::Hivex, an independent reader); `None` when the key or value is absent.
 pub fn hivex_blob(d: &Dir, hive: &Path, key: &str) -> Option<Vec<u8>> {
