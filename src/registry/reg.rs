@@ -597,7 +597,7 @@ fn value_line(out: &mut String, v: &RawValue) {
 }
 
 /// Renders `file` as regedit 5.00 writes it (§7.1) and returns the text, CRLF line ends, without
-/// the BOM. Use [`write`] for the file bytes.
+/// the BOM. Use [`write()`] for the file bytes.
 pub fn to_text(file: &RegFile) -> String {
     let mut out = String::from("Windows Registry Editor Version 5.00\r\n");
     for key in &file.keys {
