@@ -215,9 +215,15 @@ fn cert_path<'a>(parts: &[&'a str]) -> Option<CertPath<'a>> {
 /// (§3, §6). Keys outside certificate stores are ignored; a file with none is an error.
 pub fn from_reg(file: &RegFile, path: &Path, roots: RegRoots) -> Result<Vec<Loaded>, Error> {
     let mut out = Vec::new();
+    let mut other = None;
     for key in &file.keys {
         let parts: Vec<&str> = key.path.split('\\').filter(|p| !p.is_empty()).collect();
         let Some(cp) = cert_path(&parts) else {
+            // Value-less keys are the ancestors regedit exports along; anything else would be
+            // silently dropped, so it is refused below.
+            if (key.delete || !key.values.is_empty()) && other.is_none() {
+                other = Some(key);
+            }
             continue;
         };
         let at = |cause: String| Error::RegEntry {
@@ -291,6 +297,14 @@ pub fn from_reg(file: &RegFile, path: &Path, roots: RegRoots) -> Result<Vec<Load
     }
     if out.is_empty() {
         return Err(Error::RegNoCertificate { path: path.into() });
+    }
+    if let Some(key) = other {
+        return Err(Error::RegEntry {
+            path: path.into(),
+            line: key.line,
+            key: key.path.clone(),
+            cause: "not a certificate store key; peforge imports only ...\\Certificates\\<THUMBPRINT> keys (import other keys with `peforge hive set`)".into(),
+        });
     }
     Ok(out)
 }
@@ -370,5 +384,24 @@ mod tests {
         assert!(e.to_string().contains("cert remove"), "{e}");
         let e = load_text("HKLM\\SOFTWARE\\Contoso", "\"x\"=\"y\"").unwrap_err();
         assert!(matches!(e, Error::RegNoCertificate { .. }), "{e}");
+        // Ancestor keys without values are fine; other keys with values are refused.
+        let text = format!(
+            "Windows Registry Editor Version 5.00\r\n\r\n[HKLM\\SOFTWARE\\Microsoft\\SystemCertificates\\ROOT]\r\n\r\n[{key}]\r\n{blob}\r\n\r\n[HKLM\\SOFTWARE\\Contoso]\r\n\"x\"=\"y\"\r\n"
+        );
+        let f = parse(text.as_bytes(), Path::new("t.reg")).unwrap();
+        let e = from_reg(&f, Path::new("t.reg"), RegRoots::Machine).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.reg:8: [HKLM\\SOFTWARE\\Contoso]: not a certificate store key"),
+            "{e}"
+        );
+        let ok = text.replace("\"x\"=\"y\"", "");
+        let f = parse(ok.as_bytes(), Path::new("t.reg")).unwrap();
+        assert_eq!(
+            from_reg(&f, Path::new("t.reg"), RegRoots::Machine)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
