@@ -377,6 +377,48 @@ fn profiles_stores_bundle_output_and_dry_run() {
             Some(minimal_blob(&thumb, &der))
         );
     }
+    // --store auto: the root to ROOT, the intermediate to CA, no warning even with --strict.
+    let j = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--wim",
+            w,
+            "--cert",
+            bundle.to_str().unwrap(),
+            "--store",
+            "auto",
+            "--strict",
+            "--dry-run",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let stores: Vec<&str> = j["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["store"].as_str().unwrap())
+        .collect();
+    assert_eq!(stores, vec!["CA", "ROOT"]);
+    let r = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--wim",
+            w,
+            "--cert",
+            p.leaf.to_str().unwrap(),
+            "--store",
+            "auto",
+        ])
+        .fails(2);
+    assert!(
+        r.stderr.contains("leaf.pem") && r.stderr.contains("--store auto"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sha256(&wim), before);
     // DER input, ROOT store, windows profile: the blob is the one `cert reg` writes for the
     // same profile, and starts with 0x6B (SHA-256 of the DER, checked with openssl).
     let der = d.join("root.der");
