@@ -161,6 +161,9 @@ impl ContainerError {
             ContainerError::Malformed { .. } => {
                 Some("check that the file is an ISO 9660 image or a raw disk image with a FAT partition and that it is complete".into())
             }
+            ContainerError::MediumTooLarge { .. } => Some(
+                "leave large optional files off the medium (a USB stick can carry them on a second NTFS partition), or build an ISO".into(),
+            ),
             ContainerError::Internal { .. } => Some("please report this bug with the command line".into()),
             _ => None,
         }
