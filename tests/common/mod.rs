@@ -164,6 +164,8 @@ impl Dir {
             .expect("run peforge");
         Run::from(out, format!("peforge {}", args.join(" ")))
     }
+}
+
 /// The bytes of the `Blob` value of `key` in a hive file, read with hivexregedit (Perl
 /// Win::Hivex, an independent reader); `None` when the key or value is absent.
 pub fn hivex_blob(d: &Dir, hive: &Path, key: &str) -> Option<Vec<u8>> {
