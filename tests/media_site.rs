@@ -723,6 +723,63 @@ fn retarget_keeps_unknown_variables_cipher_and_trailer() {
             "{p}"
         );
     }
+    // --root-cert adds a root to the template's boot image; the roots it had stay.
+    d.tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "root2.key",
+            "-out",
+            "root2.pem",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=Second CMG Root",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    )
+    .ok();
+    d.peforge(&[
+        "media",
+        "retarget",
+        "console",
+        "--password-file",
+        "media.pass",
+        "--root-cert",
+        "root2.pem",
+        "--format",
+        "dir",
+        "-o",
+        "rooted",
+        "--manifest",
+        "rooted.json",
+    ])
+    .ok();
+    let hive = d.wimextract(
+        &d.join("rooted/sources/boot.wim"),
+        1,
+        "/Windows/System32/config/SOFTWARE",
+    );
+    for pem in ["root.pem", "root2.pem"] {
+        let key = format!(
+            "\\Microsoft\\SystemCertificates\\AuthRoot\\Certificates\\{}",
+            sha1_thumb(d, pem)
+        );
+        d.tool("hivexget", &[hive.to_str().unwrap(), &key, "Blob"])
+            .ok();
+    }
+    let info = d.tool("wiminfo", &["rooted/sources/boot.wim"]).ok().stdout;
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Boot Index:") && l.trim_end().ends_with(" 1")),
+        "{info}"
+    );
     // The old password no longer opens it.
     let r = d
         .peforge(&[

@@ -600,6 +600,18 @@ fn make_boot_wim(
     Ok((out, thumbs))
 }
 
+/// SHA-256 over a folder: the sorted lines `<sha256>  <relative path>` of every file (what
+/// `find . -type f | sort | xargs sha256sum | sha256sum` gives, with `/` paths).
+fn folder_digest(dir: &Path) -> Result<String, Error> {
+    let mut files = BTreeMap::new();
+    walk(dir, "", &mut files)?;
+    let mut h = Sha256::new();
+    for (rel, local) in &files {
+        h.update(format!("{}  {rel}\n", sha256_file(local)?).as_bytes());
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
 fn label_file(label: &str) -> Vec<u8> {
     format!("label={label}\r\n").into_bytes()
 }
@@ -689,7 +701,7 @@ pub fn prepare_build(
         inputs.push(InputFact {
             role: "pe-media".into(),
             path: d.display().to_string(),
-            sha256: String::new(),
+            sha256: folder_digest(d)?,
         });
     }
     let label = req.label.clone().unwrap_or_else(|| DEFAULT_LABEL.into());
@@ -1044,9 +1056,10 @@ pub fn prepare_retarget(
             let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
             seed_of(&refs)
         });
+        let boot_index = Wim::open(boot_path)?.summary().boot_index.max(1);
         let (wim, t) = make_boot_wim(
             boot_path,
-            1,
+            boot_index,
             &req.root_certs,
             staging.path(),
             seed.as_ref(),
