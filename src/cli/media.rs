@@ -524,24 +524,24 @@ fn finish(
     prepared.manifest.format = format.name().into();
     match format {
         Format::Dir => {
-            site::write_folder(&prepared.tree, out, &bar)
+            crate::media::write_dir(&prepared.tree, out, &bar)
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            // Verify: every file re-read against the manifest.
-            for f in &prepared.manifest.files {
-                let local = out.join(&f.path);
-                let got = crate::fsutil::sha256_file(&local)
-                    .with_context(|| format!("cannot verify {}", local.display()))?;
-                if got != f.sha256 {
-                    anyhow::bail!("{}: written content differs from the plan", local.display());
-                }
-            }
         }
-        Format::Iso | Format::Usb => {
-            return Err(report::hinted(
-                format!("--format {} is not available in this build", format.name()),
-                "build with --format dir and copy the folder onto a FAT32 stick",
-            ));
+        Format::Iso => {
+            crate::media::iso::write(&prepared.tree, out, &bar)
+                .with_context(|| format!("cannot write {}", out.display()))?;
         }
+        Format::Usb => {
+            crate::media::usb::write(&prepared.tree, out, &bar)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        }
+    }
+    verify(&prepared, format, out)?;
+    if format != Format::Dir {
+        prepared.manifest.output_sha256 = Some(
+            crate::fsutil::sha256_file(out)
+                .with_context(|| format!("cannot read {}", out.display()))?,
+        );
     }
     let manifest_path =
         manifest_path.unwrap_or_else(|| staging_parent(out).join("peforge-manifest.json"));
@@ -580,6 +580,84 @@ fn finish(
         output::line(format!("manifest: {}", manifest_path.display()))?;
     }
     Ok(Status::Success)
+}
+
+/// Re-reads every file of the written medium (through the container readers for an ISO or USB
+/// image) and compares it with the manifest; for an ISO also the El Torito entries.
+fn verify(prepared: &Prepared, format: Format, out: &Path) -> anyhow::Result<()> {
+    use sha2::Digest;
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let check = |path: &str,
+                 copy: &mut dyn FnMut(&mut Hashing) -> anyhow::Result<()>|
+     -> anyhow::Result<()> {
+        let want = prepared
+            .manifest
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.sha256.clone());
+        let mut h = Hashing(sha2::Sha256::new());
+        copy(&mut h)?;
+        if Some(hex::encode(h.0.finalize())) != want {
+            anyhow::bail!("{}: {path} does not read back as written", out.display());
+        }
+        Ok(())
+    };
+    match format {
+        Format::Dir => {
+            for f in &prepared.manifest.files {
+                check(&f.path, &mut |h| {
+                    let mut file = fs_err::File::open(out.join(&f.path))?;
+                    std::io::copy(&mut file, h)?;
+                    Ok(())
+                })?;
+            }
+        }
+        Format::Iso => {
+            let r = crate::media::iso::IsoReader::open(out)?;
+            for f in &prepared.manifest.files {
+                check(&f.path, &mut |h| {
+                    r.copy_to(&f.path, h)?;
+                    Ok(())
+                })?;
+            }
+            let entries = r.boot_entries()?;
+            let image = |p: u8| {
+                entries
+                    .iter()
+                    .find(|e| e.platform == p)
+                    .and_then(|e| e.image.clone())
+                    .map(|i| i.to_ascii_lowercase())
+            };
+            let want = &prepared.manifest.boot_entries;
+            let lower = |w: &Option<String>| w.as_ref().map(|w| w.to_ascii_lowercase());
+            if image(0x00) != lower(&want.bios) || image(0xEF) != lower(&want.uefi) {
+                anyhow::bail!(
+                    "{}: the El Torito entries do not read back as planned",
+                    out.display()
+                );
+            }
+        }
+        Format::Usb => {
+            let r = crate::media::usb::UsbReader::open(out)?;
+            for f in &prepared.manifest.files {
+                check(&f.path, &mut |h| {
+                    r.copy_to(&f.path, h)?;
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn inspect(

@@ -101,6 +101,9 @@ pub enum Error {
     /// The boot image's SOFTWARE hive.
     #[error(transparent)]
     Offline(#[from] wim::offline::Error),
+    /// Reading an ISO or USB image.
+    #[error(transparent)]
+    Container(#[from] super::ContainerError),
     /// The management point URL is not https.
     #[error("management point {value:?} is not an https:// URL")]
     NotHttps {
@@ -173,6 +176,7 @@ impl Error {
             Error::Layout(e) => e.hint(),
             Error::Wim(e) => e.hint(),
             Error::Offline(e) => e.hint(),
+            Error::Container(e) => e.hint(),
             Error::NotHttps { .. } => Some(
                 "give the CMG URL, e.g. --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500".into(),
             ),
@@ -872,18 +876,91 @@ pub fn volume_label(label: &str) -> String {
         .to_string()
 }
 
-/// The files of an existing medium: a folder (read in place) or an ISO/USB image.
-pub fn medium_files(path: &Path, _staging: &Path) -> Result<BTreeMap<String, PathBuf>, Error> {
+/// An existing medium opened for reading: its files as local paths (a folder is read in place;
+/// an ISO or USB image is extracted into the staging folder) and what the container says.
+#[derive(Debug, Default)]
+pub struct Medium {
+    /// Media path → local file.
+    pub files: BTreeMap<String, PathBuf>,
+    /// El Torito entries of an ISO (image paths), `None` for other containers.
+    pub boot: Option<BootEntries>,
+    /// Volume label of an ISO or USB image.
+    pub volume_label: Option<String>,
+    /// `iso`, `usb` or `dir`.
+    pub container: &'static str,
+}
+
+fn extract_all(
+    list: Vec<(String, u64)>,
+    staging: &Path,
+    copy: &dyn Fn(&str, &mut dyn std::io::Write) -> Result<u64, super::ContainerError>,
+) -> Result<BTreeMap<String, PathBuf>, Error> {
+    let mut out = BTreeMap::new();
+    for (path, _) in list {
+        let local = staging.join("medium").join(&path);
+        if let Some(d) = local.parent() {
+            std::fs::create_dir_all(d).map_err(io(d))?;
+        }
+        let mut f = std::fs::File::create(&local).map_err(io(&local))?;
+        copy(&path, &mut f)?;
+        out.insert(path, local);
+    }
+    Ok(out)
+}
+
+/// Opens a medium: a folder, an ISO (ISO 9660/Joliet) or a USB disk image (MBR + FAT).
+pub fn open_medium(path: &Path, staging: &Path) -> Result<Medium, Error> {
     let meta = std::fs::metadata(path).map_err(io(path))?;
-    if !meta.is_dir() {
-        return Err(Error::Template {
-            path: path.into(),
-            what: "reading ISO and USB images is not available in this build; give the medium's folder (e.g. the mounted ISO or USB stick)".into(),
+    if meta.is_dir() {
+        let mut files = BTreeMap::new();
+        walk(path, "", &mut files)?;
+        return Ok(Medium {
+            files,
+            container: "dir",
+            ..Default::default()
         });
     }
-    let mut out = BTreeMap::new();
-    walk(path, "", &mut out)?;
-    Ok(out)
+    if let Ok(iso) = super::iso::IsoReader::open(path) {
+        let list = iso
+            .files()
+            .iter()
+            .map(|f| (f.path.clone(), f.size))
+            .collect();
+        let files = extract_all(list, staging, &|p, w| iso.copy_to(p, w))?;
+        let entries = iso.boot_entries()?;
+        let pick = |platform: u8| {
+            entries
+                .iter()
+                .find(|e| e.platform == platform)
+                .and_then(|e| e.image.clone())
+        };
+        return Ok(Medium {
+            files,
+            boot: Some(BootEntries {
+                bios: pick(0x00),
+                uefi: pick(0xEF),
+            }),
+            volume_label: Some(iso.label().to_string()),
+            container: "iso",
+        });
+    }
+    match super::usb::UsbReader::open(path) {
+        Ok(usb) => {
+            let list = usb.files()?.into_iter().map(|f| (f.path, f.size)).collect();
+            let files = extract_all(list, staging, &|p, w| usb.copy_to(p, w))?;
+            Ok(Medium {
+                files,
+                boot: None,
+                volume_label: Some(usb.label()),
+                container: "usb",
+            })
+        }
+        Err(_) => Err(Error::Template {
+            path: path.into(),
+            what: "neither a folder, an ISO 9660 image nor a USB disk image with a FAT partition"
+                .into(),
+        }),
+    }
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, PathBuf>) -> Result<(), Error> {
@@ -961,7 +1038,8 @@ pub fn prepare_retarget(
         .prefix(".peforge-media-")
         .tempdir_in(staging_parent)
         .map_err(io(staging_parent))?;
-    let files = medium_files(&req.template, staging.path())?;
+    let medium = open_medium(&req.template, staging.path())?;
+    let files = medium.files.clone();
     let not_site = |what: &str| Error::Template {
         path: req.template.clone(),
         what: format!("not a site-based medium: no {what}"),
@@ -1098,9 +1176,16 @@ pub fn prepare_retarget(
     ]
     .iter()
     .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
-    tree.boot = BootImages {
-        bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
-        uefi: efi,
+    tree.boot = match &medium.boot {
+        // An ISO template: the same El Torito images.
+        Some(b) => BootImages {
+            bios: b.bios.clone(),
+            uefi: b.uefi.clone(),
+        },
+        None => BootImages {
+            bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
+            uefi: efi,
+        },
     };
     let media_certificate = file
         .list
@@ -1235,6 +1320,10 @@ pub struct VarReport {
 pub struct InspectReport {
     /// The medium.
     pub medium: String,
+    /// `iso`, `usb` or `dir`.
+    pub container: String,
+    /// ISO/FAT volume label.
+    pub volume_label: Option<String>,
     /// Files present (media paths).
     pub file_count: usize,
     /// Required boot files missing.
@@ -1290,7 +1379,8 @@ pub fn inspect(
     now_unix: i64,
 ) -> Result<InspectReport, Error> {
     let staging = tempfile::tempdir().map_err(io(medium))?;
-    let files = medium_files(medium, staging.path())?;
+    let opened = open_medium(medium, staging.path())?;
+    let files = opened.files.clone();
     let mut findings = Vec::new();
     let mut f = |code: &str, message: String| {
         findings.push(Finding {
@@ -1334,16 +1424,30 @@ pub fn inspect(
     .iter()
     .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
     let manifest = own_manifest(medium, &files);
-    let boot_entries = match &manifest {
-        Some((_, m)) => BootEntries {
+    let boot_entries = match (&opened.boot, &manifest) {
+        (Some(b), _) => b.clone(),
+        (None, Some((_, m))) => BootEntries {
             bios: m["boot_entries"]["bios"].as_str().map(str::to_string),
             uefi: m["boot_entries"]["uefi"].as_str().map(str::to_string),
         },
-        None => BootEntries {
+        (None, None) => BootEntries {
             bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
             uefi: efi,
         },
     };
+    if opened.container == "iso" && (boot_entries.bios.is_none() || boot_entries.uefi.is_none()) {
+        f(
+            "el-torito",
+            format!(
+                "the ISO lacks a {} El Torito entry",
+                if boot_entries.uefi.is_none() {
+                    "UEFI (0xEF)"
+                } else {
+                    "BIOS (0x00)"
+                }
+            ),
+        );
+    }
     let ini = match find(&files, TSM_BOOTSTRAP_INI) {
         Some((_, p)) => Some(TsmBootstrapIni::parse(
             &read_limited(p, super::ini::MAX_LEN as u64)?,
@@ -1483,6 +1587,8 @@ pub fn inspect(
     }
     Ok(InspectReport {
         medium: medium.display().to_string(),
+        container: opened.container.into(),
+        volume_label: opened.volume_label,
         file_count: files.len(),
         missing,
         boot_entries,
@@ -1493,58 +1599,4 @@ pub fn inspect(
         trusted_certificates: trusted,
         findings,
     })
-}
-
-/// Writes a tree into a new folder `out` (through a temporary folder next to it and a rename),
-/// then re-reads every file against the manifest.
-pub fn write_folder(tree: &MediaTree, out: &Path, progress: &dyn Progress) -> Result<(), Error> {
-    if out.exists() {
-        let empty = std::fs::read_dir(out)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty {
-            return Err(Error::Template {
-                path: out.into(),
-                what: "the output folder exists and is not empty".into(),
-            });
-        }
-    }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".peforge-")
-        .tempdir_in(parent)
-        .map_err(io(parent))?;
-    let total: u64 = tree
-        .files
-        .values()
-        .map(|s| match s {
-            FileSource::Bytes(b) => b.len() as u64,
-            FileSource::Local(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-        })
-        .sum();
-    progress.start("writing folder", Some(total));
-    for (path, src) in &tree.files {
-        let dst = tmp.path().join(path);
-        if let Some(d) = dst.parent() {
-            std::fs::create_dir_all(d).map_err(io(d))?;
-        }
-        let n = match src {
-            FileSource::Bytes(b) => {
-                std::fs::write(&dst, b).map_err(io(&dst))?;
-                b.len() as u64
-            }
-            FileSource::Local(p) => std::fs::copy(p, &dst).map_err(io(p))?,
-        };
-        progress.advance(n);
-    }
-    progress.finish();
-    if out.exists() {
-        std::fs::remove_dir(out).map_err(io(out))?;
-    }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, out).map_err(io(out))?;
-    Ok(())
 }
