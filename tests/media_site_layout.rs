@@ -227,14 +227,15 @@ fn pe_media_folder_overrides_and_missing_files_are_named() {
     )
     .ok();
     let j = r.json();
-    assert_eq!(j["boot_entries"]["bios"], "boot/etfsboot.com");
+    // One spelling per folder: the ADK's "Boot" wins over "boot" (as on the written medium).
+    assert_eq!(j["boot_entries"]["bios"], "Boot/etfsboot.com");
     assert_eq!(
         sha256(&adk.join("media/EFI/Boot/bootx64.efi")),
         sha256(&d.join("adk/EFI/Boot/bootx64.efi"))
     );
     assert_eq!(
         sha256(&adk.join("fwfiles/etfsboot.com")),
-        sha256(&d.join("adk/boot/etfsboot.com"))
+        sha256(&d.join("adk/Boot/etfsboot.com"))
     );
     // sources/boot.wim is the exported input image, not the ADK's.
     assert_ne!(

@@ -620,6 +620,40 @@ fn label_file(label: &str) -> Vec<u8> {
     format!("label={label}\r\n").into_bytes()
 }
 
+/// Gives every directory one spelling (the first in sorted order, as the container writers do),
+/// so the manifest's paths are the paths on the written medium.
+fn canonical_dirs(tree: &mut MediaTree) {
+    let mut spelling: BTreeMap<String, String> = BTreeMap::new();
+    let old = std::mem::take(&mut tree.files);
+    for (path, src) in old {
+        let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
+        let n = parts.len();
+        let mut prefix = String::new();
+        for part in parts.iter_mut().take(n.saturating_sub(1)) {
+            prefix.push_str(&part.to_uppercase());
+            prefix.push('/');
+            let fixed = spelling
+                .entry(prefix.clone())
+                .or_insert_with(|| part.clone());
+            part.clone_from(fixed);
+        }
+        tree.files.insert(parts.join("/"), src);
+    }
+    let spell = |p: &Option<String>| {
+        p.as_ref().map(|p| {
+            tree.files
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(p))
+                .cloned()
+                .unwrap_or_else(|| p.clone())
+        })
+    };
+    tree.boot = BootImages {
+        bios: spell(&tree.boot.bios),
+        uefi: spell(&tree.boot.uefi),
+    };
+}
+
 fn fill_files(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
     let mut out = Vec::new();
     for (path, src) in &tree.files {
@@ -840,6 +874,7 @@ pub fn prepare_build(
     tree.insert(TSM_BOOTSTRAP_INI, FileSource::Bytes(ini.to_bytes()));
     tree.insert(VARIABLES_DAT, FileSource::Bytes(dat));
 
+    canonical_dirs(&mut tree);
     let manifest = Manifest {
         tool: "peforge".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -1192,6 +1227,7 @@ pub fn prepare_retarget(
         .get("_SMSTSMediaPFX")
         .zip(file.list.get("_SMSMediaGuid"))
         .and_then(|(h, g)| media_cert_info(h, g).ok().flatten());
+    canonical_dirs(&mut tree);
     let manifest = Manifest {
         tool: "peforge".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
