@@ -676,7 +676,16 @@ fn inspect(
     if json {
         output::print_json(&r)?;
     } else {
-        output::line(format!("medium: {} ({} files)", r.medium, r.file_count))?;
+        output::line(format!(
+            "medium: {} ({}{}, {} files)",
+            r.medium,
+            r.container,
+            r.volume_label
+                .as_deref()
+                .map(|l| format!(", volume {l:?}"))
+                .unwrap_or_default(),
+            r.file_count
+        ))?;
         output::line(format!(
             "boot entries: BIOS {}, UEFI {}",
             r.boot_entries.bios.as_deref().unwrap_or("-"),
