@@ -1271,66 +1271,42 @@ pub fn media_cert_info(pfx_hex: &str, media_guid: &str) -> Result<Option<pfx::Ce
 /// A certificate trusted by the boot image.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrustedCert {
+    /// Location of the store (`system`, `group-policy`, `enterprise`).
+    pub location: String,
     /// Store key (`ROOT`, `AuthRoot`, `CA`).
     pub store: String,
     /// Key name (SHA-1 thumbprint).
     pub thumbprint: String,
-    /// Subject, when the blob's certificate parses.
+    /// Subject, when the Blob's certificate parses.
     pub subject: Option<String>,
+    /// notAfter (Unix seconds), when the certificate parses.
+    pub not_after: Option<i64>,
+    /// Why Windows would skip the entry (empty when it is valid).
+    pub errors: Vec<String>,
 }
 
-/// Lists the machine certificate stores of the boot image's SOFTWARE hive
-/// (`shared/specs/cert-store-blob.md` §1): thumbprint key names and, from the blob's property
-/// 0x20, the subject.
+/// Lists the machine certificate stores (ROOT, AuthRoot, CA at every location) of the boot
+/// image's SOFTWARE hive with the certificate engine ([`crate::cert::store::list`], which also
+/// validates each Blob against its key name).
 pub fn trusted_certs(wim: &Wim, index: u32) -> Result<Vec<TrustedCert>, Error> {
+    use crate::cert::{Location, Store, store};
     let h = wim::offline::open_hive(wim, index, wim::SOFTWARE_HIVE, false)?;
-    let mut out = Vec::new();
-    for store in ["ROOT", "AuthRoot", "CA"] {
-        let key = format!("Microsoft\\SystemCertificates\\{store}\\Certificates");
-        let hive_err = |source| wim::offline::Error::Hive {
-            inner: wim::SOFTWARE_HIVE.into(),
-            index,
-            source,
-        };
-        let Some(node) = h.hive.lookup(&key).map_err(hive_err)? else {
-            continue;
-        };
-        for child in h.hive.children(node).map_err(hive_err)? {
-            let thumbprint = h.hive.name(child);
-            let subject = h
-                .hive
-                .value(child, "Blob")
-                .ok()
-                .flatten()
-                .and_then(|v| blob_cert(&v.data))
-                .and_then(|der| pfx::cert_info(&der))
-                .map(|c| c.subject);
-            out.push(TrustedCert {
-                store: store.into(),
-                thumbprint,
-                subject,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The DER certificate (property 0x20) of a serialized certificate store element.
-fn blob_cert(blob: &[u8]) -> Option<Vec<u8>> {
-    let mut pos = 0usize;
-    while pos.checked_add(12)? <= blob.len() {
-        let id = u32::from_le_bytes(blob.get(pos..pos + 4)?.try_into().ok()?);
-        let len = usize::try_from(u32::from_le_bytes(
-            blob.get(pos + 8..pos + 12)?.try_into().ok()?,
-        ))
-        .ok()?;
-        let data = blob.get(pos + 12..pos.checked_add(12)?.checked_add(len)?)?;
-        if id == 0x20 {
-            return Some(data.to_vec());
-        }
-        pos = pos + 12 + len;
-    }
-    None
+    let entries = store::list(
+        &h.hive,
+        &Location::ALL,
+        &[Store::Root, Store::AuthRoot, Store::Ca],
+    )?;
+    Ok(entries
+        .into_iter()
+        .map(|e| TrustedCert {
+            location: e.location.name().into(),
+            store: e.store.key_name().into(),
+            thumbprint: e.key_name,
+            subject: e.validation.cert.as_ref().map(|c| c.subject.clone()),
+            not_after: e.validation.cert.as_ref().map(|c| c.not_after),
+            errors: e.validation.errors,
+        })
+        .collect())
 }
 
 /// One problem found by [`inspect`].
@@ -1601,7 +1577,33 @@ pub fn inspect(
             f("not-configmgr", "sources\\boot.wim is not a ConfigMgr boot image (no sms\\bin\\<arch>\\TsBootShell.exe): it cannot run a task sequence".into());
         }
         trusted = trusted_certs(&wim, index)?;
-        if !trusted.iter().any(|c| c.store != "CA") {
+        for c in &trusted {
+            if !c.errors.is_empty() {
+                f(
+                    "invalid-cert-entry",
+                    format!(
+                        "{}\\Certificates\\{} is not a valid certificate entry: {}",
+                        c.store,
+                        c.thumbprint,
+                        c.errors.join("; ")
+                    ),
+                );
+            } else if c.not_after.is_some_and(|t| t < now_unix) {
+                f(
+                    "cert-expired",
+                    format!(
+                        "{} {} ({}) has expired",
+                        c.store,
+                        c.thumbprint,
+                        c.subject.as_deref().unwrap_or("?")
+                    ),
+                );
+            }
+        }
+        if !trusted
+            .iter()
+            .any(|c| c.store != "CA" && c.errors.is_empty())
+        {
             f("no-trusted-root", "the boot image trusts no root certificate (ROOT and AuthRoot are empty): if the CMG uses a PKI certificate, add its root (`peforge cert inject`, or retarget --root-cert)".into());
         }
         // Roots recorded in the medium's manifest must be in the image.
