@@ -744,3 +744,69 @@ fn retarget_keeps_unknown_variables_cipher_and_trailer() {
         .fails(2);
     assert!(r.stderr.contains("wrong media password"));
 }
+
+#[test]
+fn inspect_reports_findings() {
+    let f = fixture();
+    let d = &f.d;
+    d.peforge(&build_args("media", "dir")).ok();
+    // The boot image swapped for one without the CMG root: the manifest's root is missing.
+    std::fs::copy(&f.wim, d.join("media/sources/boot.wim")).unwrap();
+    // SMSTSMP rewritten to http by an independent writer (python), keeping the media PFX.
+    let old = py_read(d, &d.join("media/SMS/data/Variables.dat"), PASSWORD);
+    let dat = d.join("media/SMS/data/Variables.dat");
+    let args: Vec<String> = vec![
+        "vars.py".into(),
+        "write".into(),
+        dat.to_str().unwrap().into(),
+        PASSWORD.into(),
+        "660e".into(),
+        "00000000".into(),
+        "SMSTSMP=http://mp.contoso.com".into(),
+        format!("_SMSMediaGuid={}", var(&old, "_SMSMediaGuid").unwrap()),
+        format!("_SMSTSMediaPFX={}", var(&old, "_SMSTSMediaPFX").unwrap()),
+    ];
+    d.tool(
+        "python3",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .ok();
+    // The manifest describes the medium as built: point it at the new Variables.dat so it is
+    // still recognised as this medium's.
+    let mpath = d.join("peforge-manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    for e in m["files"].as_array_mut().unwrap() {
+        if e["path"] == "SMS/data/Variables.dat" {
+            e["sha256"] = sha256(&dat).into();
+        }
+    }
+    std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
+    let r = d.peforge(&[
+        "media",
+        "inspect",
+        "media",
+        "--password-file",
+        "media.pass",
+        "--json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let codes: Vec<String> = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap().to_string())
+        .collect();
+    for want in [
+        "mp-not-https",
+        "no-site-code",
+        "no-trusted-root",
+        "cmg-root-missing",
+    ] {
+        assert!(codes.iter().any(|c| c == want), "{want} not in {codes:?}");
+    }
+    // Text output names them too.
+    let r = d.peforge(&["media", "inspect", "media", "--password-file", "media.pass"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("[mp-not-https]"), "{}", r.stdout);
+}
