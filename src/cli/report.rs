@@ -21,10 +21,10 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::registry::hive::Error>() {
         return x.hint();
     }
-    if let Some(x) = cause.downcast_ref::<crate::media::site::Error>() {
+    if let Some(x) = cause.downcast_ref::<crate::media::ContainerError>() {
         return x.hint();
     }
-    if let Some(x) = cause.downcast_ref::<crate::media::ContainerError>() {
+    if let Some(x) = cause.downcast_ref::<crate::media::site::Error>() {
         return x.hint();
     }
     if let Some(x) = cause.downcast_ref::<crate::registry::reg::Error>() {
