@@ -928,23 +928,40 @@ pub struct Medium {
 fn extract_all(
     list: Vec<(String, u64)>,
     staging: &Path,
+    only: Option<&[&str]>,
     copy: &dyn Fn(&str, &mut dyn std::io::Write) -> Result<u64, super::ContainerError>,
 ) -> Result<BTreeMap<String, PathBuf>, Error> {
     let mut out = BTreeMap::new();
     for (path, _) in list {
-        let local = staging.join("medium").join(&path);
-        if let Some(d) = local.parent() {
-            std::fs::create_dir_all(d).map_err(io(d))?;
+        // Names come from an untrusted image: never let one leave the staging folder.
+        let safe = !path.is_empty()
+            && path
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains(['\\', ':', '\0']));
+        if !safe {
+            return Err(Error::Template {
+                path: staging.into(),
+                what: format!("the medium holds a file with an unusable name {path:?}"),
+            });
         }
-        let mut f = std::fs::File::create(&local).map_err(io(&local))?;
-        copy(&path, &mut f)?;
+        let local = staging.join("medium").join(&path);
+        let wanted = only.is_none_or(|o| o.iter().any(|w| w.eq_ignore_ascii_case(&path)));
+        if wanted {
+            if let Some(d) = local.parent() {
+                std::fs::create_dir_all(d).map_err(io(d))?;
+            }
+            let mut f = std::fs::File::create(&local).map_err(io(&local))?;
+            copy(&path, &mut f)?;
+        }
         out.insert(path, local);
     }
     Ok(out)
 }
 
-/// Opens a medium: a folder, an ISO (ISO 9660/Joliet) or a USB disk image (MBR + FAT).
-pub fn open_medium(path: &Path, staging: &Path) -> Result<Medium, Error> {
+/// Opens a medium: a folder, an ISO (ISO 9660/Joliet) or a USB disk image (MBR + FAT). From an
+/// image, only the files named in `only` (case-insensitive media paths) are extracted when it
+/// is given; the others are listed with a local path that does not exist.
+pub fn open_medium(path: &Path, staging: &Path, only: Option<&[&str]>) -> Result<Medium, Error> {
     let meta = std::fs::metadata(path).map_err(io(path))?;
     if meta.is_dir() {
         let mut files = BTreeMap::new();
@@ -961,7 +978,7 @@ pub fn open_medium(path: &Path, staging: &Path) -> Result<Medium, Error> {
             .iter()
             .map(|f| (f.path.clone(), f.size))
             .collect();
-        let files = extract_all(list, staging, &|p, w| iso.copy_to(p, w))?;
+        let files = extract_all(list, staging, only, &|p, w| iso.copy_to(p, w))?;
         let entries = iso.boot_entries()?;
         let pick = |platform: u8| {
             entries
@@ -982,7 +999,7 @@ pub fn open_medium(path: &Path, staging: &Path) -> Result<Medium, Error> {
     match super::usb::UsbReader::open(path) {
         Ok(usb) => {
             let list = usb.files()?.into_iter().map(|f| (f.path, f.size)).collect();
-            let files = extract_all(list, staging, &|p, w| usb.copy_to(p, w))?;
+            let files = extract_all(list, staging, only, &|p, w| usb.copy_to(p, w))?;
             Ok(Medium {
                 files,
                 boot: None,
@@ -1073,7 +1090,7 @@ pub fn prepare_retarget(
         .prefix(".peforge-media-")
         .tempdir_in(staging_parent)
         .map_err(io(staging_parent))?;
-    let medium = open_medium(&req.template, staging.path())?;
+    let medium = open_medium(&req.template, staging.path(), None)?;
     let files = medium.files.clone();
     let not_site = |what: &str| Error::Template {
         path: req.template.clone(),
@@ -1391,7 +1408,11 @@ pub fn inspect(
     now_unix: i64,
 ) -> Result<InspectReport, Error> {
     let staging = tempfile::tempdir().map_err(io(medium))?;
-    let opened = open_medium(medium, staging.path())?;
+    let opened = open_medium(
+        medium,
+        staging.path(),
+        Some(&[VARIABLES_DAT, TSM_BOOTSTRAP_INI, BOOT_WIM, MEDIA_LABEL]),
+    )?;
     let files = opened.files.clone();
     let mut findings = Vec::new();
     let mut f = |code: &str, message: String| {
