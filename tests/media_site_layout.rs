@@ -315,3 +315,59 @@ fn aes256_and_legacy_pfx_inputs() {
         assert!(r.stdout.contains("layout media"), "{}", r.stdout);
     }
 }
+
+#[test]
+fn only_the_chosen_image_is_kept_as_the_boot_index() {
+    let d = Dir::new();
+    setup(&d, &[]);
+    let (a, b) = (d.join("img1"), d.join("img2"));
+    for (dir, cm) in [(&a, false), (&b, true)] {
+        std::fs::create_dir_all(dir).unwrap();
+        let opts = peforge::sample::SampleOptions {
+            configmgr: cm,
+            filler_bytes: 1 << 16,
+            ..Default::default()
+        };
+        peforge::sample::stage_tree(dir, &opts).unwrap();
+    }
+    put(&b, "marker-second.txt", "second image");
+    let wim = d.join("two.wim");
+    peforge::wim::capture(
+        &[
+            peforge::wim::CaptureImage {
+                source: &a,
+                name: "first",
+                properties: &[("WINDOWS/ARCH", "9")],
+            },
+            peforge::wim::CaptureImage {
+                source: &b,
+                name: "second",
+                properties: &[("WINDOWS/ARCH", "9")],
+            },
+        ],
+        &wim,
+    )
+    .unwrap();
+    let before = sha256(&wim);
+    build(&d, "two.wim", &["--index", "2"], "m").ok();
+    let info = d.tool("wiminfo", &["m/sources/boot.wim"]).ok().stdout;
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(field("Image Count:"), "1", "{info}");
+    assert_eq!(field("Boot Index:"), "1", "{info}");
+    assert_eq!(field("Name:"), "second", "{info}");
+    let m = d.wimextract(&d.join("m/sources/boot.wim"), 1, "/marker-second.txt");
+    assert_eq!(std::fs::read_to_string(m).unwrap(), "second image");
+    assert_eq!(sha256(&wim), before);
+    // An index that does not exist is an error naming the WIM.
+    let r = build(&d, "two.wim", &["--index", "3"], "m3").fails(2);
+    assert!(
+        r.stderr.contains("two.wim") && r.stderr.contains("image 3"),
+        "{}",
+        r.stderr
+    );
+}
