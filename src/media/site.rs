@@ -810,13 +810,25 @@ pub fn prepare_build(
         &salts,
         &media_cert.path.to_string_lossy(),
     )?;
-    if let Some(ci) = &cert_info
-        && ci.not_after_unix < req.source_date_epoch.unwrap_or_else(now)
-    {
-        notes.push(format!(
-            "the media certificate {} expired on {}",
-            ci.subject, ci.not_after
-        ));
+    if let Some(ci) = &cert_info {
+        let t = req.source_date_epoch.unwrap_or_else(now);
+        if ci.not_after_unix < t {
+            notes.push(format!(
+                "the media certificate {} expired on {}",
+                ci.subject, ci.not_after
+            ));
+        } else if ci.not_before_unix > t {
+            notes.push(format!(
+                "the media certificate {} is not valid before {}",
+                ci.subject, ci.not_before
+            ));
+        }
+        if ci.client_auth == Some(false) {
+            notes.push(format!(
+                "the media certificate {} does not allow client authentication (extended key usage): the CMG will refuse it",
+                ci.subject
+            ));
+        }
     }
 
     // Variables.
