@@ -216,6 +216,7 @@ fn pe_media_folder_overrides_and_missing_files_are_named() {
         "media/sources/boot.wim",
         "fwfiles/etfsboot.com",
         "fwfiles/efisys.bin",
+        "media/Boot/bootfix.bin",
     ] {
         put(&adk, f, &format!("adk {f}"));
     }
@@ -247,6 +248,17 @@ fn pe_media_folder_overrides_and_missing_files_are_named() {
         .ok()
         .stdout;
     assert!(info.contains("bare"), "{info}");
+    assert!(d.join("adk/Boot/bootfix.bin").is_file());
+    // --no-prompt leaves out bootfix.bin (the BIOS "press any key" prompt).
+    build(
+        &d,
+        "bare.wim",
+        &["--pe-media", "WinPE_amd64/media", "--no-prompt"],
+        "adk-np",
+    )
+    .ok();
+    assert!(!d.join("adk-np/Boot/bootfix.bin").exists());
+    assert!(d.join("adk-np/Boot/BCD").is_file());
 }
 
 fn py_alg(d: &Dir, file: &str) -> u32 {
