@@ -534,6 +534,9 @@ fn unsafe_media_are_refused() {
     let i = v.iter().position(|a| a == "--media-cert").unwrap();
     v.drain(i..i + 4);
     assert_refused(&f, &s(&v), "no media certificate");
+    // SMSTSMP through --variable would bypass the https check.
+    let v = with("OSDComputerName=PC-0042", "SMSTSMP=http://mp.contoso.com");
+    assert_refused(&f, &s(&v), "cannot be set with --variable");
     // Wrong PFX password.
     write(d, "wrong.pass", "nope\n");
     let v = with("pfx.pass", "wrong.pass");

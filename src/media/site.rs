@@ -148,6 +148,12 @@ pub enum Error {
         /// The name part given (never the value).
         value: String,
     },
+    /// A `--variable` names a variable that an option sets.
+    #[error("variable {name} cannot be set with --variable")]
+    ReservedVariable {
+        /// The variable.
+        name: String,
+    },
     /// The template medium lacks something.
     #[error("{path}: {what}")]
     Template {
@@ -195,6 +201,12 @@ impl Error {
                 "give the two GUIDs of the x64 and x86 \"Unknown Computer\" objects: --unknown-computers X64GUID,X86GUID".into(),
             ),
             Error::BadVariable { .. } => Some("write --variable OSDComputerName=PC001".into()),
+            Error::ReservedVariable { name } => Some(match name.as_str() {
+                "SMSTSMP" => "set the management point with --mp (it must be https)".into(),
+                "_SMSTSSiteCode" => "use --site-code".into(),
+                "_SMSTSMediaPFX" | "_SMSMediaGuid" => "give the media certificate with --media-cert; retarget keeps the template's".into(),
+                _ => "use --unknown-computers X64GUID,X86GUID".into(),
+            }),
             Error::Template { .. } => Some(
                 "give a site-based boot medium made by the ConfigMgr console (a folder, ISO or USB image)".into(),
             ),
@@ -274,6 +286,14 @@ fn check_guid(s: &str) -> Result<String, Error> {
     uuid::Uuid::parse_str(inner)
         .map(|_| t.to_string())
         .map_err(|_| Error::BadGuid { value: s.into() })
+}
+
+/// Refuses a `--variable` that would bypass the option (and the checks) that owns the name.
+fn reserved(name: &str, names: &[&str]) -> Result<(), Error> {
+    match names.iter().find(|r| r.eq_ignore_ascii_case(name)) {
+        Some(r) => Err(Error::ReservedVariable { name: (*r).into() }),
+        None => Ok(()),
+    }
 }
 
 /// Parses `NAME=VALUE` (a user variable).
@@ -706,6 +726,19 @@ pub fn prepare_build(
     let Some(media_cert) = &req.media_cert else {
         return Err(Error::NoMediaCert);
     };
+    for (n, _) in &req.variables {
+        reserved(
+            n,
+            &[
+                "SMSTSMP",
+                "_SMSTSSiteCode",
+                "_SMSMediaGuid",
+                "_SMSTSMediaPFX",
+                "_SMSTSx64UnknownMachineGUID",
+                "_SMSTSx86UnknownMachineGUID",
+            ],
+        )?;
+    }
     let unknown = match &req.unknown_computers {
         Some((a, b)) => Some((check_guid(a)?, check_guid(b)?)),
         None => None,
@@ -1129,6 +1162,9 @@ pub fn prepare_retarget(
         .map_or(vars::DEFAULT_PASSWORD, Secret::expose);
     let mut file = vars::open(&dat, old_pw, &dat_path.to_string_lossy())?;
 
+    for (n, _) in &req.variables {
+        reserved(n, &["SMSTSMP", "_SMSMediaGuid", "_SMSTSMediaPFX"])?;
+    }
     if let Some(mp) = &req.mp {
         if let Some(n) = check_mp(mp)? {
             notes.push(n);
