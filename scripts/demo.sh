@@ -57,4 +57,17 @@ step "M4. Inspect the USB image (MBR + FAT32; write it with dd, Rufus or Etcher)
 sfdisk -d cmg-media.img | tail -1
 "$PF" media inspect cmg-media.img --password-file media.pass --json | grep -E '"(container|volume_label)"'
 
+step "Autopilot into co-management: client command line for Intune, offline ESP diagnosis"
+CMG=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500
+"$PF" client cmdline --cmg "$CMG" --site-code ABC --provision-ts ABC20001
+"$PF" client cmdline --from "CCMSETUPCMD=\"CCMHOSTNAME=$CMG SMSSITECODE=ABC\"" --no-crl-check --format ccmsetup
+# A stand-in device image whose ESP failed on the PROVISIONTS task sequence (exit 1 = finding).
+"$PF" sample boot-wim -o device.wim --size-mb 1
+ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
+"$PF" -q hive set --wim device.wim --key "$ESP\DevicePreparation\PolicyProviders\ConfigMgr" \
+  --value InstallationState --type dword --data 3
+"$PF" -q hive set --wim device.wim --key "$ESP\Setup\Apps\Tracking\ConfigMgr\Provisioning_TS" \
+  --value InstallationState --type dword --data 4
+"$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
+
 printf '\nDone. Results are in %s\n' "$OUT"

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cert;
+mod client;
+mod esp;
 mod hive;
 mod media;
 pub mod output;
@@ -69,6 +71,12 @@ enum Command {
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
+    /// ConfigMgr client install command line for Autopilot into co-management (Intune) or ccmsetup.
+    #[command(subcommand)]
+    Client(client::ClientCmd),
+    /// Autopilot enrollment status page: offline diagnosis from a device's registry.
+    #[command(subcommand)]
+    Esp(esp::EspCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -110,6 +118,8 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Cert(c) => cert::run(c, g),
         Command::Sample(c) => sample::run(c, g),
         Command::Media(c) => media::run(c, g),
+        Command::Client(c) => client::run(c, g),
+        Command::Esp(c) => esp::run(c, g),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

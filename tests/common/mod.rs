@@ -550,3 +550,28 @@ elif cmd == 'write':
     ct = e.update(padded) + e.finalize()
     open(path, 'wb').write(struct.pack('<4sIIIII', b'\x00\x00\xed\xec', 0x14, len(pt), len(ct), alg, 0) + ct + trailer)
 "#;
+
+impl Dir {
+    /// Runs peforge with `args`, feeding `input` on stdin.
+    pub fn peforge_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_peforge"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run peforge");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("wait peforge");
+        Run::from(out, format!("peforge {} < stdin", args.join(" ")))
+    }
+}
