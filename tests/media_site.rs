@@ -813,3 +813,62 @@ fn inspect_reports_findings() {
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("[mp-not-https]"), "{}", r.stdout);
 }
+
+#[test]
+fn no_password_media_use_the_documented_default_password() {
+    let f = fixture();
+    let d = &f.d;
+    // Allowed for a plain https MP (not a CMG), with a note.
+    let r = d
+        .peforge(&[
+            "media",
+            "build",
+            "--boot-wim",
+            "boot.wim",
+            "--mp",
+            "https://mp01.contoso.com",
+            "--site-code",
+            "PS1",
+            "--media-cert",
+            "media.pfx",
+            "--media-cert-password-file",
+            "pfx.pass",
+            "--no-password",
+            "--format",
+            "dir",
+            "-o",
+            "open",
+        ])
+        .ok();
+    assert!(r.stderr.contains("default password"), "{}", r.stderr);
+    // python decrypts it with the fixed password of spec §6.4.
+    let v = py_read(
+        d,
+        &d.join("open/SMS/data/Variables.dat"),
+        "{BAC6E688-DE21-4ABE-B7FB-C9F54E6DB664}",
+    );
+    assert_eq!(var(&v, "SMSTSMP"), Some("https://mp01.contoso.com"));
+    let ini = std::fs::read_to_string(d.join("open/SMS/data/TsmBootstrap.ini")).unwrap();
+    assert!(ini.contains("PasswordRequired=false"), "{ini}");
+    // inspect needs no password and says what is wrong with that.
+    let r = d.peforge(&["media", "inspect", "open", "--json"]);
+    assert_eq!(r.code, 1);
+    let j = r.json();
+    let codes: Vec<&str> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"no-password") && codes.contains(&"mp-not-cmg"),
+        "{codes:?}"
+    );
+    assert!(
+        j["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == "SMSTSMP")
+    );
+}
