@@ -359,6 +359,17 @@ fn secrets_appear_in_no_output() {
     let mut files = Vec::new();
     all_files(&d.join("media"), &mut files);
     files.push(d.join("peforge-manifest.json"));
+    // The ISO and USB images (and their manifests) too.
+    let mut outs = vec![r];
+    for (format, out) in [("iso", "media.iso"), ("usb", "media.img")] {
+        let manifest = format!("{out}.json");
+        outs.push(
+            d.peforge(&[&build_args(out, format)[..], &["--manifest", &manifest]].concat())
+                .ok(),
+        );
+        files.push(d.join(out));
+        files.push(d.join(&manifest));
+    }
     let insp = d.peforge(&[
         "media",
         "inspect",
@@ -381,7 +392,11 @@ fn secrets_appear_in_no_output() {
                 );
             }
         }
-        for out in [&r.stdout, &r.stderr, &insp.stdout, &insp.stderr] {
+        for out in outs
+            .iter()
+            .flat_map(|o| [&o.stdout, &o.stderr])
+            .chain([&insp.stdout, &insp.stderr])
+        {
             assert!(!out.contains(secret), "{secret} printed");
         }
     }
