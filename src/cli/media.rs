@@ -7,6 +7,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -15,6 +16,7 @@ use super::{Global, Status, output, report};
 use crate::media::layout::LayoutOptions;
 use crate::media::site::{self, BuildRequest, MediaCert, Prepared, RetargetRequest, Secret};
 use crate::media::vars::Cipher;
+use crate::progress::Progress;
 
 /// Environment variable holding the media password.
 const PASSWORD_ENV: &str = "PEFORGE_MEDIA_PASSWORD";
@@ -399,7 +401,7 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
                 label,
                 source_date_epoch: source_date_epoch()?,
             };
-            let bar = super::progress::Bar::new(!g.quiet && !out.json);
+            let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !out.json));
             let parent = staging_parent(&output_path);
             let prepared = site::prepare_retarget(&req, &parent, &bar)
                 .with_context(|| format!("cannot retarget {}", req.template.display()))?;
@@ -497,7 +499,7 @@ fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
         ports: (p.http_port.unwrap_or(80), p.https_port.unwrap_or(443)),
         source_date_epoch: source_date_epoch()?,
     };
-    let bar = super::progress::Bar::new(!g.quiet && !a.out.json);
+    let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !a.out.json));
     let parent = staging_parent(&output_path);
     let prepared = site::prepare_build(&req, &parent, &bar)
         .with_context(|| format!("cannot build media from {}", req.boot_wim.display()))?;

@@ -29,6 +29,8 @@ use super::layout::{self, LayoutOptions};
 use super::pfx::{self, SaltSource};
 use super::tree::{BootImages, FileSource, MediaTree};
 use super::vars::{self, Cipher, MediaVarList};
+use std::rc::Rc;
+
 use crate::progress::Progress;
 use crate::wim::{self, Wim};
 
@@ -581,11 +583,10 @@ fn make_boot_wim(
     staging: &Path,
     seed: Option<&[u8; 32]>,
     epoch: Option<i64>,
-    progress: &dyn Progress,
+    progress: &Rc<dyn Progress>,
 ) -> Result<(PathBuf, Vec<String>), Error> {
     let out = staging.join("boot.wim");
     let guid = seed.map(|s| derived_guid(s, "boot.wim guid"));
-    progress.start("exporting boot image", None);
     let input = Wim::open(src)?;
     let thumbs = if roots.is_empty() {
         wim::export_image(
@@ -593,11 +594,18 @@ fn make_boot_wim(
             index,
             &out,
             &wim::ExportOptions { guid, mtime: None },
+            Some(progress.clone()),
         )?;
         Vec::new()
     } else {
         let stage1 = staging.join("stage1.wim");
-        wim::export_image(&input, index, &stage1, &wim::ExportOptions::default())?;
+        wim::export_image(
+            &input,
+            index,
+            &stage1,
+            &wim::ExportOptions::default(),
+            Some(progress.clone()),
+        )?;
         let thumbs = inject_roots(&stage1, 1, roots, epoch)?;
         let injected = Wim::open(&stage1)?;
         wim::export_image(
@@ -605,10 +613,10 @@ fn make_boot_wim(
             1,
             &out,
             &wim::ExportOptions { guid, mtime: epoch },
+            Some(progress.clone()),
         )?;
         thumbs
     };
-    progress.finish();
     // Verify what was written: one image, bootable.
     let check = Wim::open(&out)?;
     let s = check.summary();
@@ -695,7 +703,7 @@ fn fill_files(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
 pub fn prepare_build(
     req: &BuildRequest,
     staging_parent: &Path,
-    progress: &dyn Progress,
+    progress: &Rc<dyn Progress>,
 ) -> Result<Prepared, Error> {
     let mut notes = Vec::new();
     // Validate everything cheap before touching the boot image.
@@ -1128,7 +1136,7 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
 pub fn prepare_retarget(
     req: &RetargetRequest,
     staging_parent: &Path,
-    progress: &dyn Progress,
+    progress: &Rc<dyn Progress>,
 ) -> Result<Prepared, Error> {
     let mut notes = Vec::new();
     let staging = tempfile::Builder::new()
