@@ -21,6 +21,19 @@ openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=Contoso 
   -keyout cmg-root.key -out cmg-root.pem 2>/dev/null
 openssl x509 -in cmg-root.pem -noout -subject -fingerprint -sha1
 
+step "2a. Inject the root into the boot image's SOFTWARE hive (AuthRoot, as the Microsoft procedure does)"
+"$PF" cert inject --wim boot.wim --cert cmg-root.pem
+"$PF" cert inject --wim boot.wim --cert cmg-root.pem   # again: already present, nothing to do
+
+step "2b. List the trusted certificates of the image"
+"$PF" cert list --wim boot.wim
+"$PF" cert verify --wim boot.wim
+"$PF" wim info boot.wim
+
+step "2c. The .reg of the manual procedure (step 1 of 'Add a trusted root certificate to a boot image')"
+"$PF" cert reg --cert cmg-root.pem --root-key 'HKEY_LOCAL_MACHINE\winpe-offline' -o cmg-root.reg
+iconv -f utf-16le -t utf-8 cmg-root.reg | sed -n 1,5p
+
 step "3. Hybrid-join ESP fix from the Autopilot docs, offline (hive set)"
 "$PF" hive set --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server' \
   --value ConfigInfo --type sz --data 2

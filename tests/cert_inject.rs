@@ -377,6 +377,48 @@ fn profiles_stores_bundle_output_and_dry_run() {
             Some(minimal_blob(&thumb, &der))
         );
     }
+    // --store auto: the root to ROOT, the intermediate to CA, no warning even with --strict.
+    let j = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--wim",
+            w,
+            "--cert",
+            bundle.to_str().unwrap(),
+            "--store",
+            "auto",
+            "--strict",
+            "--dry-run",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let stores: Vec<&str> = j["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["store"].as_str().unwrap())
+        .collect();
+    assert_eq!(stores, vec!["CA", "ROOT"]);
+    let r = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--wim",
+            w,
+            "--cert",
+            p.leaf.to_str().unwrap(),
+            "--store",
+            "auto",
+        ])
+        .fails(2);
+    assert!(
+        r.stderr.contains("leaf.pem") && r.stderr.contains("--store auto"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sha256(&wim), before);
     // DER input, ROOT store, windows profile: the blob is the one `cert reg` writes for the
     // same profile, and starts with 0x6B (SHA-256 of the DER, checked with openssl).
     let der = d.join("root.der");
@@ -904,6 +946,35 @@ fn bad_inputs_give_one_error_and_change_nothing() {
         .peforge(&["cert", "remove", "--wim", w, "--thumbprint", "xyz"])
         .fails(2);
     assert!(r.stderr.contains("\"xyz\""), "{}", r.stderr);
+    // cert reg: bad input, no output left behind.
+    let listing = dir_listing(d.path());
+    let r = d
+        .peforge(&["cert", "reg", "--cert", "garbage.pem", "-o", "out.reg"])
+        .fails(2);
+    assert!(r.stderr.contains("garbage.pem"), "{}", r.stderr);
+    let r = d
+        .peforge(&[
+            "cert",
+            "reg",
+            "--cert",
+            root,
+            "--root-key",
+            "HKEY_CURRENT_USER\\X",
+            "-o",
+            "out.reg",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("HKEY_LOCAL_MACHINE"), "{}", r.stderr);
+    assert_eq!(dir_listing(d.path()), listing);
+    // wim info does not fail on a corrupt hive: it says why it cannot list certificates.
+    let j = d.peforge(&["wim", "info", corrupt_s, "--json"]).ok().json();
+    assert!(
+        j["images"][0]["certificates_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid registry hive"),
+        "{j}"
+    );
     // --all-images skips the image without a hive and injects into image 1.
     let j = d
         .peforge(&[
@@ -1046,4 +1117,46 @@ fn verify_reports_a_mismatched_entry() {
         .ok()
         .json();
     assert_eq!(j["images"][0]["certificates"][0]["valid"], false);
+}
+
+#[test]
+fn lower_case_key_written_by_another_tool_is_replaced_by_the_upper_case_name() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let hive = d.wimextract(&wim, 1, SOFTWARE);
+    let reg = vectors().join("cert-reg/SYNTHETIC__ISRG_Root_X1__minimal.reg");
+    let (k, blob) = reg_key_and_blob(&reg);
+    let thumb = k.rsplit('\\').next().unwrap().to_string();
+    let hexs: Vec<String> = blob.iter().map(|b| format!("{b:02x}")).collect();
+    let text = format!(
+        "Windows Registry Editor Version 5.00\n\n[\\Microsoft\\SystemCertificates\\ROOT\\Certificates\\{}]\n\"Blob\"=hex:{}\n",
+        thumb.to_lowercase(),
+        hexs.join(",")
+    );
+    std::fs::write(d.join("l.reg"), text).unwrap();
+    d.tool(
+        "hivexregedit",
+        &["--merge", hive.to_str().unwrap(), "l.reg"],
+    )
+    .ok();
+    let certs = "Microsoft\\SystemCertificates\\ROOT\\Certificates";
+    assert_eq!(hivexsh_ls(&d, &hive, certs), vec![thumb.to_lowercase()]);
+    let pem = vectors().join(format!("cert-reg/{thumb}.pem"));
+    let j = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--hive-file",
+            hive.to_str().unwrap(),
+            "--cert",
+            pem.to_str().unwrap(),
+            "--store",
+            "root",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["certificates"][0]["outcome"], "replaced");
+    assert_eq!(hivexsh_ls(&d, &hive, certs), vec![thumb.clone()]);
+    assert_eq!(hivex_blob(&d, &hive, &key("ROOT", &thumb)), Some(blob));
 }

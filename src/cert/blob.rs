@@ -317,6 +317,27 @@ mod tests {
     }
 
     #[test]
+    fn mutated_blobs_never_panic() {
+        let mut good = rec(0x03, 1, &[0xAA; 20]);
+        good.extend(rec(0x20, 1, &[0x30; 40]));
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut b = good.clone();
+            let at = (x % b.len() as u64) as usize;
+            b[at] = (x >> 32) as u8;
+            if x.is_multiple_of(5) {
+                b.truncate(at);
+            }
+            if let Ok((blob, _)) = Blob::parse(&b) {
+                assert_eq!(Blob::parse(&blob.to_bytes()).unwrap().0, blob);
+            }
+        }
+    }
+
+    #[test]
     fn parse_round_trip_and_reader_rules() {
         let mut b = rec(0x03, 1, &[0xAA; 20]);
         b.extend(rec(0x99, 1, b"opaque"));

@@ -215,9 +215,15 @@ fn cert_path<'a>(parts: &[&'a str]) -> Option<CertPath<'a>> {
 /// (§3, §6). Keys outside certificate stores are ignored; a file with none is an error.
 pub fn from_reg(file: &RegFile, path: &Path, roots: RegRoots) -> Result<Vec<Loaded>, Error> {
     let mut out = Vec::new();
+    let mut other = None;
     for key in &file.keys {
         let parts: Vec<&str> = key.path.split('\\').filter(|p| !p.is_empty()).collect();
         let Some(cp) = cert_path(&parts) else {
+            // Value-less keys are the ancestors regedit exports along; anything else would be
+            // silently dropped, so it is refused below.
+            if (key.delete || !key.values.is_empty()) && other.is_none() {
+                other = Some(key);
+            }
             continue;
         };
         let at = |cause: String| Error::RegEntry {
@@ -256,6 +262,12 @@ pub fn from_reg(file: &RegFile, path: &Path, roots: RegRoots) -> Result<Vec<Load
         let Some(blob) = key.value("Blob") else {
             return Err(at("the key has no \"Blob\" value".into()));
         };
+        if blob.ty != crate::registry::hive::types::BINARY {
+            return Err(at(format!(
+                "the \"Blob\" value has registry type {} instead of REG_BINARY (hex:)",
+                blob.ty
+            )));
+        }
         let v = store::validate(cp.key_name, &blob.data);
         if let Some(first) = v.errors.first() {
             return Err(Error::RegMismatch {
@@ -286,5 +298,110 @@ pub fn from_reg(file: &RegFile, path: &Path, roots: RegRoots) -> Result<Vec<Load
     if out.is_empty() {
         return Err(Error::RegNoCertificate { path: path.into() });
     }
+    if let Some(key) = other {
+        return Err(Error::RegEntry {
+            path: path.into(),
+            line: key.line,
+            key: key.path.clone(),
+            cause: "not a certificate store key; peforge imports only ...\\Certificates\\<THUMBPRINT> keys (import other keys with `peforge hive set`)".into(),
+        });
+    }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::reg::parse;
+
+    /// The Blob hex of a real vector (ISRG Root X1, minimal profile) and its key name.
+    fn vector() -> (String, String) {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/vectors/cert-reg/SYNTHETIC__ISRG_Root_X1__minimal.reg");
+        let f = reg::read(&p).unwrap();
+        let k = &f.keys[0];
+        let blob = k.value("Blob").unwrap();
+        let name = k.path.rsplit('\\').next().unwrap().to_string();
+        let hex: Vec<String> = blob.data.iter().map(|b| format!("{b:02x}")).collect();
+        (name, hex.join(","))
+    }
+
+    fn load_text(key: &str, value: &str) -> Result<Vec<Loaded>, Error> {
+        let text = format!("Windows Registry Editor Version 5.00\r\n\r\n[{key}]\r\n{value}\r\n");
+        let f = parse(text.as_bytes(), Path::new("t.reg")).unwrap();
+        from_reg(&f, Path::new("t.reg"), RegRoots::Machine)
+    }
+
+    #[test]
+    fn reg_key_rules() {
+        let (name, hex) = vector();
+        let blob = format!("\"Blob\"=hex:{hex}");
+        for prefix in [
+            "HKEY_LOCAL_MACHINE\\SOFTWARE\\",
+            "HKLM\\winpe-offline\\",
+            "SOFTWARE\\",
+            "",
+        ] {
+            let key =
+                format!("{prefix}Microsoft\\SystemCertificates\\AuthRoot\\Certificates\\{name}");
+            let l = load_text(&key, &blob).unwrap();
+            assert_eq!(l[0].reg.as_ref().unwrap().store, Store::AuthRoot, "{key}");
+            assert_eq!(l[0].part, Part::Reg { line: 3, key });
+        }
+        let refused = [
+            (
+                "HKEY_CURRENT_USER\\Software\\Microsoft\\SystemCertificates\\ROOT\\Certificates\\",
+                &blob,
+                "not a machine certificate store",
+            ),
+            (
+                "HKLM\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\ROOT\\Certificates\\",
+                &blob,
+                "read-only",
+            ),
+            (
+                "HKLM\\SOFTWARE\\Microsoft\\EnterpriseCertificates\\ROOT\\Certificates\\",
+                &blob,
+                "read-only",
+            ),
+            (
+                "HKLM\\SOFTWARE\\Microsoft\\SystemCertificates\\Disallowed\\Certificates\\",
+                &blob,
+                "not one peforge writes",
+            ),
+        ];
+        for (k, v, needle) in refused {
+            let e = load_text(&format!("{k}{name}"), v).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.starts_with("t.reg:3: "), "{e}");
+        }
+        let key =
+            format!("HKLM\\SOFTWARE\\Microsoft\\SystemCertificates\\ROOT\\Certificates\\{name}");
+        let e = load_text(&key, &format!("\"Blob\"=hex(1):{hex}")).unwrap_err();
+        assert!(e.to_string().contains("REG_BINARY"), "{e}");
+        let e = load_text(&key, "\"Other\"=dword:00000001").unwrap_err();
+        assert!(e.to_string().contains("no \"Blob\""), "{e}");
+        let e = load_text(&format!("-{key}"), "").unwrap_err();
+        assert!(e.to_string().contains("cert remove"), "{e}");
+        let e = load_text("HKLM\\SOFTWARE\\Contoso", "\"x\"=\"y\"").unwrap_err();
+        assert!(matches!(e, Error::RegNoCertificate { .. }), "{e}");
+        // Ancestor keys without values are fine; other keys with values are refused.
+        let text = format!(
+            "Windows Registry Editor Version 5.00\r\n\r\n[HKLM\\SOFTWARE\\Microsoft\\SystemCertificates\\ROOT]\r\n\r\n[{key}]\r\n{blob}\r\n\r\n[HKLM\\SOFTWARE\\Contoso]\r\n\"x\"=\"y\"\r\n"
+        );
+        let f = parse(text.as_bytes(), Path::new("t.reg")).unwrap();
+        let e = from_reg(&f, Path::new("t.reg"), RegRoots::Machine).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.reg:8: [HKLM\\SOFTWARE\\Contoso]: not a certificate store key"),
+            "{e}"
+        );
+        let ok = text.replace("\"x\"=\"y\"", "");
+        let f = parse(ok.as_bytes(), Path::new("t.reg")).unwrap();
+        assert_eq!(
+            from_reg(&f, Path::new("t.reg"), RegRoots::Machine)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
 }

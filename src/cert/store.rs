@@ -178,11 +178,6 @@ pub fn validate(key_name: &str, blob: &[u8]) -> Validation {
                 "property 0x03 ({p03}) differs from the key name {key_name}: Windows skips this entry"
             ));
         }
-        if p03 != sha1 && key_upper == sha1 {
-            v.errors.push(format!(
-                "property 0x03 ({p03}) is not the SHA-1 of the certificate ({sha1})"
-            ));
-        }
     }
     if key_name != key_upper {
         v.warnings.push(format!(
@@ -286,10 +281,17 @@ pub enum Outcome {
 /// certificate is left alone (idempotent), whatever its property set.
 pub fn inject(h: &mut Hive, store: Store, thumbprint: &str, blob: &[u8]) -> Result<Outcome, Error> {
     let key = cert_key(Location::System, store, thumbprint);
-    let existing = match h.lookup(&key)? {
-        Some(node) => Some(h.value(node, "Blob")?),
-        None => None,
-    };
+    let mut existing = None;
+    if let Some(node) = h.lookup(&key)? {
+        if h.name(node) != thumbprint {
+            // A lower-case (or mixed-case) key name: Windows writes upper case, and whether it
+            // compares case-insensitively is unconfirmed (§2). Replace the key.
+            h.delete_key(node)?;
+            existing = Some(None);
+        } else {
+            existing = Some(h.value(node, "Blob")?);
+        }
+    }
     let outcome = match existing {
         None => Outcome::Added,
         Some(Some(v)) if v.ty == types::BINARY && v.data == blob => {

@@ -40,6 +40,36 @@ impl From<StoreArg> for Store {
     }
 }
 
+/// Where `inject` and `reg` put certificate files: a store, or `auto` (spec §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetStore {
+    /// AuthRoot: Third-Party Root Certification Authorities (the Microsoft procedure's store).
+    #[value(name = "authroot")]
+    AuthRoot,
+    /// ROOT: Trusted Root Certification Authorities.
+    Root,
+    /// CA: Intermediate Certification Authorities.
+    Ca,
+    /// TrustedPublisher: code-signing trust.
+    #[value(name = "trustedpublisher", alias = "trusted-publisher")]
+    TrustedPublisher,
+    /// Per certificate: self-signed to ROOT, other CA certificates to CA, anything else refused
+    /// (e.g. a chain bundle: root and intermediates each where they belong).
+    Auto,
+}
+
+impl TargetStore {
+    fn store(self) -> Option<Store> {
+        match self {
+            TargetStore::AuthRoot => Some(Store::AuthRoot),
+            TargetStore::Root => Some(Store::Root),
+            TargetStore::Ca => Some(Store::Ca),
+            TargetStore::TrustedPublisher => Some(Store::TrustedPublisher),
+            TargetStore::Auto => None,
+        }
+    }
+}
+
 /// Which cached properties go into a new Blob (spec §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ProfileArg {
@@ -76,10 +106,10 @@ pub struct Target {
     )]
     pub wim: Option<PathBuf>,
     /// Image index [default: 1].
-    #[arg(long, conflicts_with = "all_images")]
+    #[arg(long, conflicts_with_all = ["all_images", "hive_file"])]
     pub index: Option<u32>,
     /// Every image of the WIM that has a SOFTWARE hive.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "hive_file")]
     pub all_images: bool,
     /// A loose SOFTWARE hive file instead of a WIM.
     #[arg(long, value_name = "PATH")]
@@ -108,7 +138,7 @@ Examples:
         cert: Vec<PathBuf>,
         /// Store for certificate files [default: authroot].
         #[arg(long)]
-        store: Option<StoreArg>,
+        store: Option<TargetStore>,
         /// Cached properties of a new Blob.
         #[arg(long, value_enum, default_value_t)]
         profile: ProfileArg,
@@ -170,7 +200,7 @@ Example (then import it with regedit into the hive loaded as winpe-offline):
         cert: Vec<PathBuf>,
         /// Store named in the key path [default: authroot] (a .reg input keeps its own).
         #[arg(long)]
-        store: Option<StoreArg>,
+        store: Option<TargetStore>,
         /// Key the SOFTWARE hive is loaded under.
         #[arg(long, default_value = "HKEY_LOCAL_MACHINE\\winpe-offline")]
         root_key: String,
@@ -217,7 +247,7 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             commit,
             json,
         } => {
-            let items = plan(&cert, store.map(Store::from), profile.into(), strict, g)?;
+            let items = plan(&cert, store, profile.into(), strict, g)?;
             inject(&target, &items, dry_run, &commit, json, g)
         }
         CertCmd::List {
@@ -249,7 +279,7 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             json,
         } => reg(
             &cert,
-            store.map(Store::from),
+            store,
             &root_key,
             profile.into(),
             strict,
@@ -275,7 +305,7 @@ struct Item {
 /// Loads every file, decides store and Blob per certificate, prints warnings, applies --strict.
 fn plan(
     files: &[PathBuf],
-    store: Option<Store>,
+    store: Option<TargetStore>,
     profile: Profile,
     strict: bool,
     g: &Global,
@@ -288,7 +318,7 @@ fn plan(
             let item = match l.reg {
                 Some(r) => {
                     let target = r.store;
-                    if let Some(s) = store.filter(|s| *s != target)
+                    if let Some(s) = store.and_then(TargetStore::store).filter(|s| *s != target)
                         && !g.quiet
                     {
                         eprintln!(
@@ -309,7 +339,10 @@ fn plan(
                     }
                 }
                 None => {
-                    let target = store.unwrap_or(Store::AuthRoot);
+                    let target = match store.unwrap_or(TargetStore::AuthRoot) {
+                        TargetStore::Auto => auto_store(&l.info, &origin)?,
+                        other => other.store().unwrap_or(Store::AuthRoot),
+                    };
                     let blob = Blob::build(&l.info, profile)
                         .map_err(|source| cert::Error::Blob {
                             what: origin.clone(),
@@ -327,10 +360,16 @@ fn plan(
                     }
                 }
             };
-            if items
+            if let Some(first) = items
                 .iter()
-                .any(|i| i.store == item.store && i.thumbprint == item.thumbprint)
+                .find(|i| i.store == item.store && i.thumbprint == item.thumbprint)
             {
+                if !g.quiet {
+                    eprintln!(
+                        "note: {}: same certificate and store as {}, skipped",
+                        item.origin, first.origin
+                    );
+                }
                 continue;
             }
             items.push(item);
@@ -354,6 +393,23 @@ fn plan(
         ));
     }
     Ok(items)
+}
+
+/// The spec's automatic store (§1): self-signed → ROOT, other CA → CA, else refuse.
+fn auto_store(info: &CertInfo, origin: &str) -> anyhow::Result<Store> {
+    if info.self_signed {
+        Ok(Store::Root)
+    } else if info.is_ca {
+        Ok(Store::Ca)
+    } else {
+        Err(report::hinted(
+            format!(
+                "{origin}: {} is neither self-signed nor a CA certificate; --store auto does not place it",
+                info.short_name()
+            ),
+            "name the store (e.g. --store trustedpublisher for a code-signing certificate)",
+        ))
+    }
 }
 
 /// The images to work on: `--index` (default 1) or every image with a SOFTWARE hive.
@@ -905,7 +961,7 @@ struct RegKeyDoc {
 #[allow(clippy::too_many_arguments)]
 fn reg(
     files: &[PathBuf],
-    store: Option<Store>,
+    store: Option<TargetStore>,
     root_key: &str,
     profile: Profile,
     strict: bool,

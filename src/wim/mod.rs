@@ -402,7 +402,8 @@ impl Wim {
         )
     }
 
-    /// Extracts one file or directory tree into `dest_dir` (which must exist); returns the
+    /// Extracts one file or directory tree into `dest_dir` (which must exist) under its own name
+    /// (`dest_dir/SOFTWARE`, not `dest_dir/Windows/System32/config/SOFTWARE`); returns the
     /// local path of the extracted item.
     pub fn extract_to(&self, index: u32, inner: &str, dest_dir: &Path) -> Result<PathBuf, Error> {
         let entry = self.stat(index, inner)?.ok_or_else(|| Error::NoSuchPath {
@@ -419,14 +420,18 @@ impl Wim {
             .extract_from_paths(
                 &paths,
                 tstr(&target),
-                ExtractFlags::NO_ACLS | ExtractFlags::NORPFIX,
+                // Straight into dest_dir (no intermediate directories to create and remove).
+                ExtractFlags::NO_ACLS
+                    | ExtractFlags::NORPFIX
+                    | ExtractFlags::NO_PRESERVE_DIR_STRUCTURE,
             )
             .map_err(|e| map_err(&self.path, "extract", e))?;
-        let mut local = dest_dir.to_path_buf();
-        for part in entry.path.split(['\\', '/']).filter(|p| !p.is_empty()) {
-            local.push(part);
-        }
-        Ok(local)
+        let name = entry
+            .path
+            .rsplit(['\\', '/'])
+            .find(|p| !p.is_empty())
+            .unwrap_or_default();
+        Ok(dest_dir.join(name))
     }
 
     /// Reads one file of an image into memory.
