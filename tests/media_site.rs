@@ -31,8 +31,11 @@ fn fixture() -> Fixture {
     let d = Dir::new();
     let wim = d.sample_wim("boot.wim", true);
     write(&d, "vars.py", common::VARS_PY);
-    write(&d, "media.pass", &format!("{PASSWORD}\n"));
-    write(&d, "pfx.pass", &format!("{PFX_PASSWORD}\n"));
+    for (name, pw) in [("media.pass", PASSWORD), ("pfx.pass", PFX_PASSWORD)] {
+        use std::os::unix::fs::PermissionsExt;
+        let p = write(&d, name, &format!("{pw}\n"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     d.tool(
         "openssl",
         &[
@@ -527,14 +530,22 @@ fn unsafe_media_are_refused() {
         .iter()
         .map(|a| if a == "out" { "lab".into() } else { a.clone() })
         .collect();
-    d.peforge(
-        &[
-            &s(&lab)[..],
-            &["--allow-weak-password", "--manifest", "lab.json"],
-        ]
-        .concat(),
-    )
-    .ok();
+    let r = d
+        .peforge(
+            &[
+                &s(&lab)[..],
+                &["--allow-weak-password", "--manifest", "lab.json"],
+            ]
+            .concat(),
+        )
+        .ok();
+    // weak.pass is readable by others (0644): said on stderr; the 0600 files are not named.
+    assert!(
+        r.stderr.contains("weak.pass can be read by other users"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("pfx.pass"), "{}", r.stderr);
     // http management point.
     let v = with(MP, "http://mp.contoso.com");
     assert_refused(&f, &s(&v), "not an https:// URL");

@@ -285,6 +285,7 @@ fn load_profile(path: &Path) -> anyhow::Result<Profile> {
 
 /// Reads a secret from a file: the first line, without its line end. Refuses an empty secret.
 fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
+    warn_if_shared(path);
     let bytes = zeroize::Zeroizing::new(fs_err::read(path)?);
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         report::hinted(
@@ -301,6 +302,25 @@ fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
     }
     Ok(Secret::new(first))
 }
+
+/// Warns (once per file, on stderr) when a secret file can be read by other users.
+fn warn_if_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    if let Ok(m) = std::fs::metadata(path)
+        && m.permissions().mode() & 0o077 != 0
+    {
+        eprintln!(
+            "warning: {} can be read by other users; protect it with chmod 600",
+            path.display()
+        );
+    }
+}
+
+/// `--quiet` for the helpers that warn (set once per run).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The media password: --password-file, else PEFORGE_MEDIA_PASSWORD, else a TTY prompt.
 fn media_password(file: Option<&Path>, prompt: bool) -> anyhow::Result<Option<Secret>> {
@@ -364,6 +384,7 @@ fn require<T>(v: Option<T>, flag: &str, what: &str) -> anyhow::Result<T> {
 
 /// Runs a media command.
 pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
+    QUIET.store(g.quiet, std::sync::atomic::Ordering::Relaxed);
     match cmd {
         MediaCmd::Build(a) => build(*a, g),
         MediaCmd::Inspect {
