@@ -898,3 +898,44 @@ fn no_password_media_use_the_documented_default_password() {
             .any(|v| v["name"] == "SMSTSMP")
     );
 }
+
+/// With neither --password-file nor PEFORGE_MEDIA_PASSWORD, a person at a terminal is asked twice;
+/// `script` gives peforge a real pseudo-terminal and types the answers. python3 `cryptography`
+/// then opens Variables.dat with the typed password, and the password was never echoed.
+#[test]
+fn tty_prompt_asks_twice_and_the_typed_password_protects_the_media() {
+    let f = fixture();
+    let d = &f.d;
+    let args: Vec<&str> = build_args("prompted", "dir")
+        .into_iter()
+        .filter(|a| *a != "--password-file" && *a != "media.pass")
+        .collect();
+    let cmd = std::iter::once(env!("CARGO_BIN_EXE_peforge").to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let shell = format!(
+        "(sleep 2; printf '%s\\r' '{PASSWORD}'; sleep 1; printf '%s\\r' '{PASSWORD}') | script -qec \"{cmd}\" /dev/null"
+    );
+    let r = d.tool("bash", &["-c", &shell]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Media password:"), "{}", r.stdout);
+    assert!(r.stdout.contains("Repeat:"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains(PASSWORD),
+        "the password was echoed:\n{}",
+        r.stdout
+    );
+    let v = py_read(d, &d.join("prompted/SMS/data/Variables.dat"), PASSWORD);
+    assert_eq!(var(&v, "_SMSTSSiteCode"), Some("PS1"));
+
+    // Two different answers: refused, nothing written.
+    let shell = format!(
+        "(sleep 2; printf 'first-Passw0rd!\\r'; sleep 1; printf 'second-Passw0rd!\\r') | script -qec \"{}\" /dev/null",
+        cmd.replace("'prompted'", "'mismatch'")
+    );
+    let r = d.tool("bash", &["-c", &shell]);
+    assert!(r.stdout.contains("the passwords differ"), "{}", r.stdout);
+    assert!(!d.join("mismatch").exists());
+    assert_eq!(sha256(&f.wim), f.wim_sha);
+}
