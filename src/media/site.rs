@@ -529,33 +529,12 @@ fn inject_roots(
     for (st, thumb, blob) in &items {
         store::inject(&mut x.hive, *st, thumb, blob)?;
     }
-    // Stage the edited hive ourselves so that, for a reproducible build, its file times in the
-    // image are SOURCE_DATE_EPOCH rather than the time of the build.
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let staged = tempfile::NamedTempFile::new_in(dir)
-        .map_err(io(dir))?
-        .into_temp_path();
-    let inner = x.inner.clone();
-    x.hive
-        .commit(Some(&staged))
-        .map_err(|source| wim::offline::Error::Hive {
-            inner: inner.clone(),
-            index,
-            source,
-        })?;
-    if let Some(t) = epoch {
-        let when =
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0));
-        let times = std::fs::FileTimes::new()
-            .set_accessed(when)
-            .set_modified(when);
-        std::fs::File::options()
-            .write(true)
-            .open(&staged)
-            .and_then(|f| f.set_times(times))
-            .map_err(io(&staged))?;
-    }
-    w.replace_file(index, &inner, staged)?;
+    // For a reproducible build the hive's file times in the image are SOURCE_DATE_EPOCH rather
+    // than the time of the build.
+    let mtime = epoch.map(|t| {
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
+    });
+    x.stage_at(&mut w, mtime)?;
     w.commit(wim::CommitMode::Append)?;
     let check = Wim::open(path)?;
     let y = wim::offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
