@@ -18,96 +18,15 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 fn fixture() -> Dir {
     let d = Dir::new();
     let _ = d.media_tree(); // builds boot.wim with the bootable stand-ins inside
-    std::fs::write(d.join("media.pass"), format!("{PASSWORD}\n")).unwrap();
-    std::fs::write(d.join("pfx.pass"), format!("{PFX_PASSWORD}\n")).unwrap();
-    let ossl = |args: &[&str]| d.tool("openssl", args).ok();
-    ossl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "root.key",
-        "-out",
-        "root.pem",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=Contoso CMG Root",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-    ]);
-    ossl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "media.key",
-        "-out",
-        "media.csr",
-        "-subj",
-        "/CN=PS1 boot media",
-    ]);
-    ossl(&[
-        "x509",
-        "-req",
-        "-in",
-        "media.csr",
-        "-CA",
-        "root.pem",
-        "-CAkey",
-        "root.key",
-        "-out",
-        "media.pem",
-        "-days",
-        "365",
-        "-set_serial",
-        "7",
-    ]);
-    ossl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        "media.key",
-        "-in",
-        "media.pem",
-        "-name",
-        "media",
-        "-out",
-        "media.pfx",
-        "-passout",
-        &format!("pass:{PFX_PASSWORD}"),
-    ]);
+    d.secret_file("media.pass", PASSWORD);
+    d.media_pki("Contoso CMG Root", PFX_PASSWORD);
     d
 }
 
 fn build(d: &Dir, format: &str, out: &str) -> common::Run {
-    d.peforge(&[
-        "media",
-        "build",
-        "--boot-wim",
-        "boot.wim",
-        "--mp",
-        MP,
-        "--site-code",
-        "PS1",
-        "--root-cert",
-        "root.pem",
-        "--media-cert",
-        "media.pfx",
-        "--media-cert-password-file",
-        "pfx.pass",
-        "--password-file",
-        "media.pass",
-        "--no-prompt",
-        "--format",
-        format,
-        "-o",
-        out,
-        "--json",
-    ])
+    let mut args = common::media_build_args(MP, format, out);
+    args.extend(["--no-prompt", "--json"]);
+    d.peforge(&args)
 }
 
 fn inspect_mp(d: &Dir, medium: &str, password_file: &str) -> String {

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Dir, sha256};
+use common::{Dir, py_var as var, sha256};
 
 const MP: &str = "https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500";
 const PASSWORD: &str = "Corr3ct-Horse!Battery";
@@ -31,136 +31,25 @@ fn fixture() -> Fixture {
     let d = Dir::new();
     let wim = d.sample_wim("boot.wim", true);
     write(&d, "vars.py", common::VARS_PY);
-    for (name, pw) in [("media.pass", PASSWORD), ("pfx.pass", PFX_PASSWORD)] {
-        use std::os::unix::fs::PermissionsExt;
-        let p = write(&d, name, &format!("{pw}\n"));
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    d.tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "root.key",
-            "-out",
-            "root.pem",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=Contoso CMG Root",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-        ],
-    )
-    .ok();
-    d.tool(
-        "openssl",
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "media.key",
-            "-out",
-            "media.csr",
-            "-subj",
-            "/CN=PS1 boot media",
-        ],
-    )
-    .ok();
-    d.tool(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "media.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-out",
-            "media.pem",
-            "-days",
-            "365",
-            "-set_serial",
-            "7",
-        ],
-    )
-    .ok();
-    d.tool(
-        "openssl",
-        &[
-            "pkcs12",
-            "-export",
-            "-inkey",
-            "media.key",
-            "-in",
-            "media.pem",
-            "-name",
-            "media",
-            "-out",
-            "media.pfx",
-            "-passout",
-            &format!("pass:{PFX_PASSWORD}"),
-        ],
-    )
-    .ok();
+    d.secret_file("media.pass", PASSWORD);
+    d.media_pki("Contoso CMG Root", PFX_PASSWORD);
     let wim_sha = sha256(&wim);
     Fixture { d, wim, wim_sha }
 }
 
 fn build_args<'a>(out: &'a str, format: &'a str) -> Vec<&'a str> {
-    vec![
-        "media",
-        "build",
-        "--boot-wim",
-        "boot.wim",
-        "--mp",
-        MP,
-        "--site-code",
-        "PS1",
-        "--root-cert",
-        "root.pem",
-        "--media-cert",
-        "media.pfx",
-        "--media-cert-password-file",
-        "pfx.pass",
-        "--password-file",
-        "media.pass",
+    let mut args = common::media_build_args(MP, format, out);
+    args.extend([
         "--variable",
         "OSDComputerName=PC-0042",
         "--unknown-computers",
         "a1b2c3d4-0000-4000-8000-000000000064,a1b2c3d4-0000-4000-8000-000000000086",
-        "--format",
-        format,
-        "-o",
-        out,
-    ]
+    ]);
+    args
 }
 
 fn py_read(d: &Dir, file: &Path, password: &str) -> serde_json::Value {
-    let r = d
-        .tool(
-            "python3",
-            &["vars.py", "read", file.to_str().unwrap(), password],
-        )
-        .ok();
-    serde_json::from_str(&r.stdout).unwrap()
-}
-
-fn var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    v["vars"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p[0] == name)
-        .and_then(|p| p[1].as_str())
+    d.py_vars(file, password)
 }
 
 fn modulus_of(d: &Dir, pem: &str) -> String {

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{BIOS_MARKER, Dir, UEFI_MARKER, ovmf, sha256};
+use common::{BIOS_MARKER, Dir, UEFI_MARKER, ovmf, py_var as var, sha256};
 
 const MP: &str = "https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500";
 const PASSWORD: &str = "Iso-Media-Passw0rd!";
@@ -28,75 +28,15 @@ fn fixture(bootable: bool) -> Dir {
     } else {
         d.sample_wim("boot.wim", true);
     }
-    std::fs::write(d.join("vars.py"), common::VARS_PY).unwrap();
-    std::fs::write(d.join("media.pass"), format!("{PASSWORD}\n")).unwrap();
-    std::fs::write(d.join("pfx.pass"), "pfx-Pass-1\n").unwrap();
-    d.tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "root.key",
-            "-out",
-            "root.pem",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=ISO CMG Root",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-        ],
-    )
-    .ok();
-    d.tool(
-        "openssl",
-        &[
-            "pkcs12",
-            "-export",
-            "-inkey",
-            "root.key",
-            "-in",
-            "root.pem",
-            "-out",
-            "media.pfx",
-            "-passout",
-            "pass:pfx-Pass-1",
-        ],
-    )
-    .ok();
+    d.secret_file("media.pass", PASSWORD);
+    d.media_pki("ISO CMG Root", "pfx-Pass-1");
     d
 }
 
 fn build(d: &Dir, format: &str, out: &str, extra: &[&str], env: &[(&str, &str)]) -> common::Run {
     let manifest = format!("{out}.json");
-    let mut args = vec![
-        "media",
-        "build",
-        "--boot-wim",
-        "boot.wim",
-        "--mp",
-        MP,
-        "--site-code",
-        "PS1",
-        "--root-cert",
-        "root.pem",
-        "--media-cert",
-        "media.pfx",
-        "--media-cert-password-file",
-        "pfx.pass",
-        "--password-file",
-        "media.pass",
-        "--format",
-        format,
-        "-o",
-        out,
-        "--manifest",
-        &manifest,
-    ];
+    let mut args = common::media_build_args(MP, format, out);
+    args.extend(["--manifest", &manifest]);
     args.extend_from_slice(extra);
     d.peforge_env(&args, env)
 }
@@ -106,22 +46,7 @@ fn manifest(d: &Dir, out: &str) -> serde_json::Value {
 }
 
 fn py_vars(d: &Dir, file: &Path, password: &str) -> serde_json::Value {
-    let r = d
-        .tool(
-            "python3",
-            &["vars.py", "read", file.to_str().unwrap(), password],
-        )
-        .ok();
-    serde_json::from_str(&r.stdout).unwrap()
-}
-
-fn var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    v["vars"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p[0] == name)
-        .and_then(|p| p[1].as_str())
+    d.py_vars(file, password)
 }
 
 /// Every manifest file has the listed SHA-256 under `root` (extracted by another tool).
@@ -359,4 +284,94 @@ fn cmg_media_boot_under_qemu() {
         UEFI_MARKER,
         timeout,
     );
+}
+
+/// Names of `.peforge*` temporary files or folders left in the test folder.
+fn leftovers(d: &Dir) -> Vec<String> {
+    std::fs::read_dir(d.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".peforge"))
+        .collect()
+}
+
+/// Errors about a file inside an ISO name the ISO the user gave (never the staging copy peforge
+/// extracted); a password-protected template needs its password; the manifest's template hash is
+/// the ISO's (sha256sum); a build whose last step fails (the manifest cannot be written) leaves
+/// no output and no temporary files.
+#[test]
+fn errors_name_the_medium_and_a_late_failure_leaves_nothing() {
+    let d = fixture(false);
+    let wim_sha = sha256(&d.join("boot.wim"));
+    build(&d, "iso", "cmg.iso", &[], &[]).ok();
+    d.secret_file("wrong.pass", "Wrong-Passw0rd!!");
+    let r = d
+        .peforge(&[
+            "media",
+            "inspect",
+            "cmg.iso",
+            "--password-file",
+            "wrong.pass",
+        ])
+        .fails(2);
+    assert!(
+        r.stderr
+            .contains("cmg.iso/SMS/data/Variables.dat: wrong media password"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("/tmp") && !r.stderr.contains(".peforge") && !r.stderr.contains(".tmp"),
+        "{}",
+        r.stderr
+    );
+
+    // retarget of a medium with a password, without it: say so, write nothing.
+    let r = d
+        .peforge(&[
+            "media", "retarget", "cmg.iso", "--mp", MP, "--format", "usb", "-o", "re.img",
+        ])
+        .fails(2);
+    assert!(
+        r.stderr
+            .contains("cmg.iso/SMS/data/Variables.dat: the medium has a media password")
+            && r.stderr
+                .contains("hint: give the medium's password with --password-file"),
+        "{}",
+        r.stderr
+    );
+    assert!(!d.join("re.img").exists());
+    assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
+
+    // With it: the manifest records the template's own SHA-256.
+    d.peforge(&[
+        "media",
+        "retarget",
+        "cmg.iso",
+        "--password-file",
+        "media.pass",
+        "--format",
+        "dir",
+        "-o",
+        "re",
+        "--manifest",
+        "re.json",
+    ])
+    .ok();
+    let m = manifest(&d, "re");
+    assert_eq!(m["inputs"][0]["role"], "template");
+    assert_eq!(
+        m["inputs"][0]["sha256"],
+        sha256(&d.join("cmg.iso")).as_str()
+    );
+
+    // The manifest cannot be written after the ISO was: the ISO is removed again.
+    let mut args = common::media_build_args(MP, "iso", "late.iso");
+    args.extend(["--manifest", "missing/late.json"]);
+    let r = d.peforge(&args).fails(2);
+    assert!(r.stderr.contains("missing/late.json"), "{}", r.stderr);
+    assert!(!d.join("late.iso").exists(), "output left behind");
+    assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
+    assert_eq!(sha256(&d.join("boot.wim")), wim_sha, "input changed");
 }

@@ -559,18 +559,30 @@ fn finish(
                 .with_context(|| format!("cannot write {}", out.display()))?;
         }
     }
-    verify(&prepared, format, out)?;
-    if format != Format::Dir {
-        prepared.manifest.output_sha256 = Some(
-            crate::fsutil::sha256_file(out)
-                .with_context(|| format!("cannot read {}", out.display()))?,
-        );
-    }
     let manifest_path =
         manifest_path.unwrap_or_else(|| staging_parent(out).join("peforge-manifest.json"));
-    let text = serde_json::to_string_pretty(&prepared.manifest)? + "\n";
-    crate::fsutil::write_atomic(&manifest_path, text.as_bytes())
-        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    // A medium that does not read back, or whose manifest cannot be written, is not left behind.
+    let sealed = (|| -> anyhow::Result<()> {
+        verify(&prepared, format, out)?;
+        if format != Format::Dir {
+            prepared.manifest.output_sha256 = Some(
+                crate::fsutil::sha256_file(out)
+                    .with_context(|| format!("cannot read {}", out.display()))?,
+            );
+        }
+        let text = serde_json::to_string_pretty(&prepared.manifest)? + "\n";
+        crate::fsutil::write_atomic(&manifest_path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+        Ok(())
+    })();
+    if let Err(e) = sealed {
+        let _ = if format == Format::Dir {
+            std::fs::remove_dir_all(out)
+        } else {
+            std::fs::remove_file(out)
+        };
+        return Err(e);
+    }
     if json {
         output::print_json(&BuildOutput {
             output: out.display().to_string(),

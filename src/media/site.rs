@@ -156,6 +156,12 @@ pub enum Error {
         /// The variable.
         name: String,
     },
+    /// The medium is protected by a media password and none was given.
+    #[error("{path}: the medium has a media password (PasswordRequired=true in TsmBootstrap.ini)")]
+    PasswordNeeded {
+        /// Variables.dat on the medium.
+        path: String,
+    },
     /// The template medium lacks something.
     #[error("{path}: {what}")]
     Template {
@@ -209,6 +215,9 @@ impl Error {
                 "_SMSTSMediaPFX" | "_SMSMediaGuid" => "give the media certificate with --media-cert; retarget keeps the template's".into(),
                 _ => "use --unknown-computers X64GUID,X86GUID".into(),
             }),
+            Error::PasswordNeeded { .. } => Some(
+                "give the medium's password with --password-file F (or set PEFORGE_MEDIA_PASSWORD)".into(),
+            ),
             Error::Template { .. } => Some(
                 "give a site-based boot medium made by the ConfigMgr console (a folder, ISO or USB image)".into(),
             ),
@@ -359,7 +368,7 @@ pub struct InputFact {
     pub role: String,
     /// The path as given.
     pub path: String,
-    /// SHA-256 of the file (of `Variables.dat` for a template).
+    /// SHA-256 of the file; of a folder, the SHA-256 of its sorted `<sha256>  <path>` lines.
     pub sha256: String,
 }
 
@@ -759,7 +768,7 @@ pub fn prepare_build(
         inputs.push(InputFact {
             role: "pe-media".into(),
             path: d.display().to_string(),
-            sha256: folder_digest(d)?,
+            sha256: input_digest(d)?,
         });
     }
     let label = req.label.clone().unwrap_or_else(|| DEFAULT_LABEL.into());
@@ -1100,15 +1109,77 @@ pub struct RetargetRequest {
     pub source_date_epoch: Option<i64>,
 }
 
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let len = std::fs::metadata(path).map_err(io(path))?.len();
+/// How a file of a medium is named in messages: its media path under the medium the user gave,
+/// never the staging copy extracted from an ISO or USB image.
+fn shown(medium: &Path, media_path: &str) -> PathBuf {
+    medium.join(media_path)
+}
+
+/// Reads the medium's file `media_path` (case-insensitive), at most `limit` bytes; errors name
+/// it as [`shown`]. Returns its spelling on the medium and its bytes, `None` when absent.
+fn read_member(
+    medium: &Path,
+    files: &BTreeMap<String, PathBuf>,
+    media_path: &str,
+    limit: u64,
+) -> Result<Option<(String, Vec<u8>)>, Error> {
+    let Some((name, local)) = find(files, media_path) else {
+        return Ok(None);
+    };
+    let named = shown(medium, name);
+    let len = std::fs::metadata(local).map_err(io(&named))?.len();
     if len > limit {
         return Err(Error::Template {
-            path: path.into(),
+            path: named,
             what: format!("{len} bytes is more than the {limit} expected"),
         });
     }
-    std::fs::read(path).map_err(io(path))
+    let bytes = std::fs::read(local).map_err(io(&named))?;
+    Ok(Some((name.clone(), bytes)))
+}
+
+/// Reads and parses the medium's `SMS/data/TsmBootstrap.ini`, when present.
+fn read_ini(
+    medium: &Path,
+    files: &BTreeMap<String, PathBuf>,
+) -> Result<Option<(String, TsmBootstrapIni)>, Error> {
+    match read_member(medium, files, TSM_BOOTSTRAP_INI, super::ini::MAX_LEN as u64)? {
+        Some((name, bytes)) => {
+            let ini = TsmBootstrapIni::parse(&bytes, &shown(medium, &name).to_string_lossy())?;
+            Ok(Some((name, ini)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Whether the medium asks for a password: `PasswordRequired` is not `false` (§5.1, §6.4).
+fn password_required(ini: Option<&TsmBootstrapIni>) -> bool {
+    ini.and_then(|i| i.get("PasswordRequired"))
+        .is_none_or(|v| !v.eq_ignore_ascii_case("false"))
+}
+
+/// The ISO UEFI El Torito images a medium may carry, in order of preference (§1, §2).
+const EFI_ELTORITO_IMAGES: [&str; 4] = [
+    "efi/microsoft/boot/efisys_ex.bin",
+    "efi/microsoft/boot/efisys.bin",
+    "efi/microsoft/boot/efisys_noprompt_ex.bin",
+    "efi/microsoft/boot/efisys_noprompt.bin",
+];
+
+/// The first of [`EFI_ELTORITO_IMAGES`] present, as spelled on the medium.
+fn efi_eltorito_image(files: &BTreeMap<String, PathBuf>) -> Option<String> {
+    EFI_ELTORITO_IMAGES
+        .iter()
+        .find_map(|m| find(files, m).map(|(k, _)| k.clone()))
+}
+
+/// SHA-256 of an input: of the file, or for a folder [`folder_digest`].
+fn input_digest(path: &Path) -> Result<String, Error> {
+    if path.is_dir() {
+        folder_digest(path)
+    } else {
+        sha256_file(path)
+    }
 }
 
 /// Rebuilds a console-made medium with only the asked changes (see the module docs).
@@ -1128,26 +1199,26 @@ pub fn prepare_retarget(
         path: req.template.clone(),
         what: format!("not a site-based medium: no {what}"),
     };
-    let (dat_name, dat_path) =
-        find(&files, VARIABLES_DAT).ok_or_else(|| not_site("SMS\\data\\Variables.dat"))?;
-    let dat = read_limited(dat_path, vars::MAX_FILE_LEN as u64)?;
-    let ini_bytes = match find(&files, TSM_BOOTSTRAP_INI) {
-        Some((_, p)) => Some(read_limited(p, super::ini::MAX_LEN as u64)?),
-        None => None,
-    };
-    let ini = match &ini_bytes {
-        Some(b) => Some(TsmBootstrapIni::parse(b, TSM_BOOTSTRAP_INI)?),
-        None => None,
-    };
-    let password_required = ini
-        .as_ref()
-        .and_then(|i| i.get("PasswordRequired"))
-        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let (dat_name, dat) = read_member(
+        &req.template,
+        &files,
+        VARIABLES_DAT,
+        vars::MAX_FILE_LEN as u64,
+    )?
+    .ok_or_else(|| not_site("SMS\\data\\Variables.dat"))?;
+    let dat_shown = shown(&req.template, &dat_name);
+    let ini = read_ini(&req.template, &files)?;
+    let password_required = password_required(ini.as_ref().map(|(_, i)| i));
+    if req.password.is_none() && password_required {
+        return Err(Error::PasswordNeeded {
+            path: dat_shown.display().to_string(),
+        });
+    }
     let old_pw = req
         .password
         .as_ref()
         .map_or(vars::DEFAULT_PASSWORD, Secret::expose);
-    let mut file = vars::open(&dat, old_pw, &dat_path.to_string_lossy())?;
+    let mut file = vars::open(&dat, old_pw, &dat_shown.to_string_lossy())?;
 
     for (n, _) in &req.variables {
         reserved(n, &["SMSTSMP", "_SMSMediaGuid", "_SMSTSMediaPFX"])?;
@@ -1186,7 +1257,7 @@ pub fn prepare_retarget(
     let mut inputs = vec![InputFact {
         role: "template".into(),
         path: req.template.display().to_string(),
-        sha256: sha256_bytes(&dat),
+        sha256: input_digest(&req.template)?,
     }];
     let (_, boot_path) = find(&files, BOOT_WIM).ok_or_else(|| not_site("sources\\boot.wim"))?;
     let mut tree = MediaTree {
@@ -1196,14 +1267,12 @@ pub fn prepare_retarget(
     for (media, local) in &files {
         tree.insert(media, FileSource::Local(local.clone()));
     }
-    tree.insert(dat_name, FileSource::Bytes(out_dat));
-    if let Some(mut ini) = ini {
+    tree.insert(&dat_name, FileSource::Bytes(out_dat));
+    if let Some((name, mut ini)) = ini {
         if req.new_password.is_some() {
             ini.set("PasswordRequired", "true");
         }
-        if let Some((name, _)) = find(&files, TSM_BOOTSTRAP_INI) {
-            tree.insert(name, FileSource::Bytes(ini.to_bytes()));
-        }
+        tree.insert(&name, FileSource::Bytes(ini.to_bytes()));
     }
     let mut thumbs = Vec::new();
     if !req.root_certs.is_empty() {
@@ -1245,8 +1314,11 @@ pub fn prepare_retarget(
             tree.insert(&name, FileSource::Bytes(label_file(l)));
             l.clone()
         }
-        (None, Some((_, p))) => {
-            let t = String::from_utf8_lossy(&read_limited(p, 4096)?).into_owned();
+        (None, Some(_)) => {
+            let bytes = read_member(&req.template, &files, MEDIA_LABEL, 4096)?
+                .map(|(_, b)| b)
+                .unwrap_or_default();
+            let t = String::from_utf8_lossy(&bytes).into_owned();
             t.lines()
                 .find_map(|l| l.trim().strip_prefix("label=").map(str::to_string))
                 .unwrap_or_else(|| DEFAULT_LABEL.into())
@@ -1255,14 +1327,7 @@ pub fn prepare_retarget(
     };
     tree.label = volume_label(&label);
     // El Torito images as on the template (by name).
-    let efi = [
-        "efi/microsoft/boot/efisys_ex.bin",
-        "efi/microsoft/boot/efisys.bin",
-        "efi/microsoft/boot/efisys_noprompt_ex.bin",
-        "efi/microsoft/boot/efisys_noprompt.bin",
-    ]
-    .iter()
-    .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
+    let efi = efi_eltorito_image(&files);
     tree.boot = match &medium.boot {
         // An ISO template: the same El Torito images.
         Some(b) => BootImages {
@@ -1483,14 +1548,7 @@ pub fn inspect(
             format!("boot files missing: {}", missing.join(", ")),
         );
     }
-    let efi = [
-        "efi/microsoft/boot/efisys_ex.bin",
-        "efi/microsoft/boot/efisys.bin",
-        "efi/microsoft/boot/efisys_noprompt_ex.bin",
-        "efi/microsoft/boot/efisys_noprompt.bin",
-    ]
-    .iter()
-    .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
+    let efi = efi_eltorito_image(&files);
     let manifest = own_manifest(medium, &files);
     let boot_entries = match (&opened.boot, &manifest) {
         (Some(b), _) => b.clone(),
@@ -1516,34 +1574,25 @@ pub fn inspect(
             ),
         );
     }
-    let ini = match find(&files, TSM_BOOTSTRAP_INI) {
-        Some((_, p)) => Some(TsmBootstrapIni::parse(
-            &read_limited(p, super::ini::MAX_LEN as u64)?,
-            TSM_BOOTSTRAP_INI,
-        )?),
-        None => {
-            f(
-                "no-tsmbootstrap",
-                "SMS\\data\\TsmBootstrap.ini is missing: this is not a site-based medium".into(),
-            );
-            None
-        }
-    };
-    let password_required = ini
-        .as_ref()
-        .and_then(|i| i.get("PasswordRequired"))
-        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let ini = read_ini(medium, &files)?.map(|(_, i)| i);
+    if ini.is_none() {
+        f(
+            "no-tsmbootstrap",
+            "SMS\\data\\TsmBootstrap.ini is missing: this is not a site-based medium".into(),
+        );
+    }
+    let password_required = password_required(ini.as_ref());
     let mut variables = Vec::new();
     let mut cipher = None;
     let mut media_certificate = None;
-    match find(&files, VARIABLES_DAT) {
+    match read_member(medium, &files, VARIABLES_DAT, vars::MAX_FILE_LEN as u64)? {
         None => f(
             "no-variables",
             "SMS\\data\\Variables.dat is missing: this is not a site-based medium".into(),
         ),
-        Some((_, p)) => {
-            let dat = read_limited(p, vars::MAX_FILE_LEN as u64)?;
-            let header = vars::read_header(&dat, &p.to_string_lossy())?;
+        Some((name, dat)) => {
+            let named = shown(medium, &name).to_string_lossy().into_owned();
+            let header = vars::read_header(&dat, &named)?;
             cipher = Some(header.cipher);
             let pw = match (password, password_required) {
                 (Some(pw), _) => Some(pw.expose()),
@@ -1559,7 +1608,7 @@ pub fn inspect(
                     "the medium has a password: give --password-file to check its variables".into(),
                 ),
                 Some(pw) => {
-                    let file = vars::open(&dat, pw, &p.to_string_lossy())?;
+                    let file = vars::open(&dat, pw, &named)?;
                     let l = &file.list;
                     match l.get("SMSTSMP") {
                         None => f(

@@ -575,3 +575,136 @@ impl Dir {
         Run::from(out, format!("peforge {} < stdin", args.join(" ")))
     }
 }
+
+impl Dir {
+    /// Writes a secret file (mode 0600, one line), as a careful user would.
+    pub fn secret_file(&self, name: &str, secret: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.join(name);
+        std::fs::write(&p, format!("{secret}\n")).expect("write secret file");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod secret file");
+        p
+    }
+
+    /// A test PKI made by openssl (not peforge): a self-signed root CA `root.pem`/`root.key`
+    /// (CN `root_cn`), a media client certificate `media.pem` (CN "PS1 boot media", serial 7)
+    /// signed by it, and `media.pfx` exported with `pfx_password`, which goes into `pfx.pass`.
+    pub fn media_pki(&self, root_cn: &str, pfx_password: &str) {
+        let ossl = |args: &[&str]| self.tool("openssl", args).ok();
+        let subj = format!("/CN={root_cn}");
+        ossl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-days",
+            "3650",
+            "-subj",
+            &subj,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ]);
+        ossl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "media.key",
+            "-out",
+            "media.csr",
+            "-subj",
+            "/CN=PS1 boot media",
+        ]);
+        ossl(&[
+            "x509",
+            "-req",
+            "-in",
+            "media.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-out",
+            "media.pem",
+            "-days",
+            "365",
+            "-set_serial",
+            "7",
+        ]);
+        let passout = format!("pass:{pfx_password}");
+        ossl(&[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "media.key",
+            "-in",
+            "media.pem",
+            "-name",
+            "media",
+            "-out",
+            "media.pfx",
+            "-passout",
+            &passout,
+        ]);
+        self.secret_file("pfx.pass", pfx_password);
+    }
+
+    /// Reads a Variables.dat with [`VARS_PY`] (python3 `cryptography`, not peforge); the
+    /// script is written into the folder on first use.
+    pub fn py_vars(&self, file: &Path, password: &str) -> serde_json::Value {
+        if !self.join("vars.py").exists() {
+            std::fs::write(self.join("vars.py"), VARS_PY).expect("write vars.py");
+        }
+        let r = self
+            .tool(
+                "python3",
+                &["vars.py", "read", file.to_str().unwrap(), password],
+            )
+            .ok();
+        serde_json::from_str(&r.stdout).expect("vars.py output")
+    }
+}
+
+/// `media build` arguments shared by the media tests: `boot.wim`, the CMG `mp`, site PS1,
+/// `root.pem`, `media.pfx` with `pfx.pass`, `media.pass` (see [`Dir::media_pki`]).
+pub fn media_build_args<'a>(mp: &'a str, format: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "media",
+        "build",
+        "--boot-wim",
+        "boot.wim",
+        "--mp",
+        mp,
+        "--site-code",
+        "PS1",
+        "--root-cert",
+        "root.pem",
+        "--media-cert",
+        "media.pfx",
+        "--media-cert-password-file",
+        "pfx.pass",
+        "--password-file",
+        "media.pass",
+        "--format",
+        format,
+        "-o",
+        out,
+    ]
+}
+
+/// The value of variable `name` in a [`Dir::py_vars`] result.
+pub fn py_var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    v["vars"]
+        .as_array()
+        .expect("vars")
+        .iter()
+        .find(|p| p[0] == name)
+        .and_then(|p| p[1].as_str())
+}
