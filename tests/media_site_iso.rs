@@ -375,3 +375,53 @@ fn errors_name_the_medium_and_a_late_failure_leaves_nothing() {
     assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
     assert_eq!(sha256(&d.join("boot.wim")), wim_sha, "input changed");
 }
+
+/// A build killed (SIGTERM) once it has started work leaves no output, no work folder and an
+/// untouched input; an output folder that is not empty is refused before any work.
+#[test]
+fn a_killed_build_leaves_nothing_and_a_used_output_is_refused_first() {
+    let d = fixture(false);
+    let wim_sha = sha256(&d.join("boot.wim"));
+    std::fs::create_dir(d.join("used")).unwrap();
+    std::fs::write(d.join("used/keep.txt"), "mine").unwrap();
+    let r = d
+        .peforge(&common::media_build_args(MP, "dir", "used"))
+        .fails(2);
+    assert!(
+        r.stderr.contains("used: exists and is not an empty folder"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("used/keep.txt")).unwrap(),
+        "mine"
+    );
+    assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peforge"))
+        .args(common::media_build_args(MP, "iso", "killed.iso"))
+        .current_dir(d.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the run has created its work folder, then stop it.
+    let mut started = false;
+    for _ in 0..6000 {
+        if !leftovers(&d).is_empty() {
+            started = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(started, "the build never created its work folder");
+    d.tool("kill", &["-TERM", &child.id().to_string()]).ok();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(!d.join("killed.iso").exists(), "output left behind");
+    assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
+    assert_eq!(sha256(&d.join("boot.wim")), wim_sha, "input changed");
+}

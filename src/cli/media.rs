@@ -422,11 +422,20 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
                 label,
                 source_date_epoch: source_date_epoch()?,
             };
+            check_output(format, &output_path)?;
+            let run = run_dir(&output_path)?;
             let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !out.json));
-            let parent = staging_parent(&output_path);
-            let prepared = site::prepare_retarget(&req, &parent, &bar)
+            let prepared = site::prepare_retarget(&req, run.path(), &bar)
                 .with_context(|| format!("cannot retarget {}", req.template.display()))?;
-            finish(prepared, format, &output_path, out.manifest, out.json, g)
+            finish(
+                prepared,
+                &run,
+                format,
+                &output_path,
+                out.manifest,
+                out.json,
+                g,
+            )
         }
     }
 }
@@ -435,6 +444,63 @@ fn staging_parent(out: &Path) -> PathBuf {
     out.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The work folder of the running build, for the Ctrl-C/SIGTERM handler.
+static RUN_DIR: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// A private folder next to the output where a run keeps its staging files (extracted boot
+/// files, the new boot.wim) and writes the medium until it is verified. It is removed when the
+/// run ends, and by the Ctrl-C/SIGTERM handler when the run is interrupted, so a killed build
+/// leaves neither a half-written medium nor copies of the boot image.
+fn run_dir(out: &Path) -> anyhow::Result<tempfile::TempDir> {
+    let parent = staging_parent(out);
+    let dir = tempfile::Builder::new()
+        .prefix(".peforge-media-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot create a work folder in {}", parent.display()))?;
+    if let Ok(mut slot) = RUN_DIR.lock() {
+        *slot = Some(dir.path().to_path_buf());
+    }
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        // Should the handler not install, an interrupted run only leaves its work folder.
+        let _ = ctrlc::set_handler(|| {
+            if let Some(p) = RUN_DIR.lock().ok().and_then(|mut s| s.take()) {
+                let _ = std::fs::remove_dir_all(p);
+            }
+            std::process::exit(130);
+        });
+    });
+    Ok(dir)
+}
+
+/// Refuses, before the long steps, an output that cannot take the medium: for `dir` anything
+/// but a missing or empty folder, for an image anything but a missing or regular file.
+fn check_output(format: Format, out: &Path) -> anyhow::Result<()> {
+    let Ok(meta) = std::fs::metadata(out) else {
+        return Ok(());
+    };
+    let usable = if format == Format::Dir {
+        meta.is_dir() && std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_none())
+    } else {
+        meta.is_file()
+    };
+    if usable {
+        return Ok(());
+    }
+    Err(report::hinted(
+        format!(
+            "{}: exists and is not {}",
+            out.display(),
+            if format == Format::Dir {
+                "an empty folder"
+            } else {
+                "a file"
+            }
+        ),
+        "remove it or choose another output with -o",
+    ))
 }
 
 fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
@@ -520,12 +586,14 @@ fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
         ports: (p.http_port.unwrap_or(80), p.https_port.unwrap_or(443)),
         source_date_epoch: source_date_epoch()?,
     };
+    check_output(format, &output_path)?;
+    let run = run_dir(&output_path)?;
     let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !a.out.json));
-    let parent = staging_parent(&output_path);
-    let prepared = site::prepare_build(&req, &parent, &bar)
+    let prepared = site::prepare_build(&req, run.path(), &bar)
         .with_context(|| format!("cannot build media from {}", req.boot_wim.display()))?;
     finish(
         prepared,
+        &run,
         format,
         &output_path,
         a.out.manifest,
@@ -534,9 +602,11 @@ fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
     )
 }
 
-/// Writes the prepared medium in `format`, verifies it, writes the manifest, reports.
+/// Writes the prepared medium in `format` inside the run's work folder, verifies it, moves it to
+/// `out`, writes the manifest, reports.
 fn finish(
     mut prepared: Prepared,
+    run: &tempfile::TempDir,
     format: Format,
     out: &Path,
     manifest_path: Option<PathBuf>,
@@ -545,31 +615,29 @@ fn finish(
 ) -> anyhow::Result<Status> {
     let bar = super::progress::Bar::new(!g.quiet && !json);
     prepared.manifest.format = format.name().into();
-    match format {
-        Format::Dir => {
-            crate::media::write_dir(&prepared.tree, out, &bar)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-        }
-        Format::Iso => {
-            crate::media::iso::write(&prepared.tree, out, &bar)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-        }
-        Format::Usb => {
-            crate::media::usb::write(&prepared.tree, out, &bar)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-        }
+    let staged = run.path().join(format!("medium.{}", format.name()));
+    let written = match format {
+        Format::Dir => crate::media::write_dir(&prepared.tree, &staged, &bar).map(drop),
+        Format::Iso => crate::media::iso::write(&prepared.tree, &staged, &bar).map(drop),
+        Format::Usb => crate::media::usb::write(&prepared.tree, &staged, &bar).map(drop),
+    };
+    written.with_context(|| format!("cannot write {}", out.display()))?;
+    // Only a medium that reads back as planned reaches `out` (one rename in the same folder).
+    verify(&prepared, format, &staged, out)?;
+    if format != Format::Dir {
+        prepared.manifest.output_sha256 = Some(
+            crate::fsutil::sha256_file(&staged)
+                .with_context(|| format!("cannot read {}", out.display()))?,
+        );
+    } else if out.is_dir() {
+        // An empty folder (check_output) the medium replaces.
+        fs_err::remove_dir(out)?;
     }
+    fs_err::rename(&staged, out)?;
     let manifest_path =
         manifest_path.unwrap_or_else(|| staging_parent(out).join("peforge-manifest.json"));
-    // A medium that does not read back, or whose manifest cannot be written, is not left behind.
+    // A medium whose manifest cannot be written is not left behind.
     let sealed = (|| -> anyhow::Result<()> {
-        verify(&prepared, format, out)?;
-        if format != Format::Dir {
-            prepared.manifest.output_sha256 = Some(
-                crate::fsutil::sha256_file(out)
-                    .with_context(|| format!("cannot read {}", out.display()))?,
-            );
-        }
         let text = serde_json::to_string_pretty(&prepared.manifest)? + "\n";
         crate::fsutil::write_atomic(&manifest_path, text.as_bytes())
             .with_context(|| format!("cannot write {}", manifest_path.display()))?;
@@ -617,9 +685,10 @@ fn finish(
     Ok(Status::Success)
 }
 
-/// Re-reads every file of the written medium (through the container readers for an ISO or USB
-/// image) and compares it with the manifest; for an ISO also the El Torito entries.
-fn verify(prepared: &Prepared, format: Format, out: &Path) -> anyhow::Result<()> {
+/// Re-reads every file of the medium written at `at` (through the container readers for an ISO
+/// or USB image) and compares it with the manifest; for an ISO also the El Torito entries.
+/// Messages name `out`, where the medium goes.
+fn verify(prepared: &Prepared, format: Format, at: &Path, out: &Path) -> anyhow::Result<()> {
     use sha2::Digest;
     struct Hashing(sha2::Sha256);
     impl std::io::Write for Hashing {
@@ -651,14 +720,14 @@ fn verify(prepared: &Prepared, format: Format, out: &Path) -> anyhow::Result<()>
         Format::Dir => {
             for f in &prepared.manifest.files {
                 check(&f.path, &mut |h| {
-                    let mut file = fs_err::File::open(out.join(&f.path))?;
+                    let mut file = fs_err::File::open(at.join(&f.path))?;
                     std::io::copy(&mut file, h)?;
                     Ok(())
                 })?;
             }
         }
         Format::Iso => {
-            let r = crate::media::iso::IsoReader::open(out)?;
+            let r = crate::media::iso::IsoReader::open(at)?;
             for f in &prepared.manifest.files {
                 check(&f.path, &mut |h| {
                     r.copy_to(&f.path, h)?;
@@ -683,7 +752,7 @@ fn verify(prepared: &Prepared, format: Format, out: &Path) -> anyhow::Result<()>
             }
         }
         Format::Usb => {
-            let r = crate::media::usb::UsbReader::open(out)?;
+            let r = crate::media::usb::UsbReader::open(at)?;
             for f in &prepared.manifest.files {
                 check(&f.path, &mut |h| {
                     r.copy_to(&f.path, h)?;
