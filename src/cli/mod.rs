@@ -13,6 +13,7 @@ pub mod output;
 pub mod progress;
 mod report;
 mod sample;
+mod ts;
 mod wim;
 
 /// Outcome of a command that did not fail.
@@ -60,6 +61,9 @@ enum Command {
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
+    /// Task sequences as code: import, build, lint for internet (CMG) execution, package.
+    #[command(subcommand)]
+    Ts(ts::TsCmd),
 }
 
 /// Parses `args` and runs the command; the binary's whole `main`.
@@ -92,5 +96,6 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Wim(c) => wim::run(c, g),
         Command::Hive(c) => hive::run(c, g),
         Command::Sample(c) => sample::run(c, g),
+        Command::Ts(c) => ts::run(c, g),
     }
 }

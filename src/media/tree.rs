@@ -43,6 +43,7 @@ pub struct MediaTree {
 impl MediaTree {
     /// Adds or replaces a file.
     pub fn insert(&mut self, path: &str, source: FileSource) {
-        self.files.insert(path.trim_start_matches('/').replace('\\', "/"), source);
+        self.files
+            .insert(path.trim_start_matches('/').replace('\\', "/"), source);
     }
 }
