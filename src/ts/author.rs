@@ -301,7 +301,7 @@ pub fn build(text: &str, path: &Path) -> Result<(Sequence, PackageInfo)> {
             path: path.into(),
             line,
             column,
-            message: e.message().trim().to_string(),
+            message: e.message().trim().replace('\n', "; "),
         }
     })?;
     to_model(&doc, path)

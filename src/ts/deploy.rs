@@ -309,7 +309,7 @@ impl Deployment {
                 path: path.into(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message: e.message().trim().replace('\n', "; "),
             }
         })?;
         if d.collection.trim().is_empty() {
