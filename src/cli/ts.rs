@@ -290,7 +290,11 @@ fn package_cmd(
             "fix them (peforge ts lint shows all), or pass --allow-lint-errors",
         ));
     }
-    let done = package::write(&l, &dep, &report, output)?;
+    let fallback = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Task sequence".into());
+    let done = package::write(&l, &dep, &report, output, &fallback)?;
     if json {
         output::print_json(&done)?;
     } else if !g.quiet {

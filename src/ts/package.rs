@@ -151,7 +151,7 @@ pub fn deploy_ps1(name: &str, dep: &Deployment, items: &[ContentItem], seq_sha25
         "    [string]$DistributionPointName = {}\n)\n\n",
         q(dep.cmg_distribution_point.as_deref().unwrap_or(""))
     ));
-    s.push_str("Set-StrictMode -Version Latest\n$ErrorActionPreference = 'Stop'\n\n");
+    s.push_str("$ErrorActionPreference = 'Stop'\n\n");
     s.push_str(&format!("$TaskSequenceName = {}\n", q(name)));
     s.push_str(&format!(
         "$Description = {}\n",
@@ -289,11 +289,20 @@ pub fn deploy_ps1(name: &str, dep: &Deployment, items: &[ContentItem], seq_sha25
     s.push_str(")\n");
     s.push_str("    if (-not $DistributionPointName) {\n        Write-Warning 'No -DistributionPointName: content not distributed; distribute content.json to the content-enabled CMG'\n    } else {\n");
     s.push_str("        $present = @(Get-CMDeploymentPackage -DistributionPointName $DistributionPointName | ForEach-Object { $_.PackageID })\n");
-    s.push_str("        foreach ($id in $Packages) {\n            if ($present -notcontains $id -and $PSCmdlet.ShouldProcess(\"$id -> $DistributionPointName\", 'Start-CMContentDistribution')) {\n");
-    s.push_str("                Start-CMContentDistribution -PackageId $id -DistributionPointName $DistributionPointName\n            }\n        }\n");
+    s.push_str("        foreach ($id in $Packages) {\n            if ($present -contains $id) { Write-Verbose \"$id already on $DistributionPointName\"; continue }\n");
+    s.push_str("            # SMS_PackageBaseclass.PackageType decides which parameter names the content.\n");
+    s.push_str("            $type = (Get-CimInstance -ComputerName $ProviderMachineName -Namespace $Namespace -ClassName SMS_PackageBaseclass -Filter \"PackageID='$id'\").PackageType\n");
+    s.push_str("            $target = switch ($type) {\n                3 { @{ DriverPackageId = $id } }\n                4 { $null }\n                257 { @{ OperatingSystemImageId = $id } }\n                258 { @{ BootImageId = $id } }\n                259 { @{ OperatingSystemInstallerId = $id } }\n                default { @{ PackageId = $id } }\n            }\n");
+    s.push_str("            if ($null -eq $target) { Write-Verbose \"$id is a task sequence: its own references are listed separately\"; continue }\n");
+    s.push_str("            if ($PSCmdlet.ShouldProcess(\"$id -> $DistributionPointName\", 'Start-CMContentDistribution')) {\n");
+    s.push_str("                Start-CMContentDistribution @target -DistributionPointName $DistributionPointName\n            }\n        }\n");
     s.push_str("        foreach ($model in $Applications) {\n            $app = Get-CMApplication -ModelName ($model -replace '/[0-9]+$', '') -Fast\n");
-    s.push_str("            if ($app -and $present -notcontains $app.PackageID -and $PSCmdlet.ShouldProcess(\"$model -> $DistributionPointName\", 'Start-CMContentDistribution')) {\n");
-    s.push_str("                Start-CMContentDistribution -ApplicationId $app.CI_ID -DistributionPointName $DistributionPointName\n            }\n        }\n    }\n");
+    s.push_str(
+        "            if (-not $app) { Write-Warning \"application $model not found\"; continue }\n",
+    );
+    s.push_str("            if ($PSCmdlet.ShouldProcess(\"$model -> $DistributionPointName\", 'Start-CMContentDistribution')) {\n");
+    s.push_str("                try {\n                    Start-CMContentDistribution -ApplicationId $app.CI_ID -DistributionPointName $DistributionPointName\n");
+    s.push_str("                } catch {\n                    if ($_.Exception.Message -match 'already') { Write-Verbose \"$model already on $DistributionPointName\" } else { throw }\n                }\n            }\n        }\n    }\n");
     s.push_str("} finally {\n    Pop-Location\n}\n");
     s
 }
@@ -422,12 +431,15 @@ pub fn files(
 }
 
 /// Writes the package to a directory or a `.zip` and verifies it by reading it back.
-pub fn write(l: &Loaded, dep: &Deployment, report: &Report, out: &Path) -> Result<Written> {
-    let fallback = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "Task sequence".into());
-    let files = files(l, dep, report, &fallback)?;
+/// `fallback_name` names the task sequence when neither deploy.toml nor the package gives one.
+pub fn write(
+    l: &Loaded,
+    dep: &Deployment,
+    report: &Report,
+    out: &Path,
+    fallback_name: &str,
+) -> Result<Written> {
+    let files = files(l, dep, report, fallback_name)?;
     let is_zip = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
