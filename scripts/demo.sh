@@ -21,9 +21,58 @@ openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=Contoso 
   -keyout cmg-root.key -out cmg-root.pem 2>/dev/null
 openssl x509 -in cmg-root.pem -noout -subject -fingerprint -sha1
 
+step "2a. Inject the root into the boot image's SOFTWARE hive (AuthRoot, as the Microsoft procedure does)"
+"$PF" cert inject --wim boot.wim --cert cmg-root.pem
+"$PF" cert inject --wim boot.wim --cert cmg-root.pem   # again: already present, nothing to do
+
+step "2b. List the trusted certificates of the image"
+"$PF" cert list --wim boot.wim
+"$PF" cert verify --wim boot.wim
+"$PF" wim info boot.wim
+
+step "2c. The .reg of the manual procedure (step 1 of 'Add a trusted root certificate to a boot image')"
+"$PF" cert reg --cert cmg-root.pem --root-key 'HKEY_LOCAL_MACHINE\winpe-offline' -o cmg-root.reg
+iconv -f utf-16le -t utf-8 cmg-root.reg | sed -n 1,5p
+
 step "3. Hybrid-join ESP fix from the Autopilot docs, offline (hive set)"
 "$PF" hive set --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server' \
   --value ConfigInfo --type sz --data 2
 "$PF" hive get --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'
+
+step "M1. A media client certificate (stands in for the PKI client certificate of the site's boot media)"
+openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=PS1 boot media" \
+  -keyout media-client.key -out media-client.csr 2>/dev/null
+openssl x509 -req -in media-client.csr -CA cmg-root.pem -CAkey cmg-root.key -set_serial 2 \
+  -days 365 -sha256 -out media-client.pem 2>/dev/null
+umask 077
+printf 'Demo-PFX-export-1!\n' > media-client.pfx.pass
+printf 'Demo-Media-Passw0rd!\n' > media.pass
+umask 022
+openssl pkcs12 -export -inkey media-client.key -in media-client.pem -name "PS1 boot media" \
+  -passout file:media-client.pfx.pass -out media-client.pfx
+
+step "M2. CMG site-based boot media from the sample (root injected into its boot.wim), as a folder"
+SOURCE_DATE_EPOCH=1700000000 "$PF" media build --boot-wim boot.wim \
+  --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
+  --root-cert cmg-root.pem --media-cert media-client.pfx \
+  --media-cert-password-file media-client.pfx.pass --password-file media.pass \
+  --variable OSDComputerName=PC-0042 --label "Contoso CMG media" --no-prompt \
+  --format dir -o cmg-media
+
+step "M3. Inspect the medium: boot entries, TsmBootstrap.ini, variables (secrets redacted), trusted roots"
+"$PF" media inspect cmg-media --password-file media.pass
+
+step "Autopilot into co-management: client command line for Intune, offline ESP diagnosis"
+CMG=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500
+"$PF" client cmdline --cmg "$CMG" --site-code ABC --provision-ts ABC20001
+"$PF" client cmdline --from "CCMSETUPCMD=\"CCMHOSTNAME=$CMG SMSSITECODE=ABC\"" --no-crl-check --format ccmsetup
+# A stand-in device image whose ESP failed on the PROVISIONTS task sequence (exit 1 = finding).
+"$PF" sample boot-wim -o device.wim --size-mb 1
+ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
+"$PF" -q hive set --wim device.wim --key "$ESP\DevicePreparation\PolicyProviders\ConfigMgr" \
+  --value InstallationState --type dword --data 3
+"$PF" -q hive set --wim device.wim --key "$ESP\Setup\Apps\Tracking\ConfigMgr\Provisioning_TS" \
+  --value InstallationState --type dword --data 4
+"$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
 
 printf '\nDone. Results are in %s\n' "$OUT"

@@ -394,6 +394,9 @@ fn set(
         let changed = apply(&mut x.hive, &t.key, name, new)?;
         let out = if changed {
             x.stage(&mut w)?;
+            w.set_progress(std::rc::Rc::new(super::progress::Bar::new(
+                !g.quiet && !json,
+            )));
             w.commit(commit.mode())?
         } else {
             wim_path.clone()

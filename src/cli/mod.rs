@@ -8,7 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cert;
+mod client;
+mod esp;
 mod hive;
+mod media;
 pub mod output;
 pub mod progress;
 mod report;
@@ -58,12 +62,32 @@ enum Command {
     /// Read and write offline registry values in an image or a hive file.
     #[command(subcommand)]
     Hive(hive::HiveCmd),
+    /// Build, inspect and retarget ConfigMgr site-based boot media for a CMG (ISO, USB image, folder).
+    #[command(subcommand)]
+    Media(media::MediaCmd),
+    /// Trusted certificates in a boot image: inject, list, remove, verify, and the .reg of the
+    /// manual procedure.
+    #[command(subcommand)]
+    Cert(cert::CertCmd),
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
     /// Task sequences as code: import, build, lint for internet (CMG) execution, package.
     #[command(subcommand)]
     Ts(ts::TsCmd),
+    /// ConfigMgr client install command line for Autopilot into co-management (Intune) or ccmsetup.
+    #[command(subcommand)]
+    Client(client::ClientCmd),
+    /// Autopilot enrollment status page: offline diagnosis from a device's registry.
+    #[command(subcommand)]
+    Esp(esp::EspCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Manpage,
 }
 
 /// Parses `args` and runs the command; the binary's whole `main`.
@@ -95,7 +119,26 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Wim(c) => wim::run(c, g),
         Command::Hive(c) => hive::run(c, g),
+        Command::Cert(c) => cert::run(c, g),
         Command::Sample(c) => sample::run(c, g),
         Command::Ts(c) => ts::run(c, g),
+        Command::Media(c) => media::run(c, g),
+        Command::Client(c) => client::run(c, g),
+        Command::Esp(c) => esp::run(c, g),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "peforge",
+                &mut std::io::stdout(),
+            );
+            Ok(Status::Success)
+        }
+        Command::Manpage => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(Status::Success)
+        }
     }
 }

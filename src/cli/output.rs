@@ -1,13 +1,13 @@
 //! Machine-readable output. Every `--json` document is one JSON object on stdout with a
-//! `schema_version` (currently 1) first; field names are stable, additions are backwards
-//! compatible, removals bump the version.
+//! `schema_version` (currently 1); object keys are sorted so reruns are byte-identical; field
+//! names are stable, additions are backwards compatible, removals bump the version.
 
 use std::io::Write;
 
 /// The schema version of every `--json` document.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Writes `value` (which must serialize to an object) as pretty JSON with `schema_version` first.
+/// Writes `value` (which must serialize to an object) as pretty JSON, adding `schema_version`.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let inner = serde_json::to_value(value)?;
     let mut doc = serde_json::Map::new();

@@ -24,6 +24,24 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::ts::Error>() {
         return x.hint();
     }
+    if let Some(x) = cause.downcast_ref::<crate::media::ContainerError>() {
+        return x.hint();
+    }
+    if let Some(x) = cause.downcast_ref::<crate::media::site::Error>() {
+        return x.hint();
+    }
+    if let Some(x) = cause.downcast_ref::<crate::registry::reg::Error>() {
+        return x.hint();
+    }
+    if let Some(x) = cause.downcast_ref::<crate::cert::Error>() {
+        return x.hint();
+    }
+    if let Some(x) = cause.downcast_ref::<crate::client::Error>() {
+        return x.hint();
+    }
+    if let Some(x) = cause.downcast_ref::<crate::diag::Error>() {
+        return x.hint();
+    }
     cause.downcast_ref::<Hinted>().map(|x| x.hint.clone())
 }
 

@@ -119,6 +119,10 @@ struct ImageDoc {
     configmgr_arch: Option<String>,
     software_hive: bool,
     software_hive_has_security_descriptor: Option<bool>,
+    /// Certificates the SOFTWARE hive trusts (ROOT, AuthRoot, CA); `None` without a hive.
+    certificates: Option<Vec<super::cert::CertDoc>>,
+    /// Why the certificates could not be read (corrupt hive), if so.
+    certificates_error: Option<String>,
 }
 
 pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
@@ -203,6 +207,7 @@ pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
             let mut tmp = tempfile::NamedTempFile::new()?;
             std::io::Write::write_all(&mut tmp, &bytes)?;
             w.replace_file(index, &path, tmp.into_temp_path())?;
+            w.set_progress(std::rc::Rc::new(super::progress::Bar::new(!g.quiet)));
             let written = w.commit(commit.mode())?;
             // Re-read what we wrote before reporting success.
             let check = Wim::open(&written)?.read_file(index, &path)?;
@@ -227,6 +232,13 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
     for index in 1..=s.image_count {
         let img = w.image(index)?;
         let kind = wim::detect(&w, index)?;
+        let (certificates, certificates_error) = match &kind.software {
+            Some(_) => match trusted_certificates(&w, index) {
+                Ok(c) => (Some(c), None),
+                Err(e) => (None, Some(format!("{e:#}"))),
+            },
+            None => (None, None),
+        };
         images.push(ImageDoc {
             index,
             name: img.name,
@@ -242,6 +254,8 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
                 .software
                 .as_ref()
                 .map(|e| e.has_security_descriptor),
+            certificates,
+            certificates_error,
         });
     }
     let doc = InfoDoc {
@@ -287,6 +301,37 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
             )?,
             Some(true) => {}
         }
+        if let Some(e) = &i.certificates_error {
+            output::line(format!(
+                "      trusted certificates: cannot read the SOFTWARE hive: {e}"
+            ))?;
+        }
+        if let Some(certs) = &i.certificates {
+            if certs.is_empty() {
+                output::line("      trusted certificates: none in ROOT, AuthRoot, CA")?;
+            } else {
+                output::line("      trusted certificates (ROOT, AuthRoot, CA):")?;
+            }
+            for c in certs {
+                output::line(format!("        {}", super::cert::cert_line(c)))?;
+            }
+        }
     }
     Ok(Status::Success)
+}
+
+/// The certificates of ROOT, AuthRoot and CA (every location) in an image's SOFTWARE hive.
+fn trusted_certificates(w: &Wim, index: u32) -> anyhow::Result<Vec<super::cert::CertDoc>> {
+    use crate::cert::{Location, Store, store};
+    let x = super::cert::open_software(w, index, false)?;
+    let entries = store::list(
+        &x.hive,
+        &Location::ALL,
+        &[Store::Root, Store::AuthRoot, Store::Ca],
+    )?;
+    let now = crate::cert::now();
+    Ok(entries
+        .iter()
+        .map(|e| super::cert::cert_doc(e, now))
+        .collect())
 }

@@ -1,5 +1,21 @@
 //! Bootable media: layout, ISO, USB image, site media files (`shared/specs/boot-media.md`).
+//!
+//! Containers (one tree, three ways to store it): [`iso::write`] (ISO 9660 + Joliet + El
+//! Torito), [`usb::write`] (raw disk image, MBR + FAT32) and [`write_dir`] (a folder); readers
+//! for existing media: [`iso::IsoReader`] and [`usb::UsbReader`].
 
+mod container;
+mod dir;
+pub mod fat;
+pub mod ini;
+pub mod iso;
+pub mod layout;
+pub mod pfx;
+pub mod site;
 pub mod tree;
+pub mod usb;
+pub mod vars;
 
+pub use container::ContainerError;
+pub use dir::write_dir;
 pub use tree::{BootImages, FileSource, MediaTree};

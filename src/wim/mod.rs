@@ -402,7 +402,8 @@ impl Wim {
         )
     }
 
-    /// Extracts one file or directory tree into `dest_dir` (which must exist); returns the
+    /// Extracts one file or directory tree into `dest_dir` (which must exist) under its own name
+    /// (`dest_dir/SOFTWARE`, not `dest_dir/Windows/System32/config/SOFTWARE`); returns the
     /// local path of the extracted item.
     pub fn extract_to(&self, index: u32, inner: &str, dest_dir: &Path) -> Result<PathBuf, Error> {
         let entry = self.stat(index, inner)?.ok_or_else(|| Error::NoSuchPath {
@@ -419,14 +420,18 @@ impl Wim {
             .extract_from_paths(
                 &paths,
                 tstr(&target),
-                ExtractFlags::NO_ACLS | ExtractFlags::NORPFIX,
+                // Straight into dest_dir (no intermediate directories to create and remove).
+                ExtractFlags::NO_ACLS
+                    | ExtractFlags::NORPFIX
+                    | ExtractFlags::NO_PRESERVE_DIR_STRUCTURE,
             )
             .map_err(|e| map_err(&self.path, "extract", e))?;
-        let mut local = dest_dir.to_path_buf();
-        for part in entry.path.split(['\\', '/']).filter(|p| !p.is_empty()) {
-            local.push(part);
-        }
-        Ok(local)
+        let name = entry
+            .path
+            .rsplit(['\\', '/'])
+            .find(|p| !p.is_empty())
+            .unwrap_or_default();
+        Ok(dest_dir.join(name))
     }
 
     /// Reads one file of an image into memory.
@@ -465,6 +470,35 @@ impl Wim {
             .map_err(|e| map_err(&self.path, "stage file", e))?;
         self.staged.push((index, target, local));
         Ok(())
+    }
+
+    /// Reports the bytes written by the next commit (or capture) to `progress`. The bar is
+    /// started on wimlib's first write message and finished when metadata is written.
+    pub fn set_progress(&mut self, progress: std::rc::Rc<dyn crate::progress::Progress>) {
+        let mut started = false;
+        let mut last = 0u64;
+        self.inner.register_progress_callback(move |msg| {
+            match msg {
+                wimlib::progress::ProgressMsg::WriteStreams {
+                    total_bytes,
+                    completed_bytes,
+                    ..
+                } => {
+                    if !started {
+                        progress.start("writing WIM", Some(*total_bytes));
+                        started = true;
+                    }
+                    progress.advance(completed_bytes.saturating_sub(last));
+                    last = *completed_bytes;
+                }
+                wimlib::progress::ProgressMsg::WriteMetadataEnd if started => {
+                    progress.finish();
+                    started = false;
+                }
+                _ => {}
+            }
+            wimlib::progress::ProgressStatus::Continue
+        });
     }
 
     /// Whether changes are staged.
@@ -656,4 +690,79 @@ pub fn detect(wim: &Wim, index: u32) -> Result<ImageKind, Error> {
         configmgr_arch,
         software: wim.stat(index, SOFTWARE_HIVE)?,
     })
+}
+
+/// Options of [`export_image`].
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Header GUID of the new WIM; `None` lets wimlib pick a random one. Reproducible builds
+    /// (`SOURCE_DATE_EPOCH`) pass one derived from the inputs.
+    pub guid: Option<[u8; 16]>,
+    /// Image `LASTMODIFICATIONTIME` to record (Unix seconds); `None` keeps the source's.
+    pub mtime: Option<i64>,
+}
+
+/// Exports image `index` of `src` into a new single-image WIM at `out` (same compression, the
+/// image marked bootable), through a temporary file and rename. Used for media, whose
+/// `sources\boot.wim` must hold only the chosen image as the boot index
+/// (`shared/specs/boot-media.md` §1). The source is only read.
+pub fn export_image(src: &Wim, index: u32, out: &Path, opts: &ExportOptions) -> Result<(), Error> {
+    let i = src.check_index(index)?;
+    let dest = lib()
+        .create_new_wim(src.inner.info().compression_type)
+        .map_err(|e| map_err(out, "create", e))?;
+    src.inner
+        .select_image(i)
+        .export(&dest, None, None, wimlib::ExportFlags::BOOT)
+        .map_err(|e| map_err(src.path(), "export image", e))?;
+    let mut flags = WriteFlags::empty();
+    if let Some(g) = opts.guid {
+        dest.set_info(wimlib::SetInfo::default().guid(uuid::Uuid::from_bytes(g)))
+            .map_err(|e| map_err(out, "set GUID", e))?;
+        flags |= WriteFlags::RETAIN_GUID;
+    }
+    if let Some(t) = opts.mtime {
+        // FILETIME: 100 ns ticks since 1601-01-01.
+        let ft = u64::try_from(t.saturating_add(11_644_473_600))
+            .unwrap_or(0)
+            .saturating_mul(10_000_000);
+        let one = std::num::NonZero::<u32>::MIN;
+        for (k, v) in [
+            (
+                "LASTMODIFICATIONTIME/HIGHPART",
+                format!("0x{:08X}", ft >> 32),
+            ),
+            (
+                "LASTMODIFICATIONTIME/LOWPART",
+                format!("0x{:08X}", ft & 0xFFFF_FFFF),
+            ),
+        ] {
+            let (k, v) = (cstr(k), cstr(&v));
+            dest.select_image(one)
+                .set_property(tstr(&k), Some(tstr(&v)))
+                .map_err(|e| map_err(out, "set image property", e))?;
+        }
+    }
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".peforge-")
+        .suffix(".wim.tmp")
+        .tempfile_in(dir)
+        .map_err(|source| Error::Io {
+            path: out.into(),
+            source,
+        })?
+        .into_temp_path();
+    let c = cstr(&tmp.to_string_lossy());
+    dest.select_all_images()
+        .write(tstr(&c), flags, 0)
+        .map_err(|e| map_err(out, "write", e))?;
+    tmp.persist(out).map_err(|e| Error::Io {
+        path: out.into(),
+        source: e.error,
+    })?;
+    Ok(())
 }

@@ -149,3 +149,381 @@ pub fn vectors() -> PathBuf {
     assert!(p.is_dir(), "test vectors not found at {}", p.display());
     p
 }
+
+impl Dir {
+    /// Runs peforge with extra environment variables (e.g. `SOURCE_DATE_EPOCH`,
+    /// `PEFORGE_MEDIA_PASSWORD`); everything else as [`Dir::peforge`].
+    pub fn peforge_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_peforge"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("PEFORGE_MEDIA_PASSWORD")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run peforge");
+        Run::from(out, format!("peforge {}", args.join(" ")))
+    }
+}
+
+/// The bytes of the `Blob` value of `key` in a hive file, read with hivexregedit (Perl
+/// Win::Hivex, an independent reader); `None` when the key or value is absent.
+pub fn hivex_blob(d: &Dir, hive: &Path, key: &str) -> Option<Vec<u8>> {
+    let out = Command::new("hivexregedit")
+        .args(["--export", hive.to_str().unwrap(), key])
+        .current_dir(d.path())
+        .output()
+        .expect("hivexregedit is required (run scripts/setup.sh)");
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("\"Blob\"=hex(3):") || l.starts_with("\"Blob\"=hex:"))?;
+    let hexs: String = line
+        .split_once(':')?
+        .1
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    Some(hex::decode(hexs).expect("hex"))
+}
+
+/// Subkey names of `key` in a hive file, listed by hivexsh (independent reader).
+pub fn hivexsh_ls(d: &Dir, hive: &Path, key: &str) -> Vec<String> {
+    let script = format!("cd \\{}\nls\n", key.trim_start_matches('\\'));
+    let out = Command::new("hivexsh")
+        .arg(hive)
+        .current_dir(d.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(script.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("hivexsh is required (run scripts/setup.sh)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Files in a directory (names), to check that a failed command left nothing behind.
+pub fn dir_listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+/// Serial-console marker printed by the stand-in BIOS El Torito boot image.
+pub const BIOS_MARKER: &str = "PEFORGE-BIOS-OK";
+/// Serial-console marker printed by the stand-in UEFI boot application.
+pub const UEFI_MARKER: &str = "PEFORGE-UEFI-OK";
+
+/// A 4096-byte no-emulation El Torito boot image (the size of `etfsboot.com`) that writes
+/// `BIOS_MARKER` to COM1 and halts. Hand-assembled 16-bit code, position independent:
+/// `mov dx,0x3F8`, then `mov al,c; out dx,al` per character, then `cli; hlt; jmp $-2`.
+pub fn bios_standin_bytes() -> Vec<u8> {
+    let mut code = vec![0xBA, 0xF8, 0x03];
+    for c in format!("{BIOS_MARKER}\r\n").bytes() {
+        code.extend_from_slice(&[0xB0, c, 0xEE]);
+    }
+    code.extend_from_slice(&[0xFA, 0xF4, 0xEB, 0xFD]);
+    code.resize(4096, 0);
+    code
+}
+
+impl Dir {
+    /// Builds bootable stand-ins for the boot files a WinPE image carries, laid out as in the
+    /// image (usable as `SampleOptions.overlay`), and returns the overlay root:
+    /// - `Windows/Boot/DVD/PCAT/etfsboot.com`: [`bios_standin_bytes`];
+    /// - `Windows/Boot/EFI/bootmgfw.efi` (and `bootmgr.efi`): a GRUB x86_64-efi image
+    ///   (grub-mkimage, embedded config) printing `UEFI_MARKER` on the serial console;
+    /// - `Windows/Boot/DVD/EFI/en-US/efisys.bin` and `efisys_noprompt.bin`: 1.44 MB FAT
+    ///   images (mkfs.fat + mtools) holding it as `EFI/BOOT/BOOTX64.EFI`.
+    pub fn bootable_standins(&self) -> PathBuf {
+        let root = self.join("standins");
+        if root.join("Windows/Boot/DVD/EFI/en-US/efisys.bin").is_file() {
+            return root;
+        }
+        let pcat = root.join("Windows/Boot/DVD/PCAT");
+        let efi = root.join("Windows/Boot/EFI");
+        let dvd_efi = root.join("Windows/Boot/DVD/EFI/en-US");
+        for d in [&pcat, &efi, &dvd_efi] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(pcat.join("etfsboot.com"), bios_standin_bytes()).unwrap();
+        let cfg = self.join("standin-grub.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "serial --unit=0 --speed=115200\nterminal_input serial\nterminal_output serial\necho {UEFI_MARKER}\nhalt\n"
+            ),
+        )
+        .unwrap();
+        let efi_app = efi.join("bootmgfw.efi");
+        self.tool(
+            "grub-mkimage",
+            &[
+                "-O",
+                "x86_64-efi",
+                "-p",
+                "/efi/boot",
+                "-c",
+                cfg.to_str().unwrap(),
+                "-o",
+                efi_app.to_str().unwrap(),
+                "serial",
+                "terminal",
+                "echo",
+                "halt",
+            ],
+        )
+        .ok();
+        std::fs::copy(&efi_app, efi.join("bootmgr.efi")).unwrap();
+        for name in ["efisys.bin", "efisys_noprompt.bin"] {
+            let img = dvd_efi.join(name);
+            let img_s = img.to_str().unwrap();
+            self.tool("mkfs.fat", &["-C", "-i", "5045464f", img_s, "1440"])
+                .ok();
+            self.tool("mmd", &["-i", img_s, "::/EFI", "::/EFI/BOOT"])
+                .ok();
+            self.tool(
+                "mcopy",
+                &[
+                    "-i",
+                    img_s,
+                    efi_app.to_str().unwrap(),
+                    "::/EFI/BOOT/BOOTX64.EFI",
+                ],
+            )
+            .ok();
+        }
+        root
+    }
+
+    /// Boots QEMU (x86_64, TCG) with `args`, the serial console going to a file, until
+    /// `marker` appears on it or `timeout` passes; the VM is killed either way. Panics with
+    /// the console log if the marker never showed. Returns the log.
+    pub fn qemu_boot(&self, args: &[&str], marker: &str, timeout: std::time::Duration) -> String {
+        let log = tempfile::NamedTempFile::new_in(self.path()).unwrap();
+        let mut child = Command::new("qemu-system-x86_64")
+            .args([
+                "-nodefaults",
+                "-no-reboot",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-m",
+                "256",
+                "-vga",
+                "none",
+                "-serial",
+            ])
+            .arg(format!("file:{}", log.path().display()))
+            .args(args)
+            .current_dir(self.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("qemu-system-x86_64 is required for this test (run scripts/setup.sh): {e}")
+            });
+        let start = std::time::Instant::now();
+        let mut seen = String::new();
+        let mut exited = None;
+        while start.elapsed() < timeout {
+            seen = String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default())
+                .into_owned();
+            if seen.contains(marker) {
+                break;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                exited = Some(status);
+                seen = String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default())
+                    .into_owned();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        if exited.is_none() {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            seen.contains(marker),
+            "QEMU {args:?} did not print {marker} within {timeout:?} (exit {exited:?})\nserial console:\n{seen}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen
+    }
+}
+
+/// OVMF firmware image for QEMU `-bios` (Debian package ovmf).
+pub fn ovmf() -> &'static str {
+    for p in ["/usr/share/ovmf/OVMF.fd", "/usr/share/OVMF/OVMF.fd"] {
+        if Path::new(p).is_file() {
+            return p;
+        }
+    }
+    panic!("OVMF is required for this test (run scripts/setup.sh: Debian package ovmf)");
+}
+
+impl Dir {
+    /// A representative media tree built from [`Dir::bootable_standins`] and the sample WIM:
+    /// the boot files at their media paths (boot-media.md §1), site media files, a Unicode
+    /// name, an empty file, a deep path and a directory large enough to span several sectors.
+    /// Boot entries: `boot/etfsboot.com` (BIOS) and `efi/microsoft/boot/efisys.bin` (UEFI).
+    pub fn media_tree(&self) -> peforge::media::MediaTree {
+        use peforge::media::{FileSource, MediaTree};
+        let s = self.bootable_standins();
+        let wim = self.join("boot.wim");
+        if !wim.is_file() {
+            let opts = peforge::sample::SampleOptions {
+                configmgr: true,
+                filler_bytes: 3 << 20,
+                overlay: Some(s.clone()),
+                ..Default::default()
+            };
+            peforge::sample::build_boot_wim(&wim, &opts).expect("sample wim");
+        }
+        let local = |p: &str| FileSource::Local(s.join(p));
+        let text = |t: &str| FileSource::Bytes(t.as_bytes().to_vec());
+        let mut t = MediaTree {
+            label: "Configuration Manager".into(),
+            mtime: 1_700_000_000,
+            ..Default::default()
+        };
+        t.insert("bootmgr", text("stand-in bootmgr\r\n"));
+        t.insert("bootmgr.efi", local("Windows/Boot/EFI/bootmgr.efi"));
+        t.insert("boot/BCD", text("stand-in BIOS BCD\r\n"));
+        t.insert(
+            "boot/boot.sdi",
+            FileSource::Bytes(vec![0x5A; 3 * 1024 * 1024 + 7]),
+        );
+        t.insert(
+            "boot/etfsboot.com",
+            local("Windows/Boot/DVD/PCAT/etfsboot.com"),
+        );
+        t.insert("boot/fonts/wgl4_boot.ttf", text("font"));
+        t.insert(
+            "efi/boot/bootx64.efi",
+            local("Windows/Boot/EFI/bootmgfw.efi"),
+        );
+        t.insert("efi/microsoft/boot/BCD", text("stand-in UEFI BCD\r\n"));
+        t.insert(
+            "efi/microsoft/boot/efisys.bin",
+            local("Windows/Boot/DVD/EFI/en-US/efisys.bin"),
+        );
+        t.insert(
+            "efi/microsoft/boot/efisys_noprompt.bin",
+            local("Windows/Boot/DVD/EFI/en-US/efisys_noprompt.bin"),
+        );
+        t.insert(
+            "efi/microsoft/boot/fonts/segoe_slboot_long_file_name.ttf",
+            text("font 2"),
+        );
+        t.insert("sources/boot.wim", FileSource::Local(wim));
+        t.insert(
+            "SMS/data/TsmBootstrap.ini",
+            text("[MediaInfo]\r\nMediaType=BootMedia\r\n"),
+        );
+        t.insert(
+            "SMS/data/Variables.dat",
+            FileSource::Bytes((0..=255u8).cycle().take(5000).collect()),
+        );
+        t.insert("MediaLabel.txt", text("label=Configuration Manager\r\n"));
+        t.insert("Ünïcödé name with spaces.txt", text("unicode"));
+        t.insert("empty.txt", FileSource::Bytes(Vec::new()));
+        t.insert("deep/a/b/c/d/e/file.txt", text("deep"));
+        for i in 0..120 {
+            t.insert(
+                &format!("many/file-{i:03}-with-a-rather-long-name.txt"),
+                FileSource::Bytes(format!("file {i}\n").into_bytes()),
+            );
+        }
+        t.boot.bios = Some("boot/etfsboot.com".into());
+        t.boot.uefi = Some("efi/microsoft/boot/efisys.bin".into());
+        t
+    }
+}
+
+/// The bytes a media tree entry holds.
+pub fn source_bytes(src: &peforge::media::FileSource) -> Vec<u8> {
+    match src {
+        peforge::media::FileSource::Bytes(b) => b.clone(),
+        peforge::media::FileSource::Local(p) => std::fs::read(p).unwrap(),
+    }
+}
+
+/// Every regular file under `root`, as `/`-separated relative paths, sorted.
+pub fn list_files(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(
+                    p.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(root, root, &mut v);
+    v.sort();
+    v
+}
+
+/// Asserts that the folder `root` holds exactly the files of `tree` with equal contents
+/// (`what` names the tool that produced the folder).
+pub fn assert_tree_equals_dir(tree: &peforge::media::MediaTree, root: &Path, what: &str) {
+    let mut want: Vec<String> = tree.files.keys().cloned().collect();
+    want.sort();
+    assert_eq!(list_files(root), want, "{what}: file list differs");
+    for (path, src) in &tree.files {
+        let got = std::fs::read(root.join(path)).unwrap();
+        assert!(
+            got == source_bytes(src),
+            "{what}: content of {path} differs"
+        );
+    }
+}
+
+impl Dir {
+    /// Runs peforge with `args`, feeding `input` on stdin.
+    pub fn peforge_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_peforge"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run peforge");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("wait peforge");
+        Run::from(out, format!("peforge {} < stdin", args.join(" ")))
+    }
+}

@@ -1,0 +1,1049 @@
+//! `peforge cert inject|list|remove|reg|verify`: trusted certificates in the SOFTWARE hive of a
+//! boot image (or a loose hive file), and the `.reg` file of the manual procedure.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::wim::CommitArgs;
+use super::{Global, Status, output, report};
+use crate::cert::store::{self, Entry, Outcome};
+use crate::cert::{self, Blob, CertInfo, Location, Profile, Store, Warning, load, x509};
+use crate::registry::hive::Hive;
+use crate::wim::{self, Wim, offline};
+
+/// A store on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreArg {
+    /// AuthRoot: Third-Party Root Certification Authorities (the Microsoft procedure's store).
+    #[value(name = "authroot")]
+    AuthRoot,
+    /// ROOT: Trusted Root Certification Authorities.
+    Root,
+    /// CA: Intermediate Certification Authorities.
+    Ca,
+    /// TrustedPublisher: code-signing trust.
+    #[value(name = "trustedpublisher", alias = "trusted-publisher")]
+    TrustedPublisher,
+}
+
+impl From<StoreArg> for Store {
+    fn from(s: StoreArg) -> Store {
+        match s {
+            StoreArg::AuthRoot => Store::AuthRoot,
+            StoreArg::Root => Store::Root,
+            StoreArg::Ca => Store::Ca,
+            StoreArg::TrustedPublisher => Store::TrustedPublisher,
+        }
+    }
+}
+
+/// Where `inject` and `reg` put certificate files: a store, or `auto` (spec §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetStore {
+    /// AuthRoot: Third-Party Root Certification Authorities (the Microsoft procedure's store).
+    #[value(name = "authroot")]
+    AuthRoot,
+    /// ROOT: Trusted Root Certification Authorities.
+    Root,
+    /// CA: Intermediate Certification Authorities.
+    Ca,
+    /// TrustedPublisher: code-signing trust.
+    #[value(name = "trustedpublisher", alias = "trusted-publisher")]
+    TrustedPublisher,
+    /// Per certificate: self-signed to ROOT, other CA certificates to CA, anything else refused
+    /// (e.g. a chain bundle: root and intermediates each where they belong).
+    Auto,
+}
+
+impl TargetStore {
+    fn store(self) -> Option<Store> {
+        match self {
+            TargetStore::AuthRoot => Some(Store::AuthRoot),
+            TargetStore::Root => Some(Store::Root),
+            TargetStore::Ca => Some(Store::Ca),
+            TargetStore::TrustedPublisher => Some(Store::TrustedPublisher),
+            TargetStore::Auto => None,
+        }
+    }
+}
+
+/// Which cached properties go into a new Blob (spec §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ProfileArg {
+    /// 03 20: SHA-1 hash + certificate (recommended).
+    #[default]
+    Minimal,
+    /// 6B 0F 14 19 03 5C 20: as a Windows 10/11 regedit export.
+    Windows,
+    /// 04 0F 14 19 03 5C 20: as older Windows exports.
+    Legacy,
+    /// 20: the certificate only.
+    CertOnly,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Minimal => Profile::Minimal,
+            ProfileArg::Windows => Profile::Windows,
+            ProfileArg::Legacy => Profile::Legacy,
+            ProfileArg::CertOnly => Profile::CertOnly,
+        }
+    }
+}
+
+/// Which hive: the SOFTWARE hive of images of a WIM, or a loose hive file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// The boot image (boot.wim).
+    #[arg(
+        long,
+        required_unless_present = "hive_file",
+        conflicts_with = "hive_file"
+    )]
+    pub wim: Option<PathBuf>,
+    /// Image index [default: 1].
+    #[arg(long, conflicts_with_all = ["all_images", "hive_file"])]
+    pub index: Option<u32>,
+    /// Every image of the WIM that has a SOFTWARE hive.
+    #[arg(long, conflicts_with = "hive_file")]
+    pub all_images: bool,
+    /// A loose SOFTWARE hive file instead of a WIM.
+    #[arg(long, value_name = "PATH")]
+    pub hive_file: Option<PathBuf>,
+}
+
+/// Trusted certificate commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum CertCmd {
+    /// Add certificates to a store of the image's SOFTWARE hive, as Windows stores them.
+    #[command(after_help = "\
+FILE may be DER, PEM, a PEM bundle, or a regedit .reg export of a machine store key (any key
+prefix: SOFTWARE, winpe-offline, HKLM\\...); a .reg keeps the store named in its key path and its
+Blob bytes. Certificate files go to --store (default authroot, as in the Microsoft procedure).
+Injecting a certificate that is already there changes nothing.
+
+Examples:
+  peforge cert inject --wim boot.wim --cert cmg-root.pem
+  peforge cert inject --wim boot.wim --all-images --cert chain.pem --store ca --dry-run
+  peforge cert inject --wim boot.wim --cert exported.reg --output boot-new.wim --json")]
+    Inject {
+        #[command(flatten)]
+        target: Target,
+        /// Certificate file(s): DER, PEM, PEM bundle or .reg export.
+        #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+        cert: Vec<PathBuf>,
+        /// Store for certificate files [default: authroot].
+        #[arg(long)]
+        store: Option<TargetStore>,
+        /// Cached properties of a new Blob.
+        #[arg(long, value_enum, default_value_t)]
+        profile: ProfileArg,
+        /// Show what would change without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Treat warnings (not a CA, not self-signed, expired, SHA-1) as errors.
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        commit: CommitArgs,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the certificates of the machine stores (ROOT, AuthRoot, CA, TrustedPublisher; system,
+    /// group-policy and enterprise locations).
+    #[command(after_help = "Example:\n  peforge cert list --wim boot.wim --store authroot --json")]
+    List {
+        #[command(flatten)]
+        target: Target,
+        /// Only this store.
+        #[arg(long)]
+        store: Option<StoreArg>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a certificate (by SHA-1 thumbprint) from the system stores.
+    #[command(
+        after_help = "Example:\n  peforge cert remove --wim boot.wim --thumbprint CABD2A79A1076A31F21D253635CB039D4329A5E8"
+    )]
+    Remove {
+        #[command(flatten)]
+        target: Target,
+        /// SHA-1 thumbprint (40 hex digits; spaces, colons and case do not matter).
+        #[arg(long)]
+        thumbprint: String,
+        /// Only from this store [default: every store].
+        #[arg(long)]
+        store: Option<StoreArg>,
+        /// Show what would change without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        commit: CommitArgs,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the .reg file of the Microsoft procedure's step 1 (UTF-16LE, as regedit exports).
+    #[command(after_help = "\
+Example (then import it with regedit into the hive loaded as winpe-offline):
+  peforge cert reg --cert cmg-root.pem -o cmg-root.reg
+  peforge cert reg --cert root.cer --store root --root-key 'HKEY_LOCAL_MACHINE\\SOFTWARE' --profile windows -o root.reg")]
+    Reg {
+        /// Certificate file(s): DER, PEM, PEM bundle or .reg export.
+        #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+        cert: Vec<PathBuf>,
+        /// Store named in the key path [default: authroot] (a .reg input keeps its own).
+        #[arg(long)]
+        store: Option<TargetStore>,
+        /// Key the SOFTWARE hive is loaded under.
+        #[arg(long, default_value = "HKEY_LOCAL_MACHINE\\winpe-offline")]
+        root_key: String,
+        /// Cached properties of the Blob.
+        #[arg(long, value_enum, default_value_t)]
+        profile: ProfileArg,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+        /// Output .reg file, or - for stdout.
+        #[arg(short, long, value_name = "OUT.reg")]
+        output: PathBuf,
+        /// Print one JSON document (the keys written) instead of the text summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every stored certificate: the Blob parses and key name, property 0x03 and the
+    /// certificate's SHA-1 agree (exit 1 if not).
+    #[command(after_help = "Example:\n  peforge cert verify --wim boot.wim --all-images")]
+    Verify {
+        #[command(flatten)]
+        target: Target,
+        /// Only this store.
+        #[arg(long)]
+        store: Option<StoreArg>,
+        /// Also count warnings (lower-case key names, expired certificates) as findings.
+        #[arg(long)]
+        strict: bool,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
+    match cmd {
+        CertCmd::Inject {
+            target,
+            cert,
+            store,
+            profile,
+            dry_run,
+            strict,
+            commit,
+            json,
+        } => {
+            let items = plan(&cert, store, profile.into(), strict, g)?;
+            inject(&target, &items, dry_run, &commit, json, g)
+        }
+        CertCmd::List {
+            target,
+            store,
+            json,
+        } => list(&target, store, json, false, false),
+        CertCmd::Verify {
+            target,
+            store,
+            strict,
+            json,
+        } => list(&target, store, json, true, strict),
+        CertCmd::Remove {
+            target,
+            thumbprint,
+            store,
+            dry_run,
+            commit,
+            json,
+        } => remove(&target, &thumbprint, store, dry_run, &commit, json, g),
+        CertCmd::Reg {
+            cert,
+            store,
+            root_key,
+            profile,
+            strict,
+            output,
+            json,
+        } => reg(
+            &cert,
+            store,
+            &root_key,
+            profile.into(),
+            strict,
+            &output,
+            json,
+            g,
+        ),
+    }
+}
+
+/// One certificate to write.
+struct Item {
+    origin: String,
+    info: CertInfo,
+    store: Store,
+    thumbprint: String,
+    blob: Vec<u8>,
+    /// "minimal", "windows", ... or "reg" (Blob taken from a .reg as is).
+    profile: &'static str,
+    warnings: Vec<Warning>,
+}
+
+/// Loads every file, decides store and Blob per certificate, prints warnings, applies --strict.
+fn plan(
+    files: &[PathBuf],
+    store: Option<TargetStore>,
+    profile: Profile,
+    strict: bool,
+    g: &Global,
+) -> anyhow::Result<Vec<Item>> {
+    let now = cert::now();
+    let mut items: Vec<Item> = Vec::new();
+    for file in files {
+        for l in load::load(file)? {
+            let origin = l.origin();
+            let item = match l.reg {
+                Some(r) => {
+                    let target = r.store;
+                    if let Some(s) = store.and_then(TargetStore::store).filter(|s| *s != target)
+                        && !g.quiet
+                    {
+                        eprintln!(
+                            "note: {origin}: keeping store {target} named in the .reg (--store {} applies to certificate files)",
+                            s.key_name().to_ascii_lowercase()
+                        );
+                    }
+                    let mut warnings = cert::check(&l.info, target, now);
+                    warnings.extend(r.warnings.into_iter().map(Warning::Entry));
+                    Item {
+                        origin,
+                        thumbprint: r.key_name.to_ascii_uppercase(),
+                        store: target,
+                        blob: r.blob,
+                        profile: "reg",
+                        warnings,
+                        info: l.info,
+                    }
+                }
+                None => {
+                    let target = match store.unwrap_or(TargetStore::AuthRoot) {
+                        TargetStore::Auto => auto_store(&l.info, &origin)?,
+                        other => other.store().unwrap_or(Store::AuthRoot),
+                    };
+                    let blob = Blob::build(&l.info, profile)
+                        .map_err(|source| cert::Error::Blob {
+                            what: origin.clone(),
+                            source,
+                        })?
+                        .to_bytes();
+                    Item {
+                        origin,
+                        thumbprint: l.info.thumbprint.clone(),
+                        store: target,
+                        blob,
+                        profile: profile.name(),
+                        warnings: cert::check(&l.info, target, now),
+                        info: l.info,
+                    }
+                }
+            };
+            if let Some(first) = items
+                .iter()
+                .find(|i| i.store == item.store && i.thumbprint == item.thumbprint)
+            {
+                if !g.quiet {
+                    eprintln!(
+                        "note: {}: same certificate and store as {}, skipped",
+                        item.origin, first.origin
+                    );
+                }
+                continue;
+            }
+            items.push(item);
+        }
+    }
+    let mut first = None;
+    for i in &items {
+        for w in &i.warnings {
+            if strict {
+                first.get_or_insert_with(|| format!("{}: {}: {w}", i.origin, i.info.short_name()));
+            } else if !g.quiet {
+                eprintln!("warning: {}: {}: {w}", i.origin, i.info.short_name());
+            }
+        }
+    }
+    if let Some(msg) = first {
+        let n: usize = items.iter().map(|i| i.warnings.len()).sum();
+        return Err(report::hinted(
+            format!("{msg} ({n} warning(s), --strict)"),
+            "fix the certificate or drop --strict to inject it anyway",
+        ));
+    }
+    Ok(items)
+}
+
+/// The spec's automatic store (§1): self-signed → ROOT, other CA → CA, else refuse.
+fn auto_store(info: &CertInfo, origin: &str) -> anyhow::Result<Store> {
+    if info.self_signed {
+        Ok(Store::Root)
+    } else if info.is_ca {
+        Ok(Store::Ca)
+    } else {
+        Err(report::hinted(
+            format!(
+                "{origin}: {} is neither self-signed nor a CA certificate; --store auto does not place it",
+                info.short_name()
+            ),
+            "name the store (e.g. --store trustedpublisher for a code-signing certificate)",
+        ))
+    }
+}
+
+/// The images to work on: `--index` (default 1) or every image with a SOFTWARE hive.
+fn images(w: &Wim, t: &Target) -> anyhow::Result<Vec<u32>> {
+    if !t.all_images {
+        return Ok(vec![t.index.unwrap_or(1)]);
+    }
+    let mut out = Vec::new();
+    for index in 1..=w.summary().image_count {
+        if w.stat(index, wim::SOFTWARE_HIVE)?
+            .is_some_and(|e| !e.is_dir)
+        {
+            out.push(index);
+        }
+    }
+    if out.is_empty() {
+        return Err(report::hinted(
+            format!("{}: no image has a SOFTWARE hive", w.path().display()),
+            "give a boot.wim or install.wim (see `peforge wim info`)",
+        ));
+    }
+    Ok(out)
+}
+
+/// Extracts and opens the SOFTWARE hive of an image; a hive error (corrupt, dirty) names the WIM.
+pub(super) fn open_software(
+    w: &Wim,
+    index: u32,
+    writable: bool,
+) -> anyhow::Result<offline::ExtractedHive> {
+    match offline::open_hive(w, index, wim::SOFTWARE_HIVE, writable) {
+        Ok(x) => Ok(x),
+        Err(e @ offline::Error::Hive { .. }) => {
+            Err(anyhow::Error::new(e).context(w.path().display().to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Added => "added",
+        Outcome::Replaced => "replaced",
+        Outcome::AlreadyPresent => "already_present",
+    }
+}
+
+#[derive(Serialize)]
+struct InjectDoc {
+    input: String,
+    written: Option<String>,
+    dry_run: bool,
+    changed: bool,
+    certificates: Vec<InjectedDoc>,
+}
+
+#[derive(Serialize)]
+struct InjectedDoc {
+    image: Option<u32>,
+    store: String,
+    thumbprint: String,
+    subject: String,
+    not_after: String,
+    source: String,
+    profile: String,
+    outcome: String,
+    warnings: Vec<String>,
+}
+
+/// Applies every item to a hive; returns the outcomes and whether anything changed.
+fn apply(h: &mut Hive, items: &[Item]) -> anyhow::Result<(Vec<Outcome>, bool)> {
+    let mut outcomes = Vec::new();
+    for i in items {
+        outcomes.push(store::inject(h, i.store, &i.thumbprint, &i.blob)?);
+    }
+    let changed = outcomes.iter().any(|o| *o != Outcome::AlreadyPresent);
+    Ok((outcomes, changed))
+}
+
+/// Reads back every item from a re-opened hive: the Blob is there and valid for the key.
+fn confirm(h: &Hive, items: &[Item], outcomes: &[Outcome], what: &str) -> anyhow::Result<()> {
+    for (i, o) in items.iter().zip(outcomes) {
+        let got = store::read_blob(h, i.store, &i.thumbprint)?;
+        let ok = match &got {
+            Some(b) if *b == i.blob => true,
+            Some(b) => {
+                *o == Outcome::AlreadyPresent && store::validate(&i.thumbprint, b).is_valid()
+            }
+            None => false,
+        };
+        anyhow::ensure!(
+            ok,
+            "{what}: verification failed: {}\\Certificates\\{} does not hold the certificate after writing",
+            i.store,
+            i.thumbprint
+        );
+    }
+    Ok(())
+}
+
+fn inject(
+    t: &Target,
+    items: &[Item],
+    dry_run: bool,
+    commit: &CommitArgs,
+    json: bool,
+    g: &Global,
+) -> anyhow::Result<Status> {
+    let mut results: Vec<(Option<u32>, Vec<Outcome>)> = Vec::new();
+    let (input, written) = if let Some(file) = &t.hive_file {
+        let mut h = Hive::open_writable(file)?;
+        let (outcomes, changed) = apply(&mut h, items)?;
+        let written = if dry_run || (!changed && commit.output.is_none()) {
+            None
+        } else {
+            let out = h.commit(commit.output.as_deref())?;
+            confirm(
+                &Hive::open(&out)?,
+                items,
+                &outcomes,
+                &out.display().to_string(),
+            )?;
+            Some(out)
+        };
+        results.push((None, outcomes));
+        (file.clone(), written)
+    } else {
+        let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
+        let mut w = if dry_run {
+            Wim::open(wim_path)?
+        } else {
+            commit.open(wim_path)?
+        };
+        let indexes = images(&w, t)?;
+        let mut staged = false;
+        for &index in &indexes {
+            let mut x = open_software(&w, index, true)?;
+            let (outcomes, changed) = apply(&mut x.hive, items)?;
+            if changed && !dry_run {
+                x.stage(&mut w)?;
+                staged = true;
+            }
+            results.push((Some(index), outcomes));
+        }
+        let written = if dry_run || (!staged && commit.output.is_none()) {
+            None
+        } else {
+            w.set_progress(Rc::new(super::progress::Bar::new(!g.quiet && !json)));
+            let out = w.commit(commit.mode())?;
+            // Re-open what was written and read every certificate back.
+            let check = Wim::open(&out)?;
+            for (index, outcomes) in &results {
+                let index = index.unwrap_or(1);
+                let y = open_software(&check, index, false)?;
+                let what = format!("{} image {index}", out.display());
+                confirm(&y.hive, items, outcomes, &what)?;
+            }
+            Some(out)
+        };
+        (wim_path.clone(), written)
+    };
+    let changed = results
+        .iter()
+        .any(|(_, o)| o.iter().any(|o| *o != Outcome::AlreadyPresent));
+    if json {
+        let mut certificates = Vec::new();
+        for (index, outcomes) in &results {
+            for (i, o) in items.iter().zip(outcomes) {
+                certificates.push(InjectedDoc {
+                    image: *index,
+                    store: i.store.key_name().into(),
+                    thumbprint: i.thumbprint.clone(),
+                    subject: i.info.subject.clone(),
+                    not_after: x509::format_time(i.info.not_after),
+                    source: i.origin.clone(),
+                    profile: i.profile.into(),
+                    outcome: outcome_name(*o).into(),
+                    warnings: i.warnings.iter().map(ToString::to_string).collect(),
+                });
+            }
+        }
+        output::print_json(&InjectDoc {
+            input: input.display().to_string(),
+            written: written.as_ref().map(|p| p.display().to_string()),
+            dry_run,
+            changed,
+            certificates,
+        })?;
+        return Ok(Status::Success);
+    }
+    let would = if dry_run { "would be " } else { "" };
+    for (index, outcomes) in &results {
+        let place = match index {
+            Some(i) => format!(" of image {i}"),
+            None => String::new(),
+        };
+        for (i, o) in items.iter().zip(outcomes) {
+            let what = match o {
+                Outcome::Added => format!("{would}added to"),
+                Outcome::Replaced => format!("{would}replaced (invalid entry) in"),
+                Outcome::AlreadyPresent => "already present in".into(),
+            };
+            output::line(format!(
+                "{} {} ({}): {what} {}{place}",
+                i.thumbprint,
+                i.info.short_name(),
+                i.origin,
+                i.store
+            ))?;
+        }
+    }
+    if !g.quiet {
+        match &written {
+            Some(p) => eprintln!("wrote {} (re-read and verified)", p.display()),
+            None if dry_run => eprintln!("dry run: nothing written"),
+            None => eprintln!("already present, nothing to do"),
+        }
+    }
+    Ok(Status::Success)
+}
+
+#[derive(Serialize)]
+struct ListDoc {
+    input: String,
+    images: Vec<ListImage>,
+    problems: usize,
+}
+
+#[derive(Serialize)]
+struct ListImage {
+    image: Option<u32>,
+    certificates: Vec<CertDoc>,
+}
+
+/// One stored certificate in JSON (also used by `wim info`).
+#[derive(Serialize)]
+pub(super) struct CertDoc {
+    location: String,
+    store: String,
+    thumbprint: String,
+    subject: Option<String>,
+    issuer: Option<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    sha256: Option<String>,
+    properties: Vec<String>,
+    valid: bool,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+pub(super) fn cert_doc(e: &Entry, now: i64) -> CertDoc {
+    let c = e.validation.cert.as_ref();
+    let mut warnings = e.validation.warnings.clone();
+    if let Some(c) = c {
+        if now > c.not_after {
+            warnings.push(
+                Warning::Expired {
+                    not_after: c.not_after,
+                }
+                .to_string(),
+            );
+        }
+        if now < c.not_before {
+            warnings.push(
+                Warning::NotYetValid {
+                    not_before: c.not_before,
+                }
+                .to_string(),
+            );
+        }
+    }
+    CertDoc {
+        location: e.location.name().into(),
+        store: e.store.key_name().into(),
+        thumbprint: e.key_name.clone(),
+        subject: c.map(|c| c.subject.clone()),
+        issuer: c.map(|c| c.issuer.clone()),
+        not_before: c.map(|c| x509::format_time(c.not_before)),
+        not_after: c.map(|c| x509::format_time(c.not_after)),
+        sha256: c.map(|c| c.sha256.clone()),
+        properties: e
+            .validation
+            .blob
+            .as_ref()
+            .map(|b| b.ids().iter().map(|id| format!("{id:02X}")).collect())
+            .unwrap_or_default(),
+        valid: e.validation.is_valid(),
+        errors: e.validation.errors.clone(),
+        warnings,
+    }
+}
+
+/// One line per stored certificate: store, thumbprint, subject, expiry, location, validity.
+pub(super) fn cert_line(c: &CertDoc) -> String {
+    let loc = if c.location == "system" {
+        String::new()
+    } else {
+        format!(" ({})", c.location)
+    };
+    let bad = if c.valid { "" } else { "  INVALID" };
+    format!(
+        "{:<16} {}  {}  expires {}{loc}{bad}",
+        c.store,
+        c.thumbprint,
+        c.subject.as_deref().unwrap_or("?"),
+        c.not_after.as_deref().unwrap_or("?"),
+    )
+}
+
+/// Reads the stores of one hive (`None` index for a loose hive file).
+fn read_stores(h: &Hive, store: Option<StoreArg>) -> anyhow::Result<Vec<Entry>> {
+    let stores: Vec<Store> = match store {
+        Some(s) => vec![s.into()],
+        None => Store::ALL.to_vec(),
+    };
+    Ok(store::list(h, &Location::ALL, &stores)?)
+}
+
+fn list(
+    t: &Target,
+    store: Option<StoreArg>,
+    json: bool,
+    verify: bool,
+    strict: bool,
+) -> anyhow::Result<Status> {
+    let mut per_image: Vec<(Option<u32>, Vec<Entry>)> = Vec::new();
+    let input = if let Some(file) = &t.hive_file {
+        per_image.push((None, read_stores(&Hive::open(file)?, store)?));
+        file.clone()
+    } else {
+        let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
+        let w = Wim::open(wim_path)?;
+        for index in images(&w, t)? {
+            let x = open_software(&w, index, false)?;
+            per_image.push((Some(index), read_stores(&x.hive, store)?));
+        }
+        wim_path.clone()
+    };
+    let now = cert::now();
+    let docs: Vec<ListImage> = per_image
+        .iter()
+        .map(|(index, entries)| ListImage {
+            image: *index,
+            certificates: entries.iter().map(|e| cert_doc(e, now)).collect(),
+        })
+        .collect();
+    let problems: usize = docs
+        .iter()
+        .flat_map(|i| &i.certificates)
+        .map(|c| c.errors.len() + if strict { c.warnings.len() } else { 0 })
+        .sum();
+    let status = if verify && problems > 0 {
+        Status::Findings
+    } else {
+        Status::Success
+    };
+    if json {
+        output::print_json(&ListDoc {
+            input: input.display().to_string(),
+            images: docs,
+            problems,
+        })?;
+        return Ok(status);
+    }
+    let mut total = 0usize;
+    for img in &docs {
+        if let Some(i) = img.image {
+            output::line(format!("image {i}:"))?;
+        }
+        if img.certificates.is_empty() {
+            output::line("  (no certificates)")?;
+        }
+        for c in &img.certificates {
+            total += 1;
+            output::line(format!("  {}", cert_line(c)))?;
+            if verify || !c.errors.is_empty() {
+                for e in &c.errors {
+                    output::line(format!("    error: {e}"))?;
+                }
+                for w in &c.warnings {
+                    output::line(format!("    warning: {w}"))?;
+                }
+            }
+        }
+    }
+    if verify {
+        output::line(format!(
+            "{total} certificate(s) checked, {problems} problem(s)"
+        ))?;
+    }
+    Ok(status)
+}
+
+#[derive(Serialize)]
+struct RemoveDoc {
+    input: String,
+    written: Option<String>,
+    dry_run: bool,
+    thumbprint: String,
+    removed: Vec<Removed>,
+}
+
+#[derive(Serialize)]
+struct Removed {
+    image: Option<u32>,
+    store: String,
+}
+
+fn remove(
+    t: &Target,
+    thumbprint: &str,
+    store: Option<StoreArg>,
+    dry_run: bool,
+    commit: &CommitArgs,
+    json: bool,
+    g: &Global,
+) -> anyhow::Result<Status> {
+    let thumb = store::parse_thumbprint(thumbprint)?;
+    let stores: Vec<Store> = match store {
+        Some(s) => vec![s.into()],
+        None => Store::ALL.to_vec(),
+    };
+    let mut removed: Vec<Removed> = Vec::new();
+    let do_remove =
+        |h: &mut Hive, index: Option<u32>, removed: &mut Vec<Removed>| -> anyhow::Result<bool> {
+            let mut any = false;
+            for s in &stores {
+                if store::remove(h, *s, &thumb)? {
+                    removed.push(Removed {
+                        image: index,
+                        store: s.key_name().into(),
+                    });
+                    any = true;
+                }
+            }
+            Ok(any)
+        };
+    let check_gone = |h: &Hive, what: &str| -> anyhow::Result<()> {
+        for s in &stores {
+            anyhow::ensure!(
+                store::read_blob(h, *s, &thumb)?.is_none(),
+                "{what}: verification failed: {thumb} is still in {s} after writing"
+            );
+        }
+        Ok(())
+    };
+    let (input, written) = if let Some(file) = &t.hive_file {
+        let mut h = Hive::open_writable(file)?;
+        let any = do_remove(&mut h, None, &mut removed)?;
+        let written = if dry_run || (!any && commit.output.is_none()) {
+            None
+        } else {
+            let out = h.commit(commit.output.as_deref())?;
+            check_gone(&Hive::open(&out)?, &out.display().to_string())?;
+            Some(out)
+        };
+        (file.clone(), written)
+    } else {
+        let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
+        let mut w = if dry_run {
+            Wim::open(wim_path)?
+        } else {
+            commit.open(wim_path)?
+        };
+        let indexes = images(&w, t)?;
+        let mut staged = false;
+        for &index in &indexes {
+            let mut x = open_software(&w, index, true)?;
+            if do_remove(&mut x.hive, Some(index), &mut removed)? && !dry_run {
+                x.stage(&mut w)?;
+                staged = true;
+            }
+        }
+        let written = if dry_run || (!staged && commit.output.is_none()) {
+            None
+        } else {
+            w.set_progress(Rc::new(super::progress::Bar::new(!g.quiet && !json)));
+            let out = w.commit(commit.mode())?;
+            let check = Wim::open(&out)?;
+            for &index in &indexes {
+                let y = open_software(&check, index, false)?;
+                check_gone(&y.hive, &format!("{} image {index}", out.display()))?;
+            }
+            Some(out)
+        };
+        (wim_path.clone(), written)
+    };
+    if json {
+        output::print_json(&RemoveDoc {
+            input: input.display().to_string(),
+            written: written.as_ref().map(|p| p.display().to_string()),
+            dry_run,
+            thumbprint: thumb,
+            removed,
+        })?;
+        return Ok(Status::Success);
+    }
+    let would = if dry_run { "would be " } else { "" };
+    for r in &removed {
+        let place = r
+            .image
+            .map(|i| format!(" of image {i}"))
+            .unwrap_or_default();
+        output::line(format!("{thumb}: {would}removed from {}{place}", r.store))?;
+    }
+    if !g.quiet {
+        if removed.is_empty() {
+            eprintln!("{thumb} is not in the store(s), nothing to do");
+        } else if let Some(p) = &written {
+            eprintln!("wrote {} (re-read and verified)", p.display());
+        }
+    }
+    Ok(Status::Success)
+}
+
+/// Expands an abbreviated root (`HKLM\x`) to the full name regedit writes.
+fn full_root_key(root_key: &str) -> String {
+    let k = root_key.trim().trim_matches('\\');
+    let (first, rest) = k.split_once('\\').unwrap_or((k, ""));
+    let full = match first.to_ascii_uppercase().as_str() {
+        "HKLM" | "HKEY_LOCAL_MACHINE" => "HKEY_LOCAL_MACHINE",
+        _ => first,
+    };
+    if rest.is_empty() {
+        full.to_string()
+    } else {
+        format!("{full}\\{rest}")
+    }
+}
+
+#[derive(Serialize)]
+struct RegDoc {
+    written: String,
+    keys: Vec<RegKeyDoc>,
+}
+
+#[derive(Serialize)]
+struct RegKeyDoc {
+    key: String,
+    store: String,
+    thumbprint: String,
+    subject: String,
+    source: String,
+    profile: String,
+    warnings: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reg(
+    files: &[PathBuf],
+    store: Option<TargetStore>,
+    root_key: &str,
+    profile: Profile,
+    strict: bool,
+    out: &Path,
+    json: bool,
+    g: &Global,
+) -> anyhow::Result<Status> {
+    let root = full_root_key(root_key);
+    if !root.starts_with("HKEY_LOCAL_MACHINE\\") {
+        return Err(report::hinted(
+            format!("--root-key {root_key:?} is not under HKEY_LOCAL_MACHINE"),
+            "give the key the SOFTWARE hive is loaded under, e.g. HKEY_LOCAL_MACHINE\\winpe-offline",
+        ));
+    }
+    let items = plan(files, store, profile, strict, g)?;
+    let entries: Vec<(Store, String, Vec<u8>)> = items
+        .iter()
+        .map(|i| (i.store, i.thumbprint.clone(), i.blob.clone()))
+        .collect();
+    let bytes = cert::reg_export(&root, &entries);
+    // Read our own output back with the lenient reader before writing it out.
+    let back = crate::registry::reg::parse(&bytes, out)?;
+    let again = cert::load::from_reg(&back, out, cert::RegRoots::Machine)?;
+    anyhow::ensure!(
+        again.len() == items.len()
+            && again
+                .iter()
+                .zip(&items)
+                .all(|(a, i)| a.reg.as_ref().is_some_and(|r| r.blob == i.blob)),
+        "{}: verification failed: the .reg does not read back",
+        out.display()
+    );
+    if out.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout().lock().write_all(&bytes)?;
+        return Ok(Status::Success);
+    }
+    crate::fsutil::write_atomic(out, &bytes).with_context(|| out.display().to_string())?;
+    anyhow::ensure!(
+        std::fs::read(out).with_context(|| out.display().to_string())? == bytes,
+        "{}: verification failed after writing",
+        out.display()
+    );
+    let key_of = |i: &Item| {
+        format!(
+            "{root}\\{}",
+            store::cert_key(Location::System, i.store, &i.thumbprint)
+        )
+    };
+    if json {
+        output::print_json(&RegDoc {
+            written: out.display().to_string(),
+            keys: items
+                .iter()
+                .map(|i| RegKeyDoc {
+                    key: key_of(i),
+                    store: i.store.key_name().into(),
+                    thumbprint: i.thumbprint.clone(),
+                    subject: i.info.subject.clone(),
+                    source: i.origin.clone(),
+                    profile: i.profile.into(),
+                    warnings: i.warnings.iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
+        })?;
+        return Ok(Status::Success);
+    }
+    for i in &items {
+        output::line(format!(
+            "{} {}: [{}]",
+            i.thumbprint,
+            i.info.short_name(),
+            key_of(i)
+        ))?;
+    }
+    if !g.quiet {
+        eprintln!(
+            "wrote {} ({} key(s); import it with regedit into the hive loaded as {})",
+            out.display(),
+            items.len(),
+            root.rsplit('\\').next().unwrap_or_default()
+        );
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,1537 @@
+//! ConfigMgr site-based boot media for a Cloud Management Gateway (`shared/specs/boot-media.md`
+//! §5–§11; seed 002 "Créer un média de démarrage pour utiliser une passerelle de gestion cloud").
+//!
+//! Three operations, each producing a [`Prepared`] medium (a [`MediaTree`] plus its manifest)
+//! that the caller writes with a container writer (folder, ISO, USB image):
+//!
+//! - [`prepare_build`]: a new medium from a boot image: boot files from the image (§1, §2),
+//!   `sources/boot.wim` = the chosen image alone, root certificates injected, as the boot index;
+//!   `SMS/data/TsmBootstrap.ini` (§5.1), `SMS/data/Variables.dat` (§6) with the CMG as
+//!   `SMSTSMP`, `MediaLabel.txt`.
+//! - [`prepare_retarget`]: a console-made medium as template: every file and variable kept
+//!   (media certificate, site signing data, unknown-computer GUIDs, values not publicly
+//!   documented, §11), only what is asked changed.
+//! - [`inspect`]: what a medium holds and what is wrong with it.
+//!
+//! Values that are not publicly known (site signing certificate, public root key, a media
+//! certificate registered with the site) are never invented: they come from the user (a PFX) or
+//! from a template medium.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::ini::TsmBootstrapIni;
+use super::layout::{self, LayoutOptions};
+use super::pfx::{self, SaltSource};
+use super::tree::{BootImages, FileSource, MediaTree};
+use super::vars::{self, Cipher, MediaVarList};
+use crate::progress::Progress;
+use crate::wim::{self, Wim};
+
+/// Media path of the variables file.
+pub const VARIABLES_DAT: &str = "SMS/data/Variables.dat";
+/// Media path of the media descriptor.
+pub const TSM_BOOTSTRAP_INI: &str = "SMS/data/TsmBootstrap.ini";
+/// Media path of the boot image.
+pub const BOOT_WIM: &str = "sources/boot.wim";
+/// Media path of the label file.
+pub const MEDIA_LABEL: &str = "MediaLabel.txt";
+/// Default media label (ConfigMgr's).
+pub const DEFAULT_LABEL: &str = "Configuration Manager";
+
+/// Variables whose values are secrets or key material: redacted unless asked.
+pub const SECRET_VARIABLES: &[&str] = &[
+    "_SMSTSMediaPFX",
+    "_SMSMediaGuid",
+    "_SMSTSPublicRootKey",
+    "_SMSTSSiteSigningCertificate",
+    "_SMSTSRootCACerts",
+];
+
+/// A secret string (media or PFX password, variable value) that prints as `****`.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(Zeroizing::new(s.into()))
+    }
+    /// The secret itself; the only way to reach it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("****")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// Errors of site media operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Variables.dat.
+    #[error(transparent)]
+    Vars(#[from] vars::Error),
+    /// TsmBootstrap.ini.
+    #[error(transparent)]
+    Ini(#[from] super::ini::Error),
+    /// The media certificate.
+    #[error(transparent)]
+    Pfx(#[from] pfx::Error),
+    /// Boot files.
+    #[error(transparent)]
+    Layout(#[from] layout::Error),
+    /// The boot image.
+    #[error(transparent)]
+    Wim(#[from] wim::Error),
+    /// The boot image's SOFTWARE hive.
+    #[error(transparent)]
+    Offline(#[from] wim::offline::Error),
+    /// The management point URL is not https.
+    #[error("management point {value:?} is not an https:// URL")]
+    NotHttps {
+        /// The URL given.
+        value: String,
+    },
+    /// The site code is not three letters/digits.
+    #[error("site code {value:?} is not three letters or digits")]
+    BadSiteCode {
+        /// The value given.
+        value: String,
+    },
+    /// The media password is too weak.
+    #[error("the media password is too weak: {why}")]
+    WeakPassword {
+        /// Why.
+        why: String,
+    },
+    /// No password was asked for CMG media.
+    #[error("media for a cloud management gateway ({mp}) must have a password")]
+    NoPasswordWithCmg {
+        /// The management point.
+        mp: String,
+    },
+    /// No media certificate.
+    #[error(
+        "no media certificate: site-based media authenticate to the CMG with a client certificate (_SMSTSMediaPFX), and peforge does not invent one"
+    )]
+    NoMediaCert,
+    /// The certificate engine.
+    #[error(transparent)]
+    Cert(#[from] crate::cert::Error),
+    /// Unknown-computer GUIDs are malformed.
+    #[error("unknown-computer GUID {value:?} is not a GUID")]
+    BadGuid {
+        /// The value given.
+        value: String,
+    },
+    /// A user variable is malformed.
+    #[error("variable {value:?} is not NAME=VALUE with a valid name")]
+    BadVariable {
+        /// The name part given (never the value).
+        value: String,
+    },
+    /// The template medium lacks something.
+    #[error("{path}: {what}")]
+    Template {
+        /// The medium.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// File access failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A one-line suggestion of what the user can do about this error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Vars(e) => e.hint(),
+            Error::Ini(e) => e.hint(),
+            Error::Pfx(e) => e.hint(),
+            Error::Layout(e) => e.hint(),
+            Error::Wim(e) => e.hint(),
+            Error::Offline(e) => e.hint(),
+            Error::NotHttps { .. } => Some(
+                "give the CMG URL, e.g. --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500".into(),
+            ),
+            Error::BadSiteCode { .. } => Some("give the primary site's code, e.g. --site-code PS1".into()),
+            Error::WeakPassword { .. } => Some(
+                "use at least 12 characters mixing upper case, lower case, digits and symbols (or --allow-weak-password for a lab)".into(),
+            ),
+            Error::NoPasswordWithCmg { .. } => Some(
+                "Microsoft requires a strong media password for CMG boot media: give --password-file F or set PEFORGE_MEDIA_PASSWORD".into(),
+            ),
+            Error::NoMediaCert => Some(
+                "give the media client certificate with --media-cert PFX --media-cert-password-file F (a PKI client-authentication certificate), or start from a console-made medium with `peforge media retarget`, which keeps its registered certificate".into(),
+            ),
+            Error::Cert(e) => e.hint(),
+            Error::BadGuid { .. } => Some(
+                "give the two GUIDs of the x64 and x86 \"Unknown Computer\" objects: --unknown-computers X64GUID,X86GUID".into(),
+            ),
+            Error::BadVariable { .. } => Some("write --variable OSDComputerName=PC001".into()),
+            Error::Template { .. } => Some(
+                "give a site-based boot medium made by the ConfigMgr console (a folder, ISO or USB image)".into(),
+            ),
+            Error::Io { .. } => None,
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks a management point URL: https is required; returns a note when it does not have the
+/// CMG form of §8.
+pub fn check_mp(mp: &str) -> Result<Option<String>, Error> {
+    let lower = mp.to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix("https://") else {
+        return Err(Error::NotHttps { value: mp.into() });
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(Error::NotHttps { value: mp.into() });
+    }
+    Ok(if is_cmg_url(mp) {
+        None
+    } else {
+        Some(format!(
+            "{mp} is not of the CMG form https://<CMG FQDN>/CCM_Proxy_MutualAuth/<id>; using it as given"
+        ))
+    })
+}
+
+/// Whether a URL has the CMG form (`/CCM_Proxy_MutualAuth/<digits>` or `/CCM_Proxy_ServerAuth/<digits>`).
+pub fn is_cmg_url(mp: &str) -> bool {
+    let lower = mp.to_ascii_lowercase();
+    ["/ccm_proxy_mutualauth/", "/ccm_proxy_serverauth/"]
+        .iter()
+        .any(|p| {
+            lower.find(p).is_some_and(|i| {
+                lower
+                    .get(i + p.len()..)
+                    .and_then(|r| r.split('/').next())
+                    .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            })
+        })
+}
+
+/// Why a password is weak, or `None` when it is strong enough: at least 12 characters and three
+/// of the four classes (upper, lower, digit, other).
+pub fn password_weakness(pw: &str) -> Option<String> {
+    let n = pw.chars().count();
+    let classes = [
+        pw.chars().any(char::is_uppercase),
+        pw.chars().any(char::is_lowercase),
+        pw.chars().any(|c| c.is_ascii_digit()),
+        pw.chars().any(|c| !c.is_alphanumeric()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if n < 12 {
+        Some(format!("{n} characters, at least 12 are needed"))
+    } else if classes < 3 {
+        Some("it needs three of: upper case, lower case, digits, symbols".into())
+    } else if pw.eq_ignore_ascii_case(vars::DEFAULT_PASSWORD) {
+        Some("it is the documented default password".into())
+    } else {
+        None
+    }
+}
+
+fn check_guid(s: &str) -> Result<String, Error> {
+    let t = s.trim();
+    let inner = t.trim_start_matches('{').trim_end_matches('}');
+    uuid::Uuid::parse_str(inner)
+        .map(|_| t.to_string())
+        .map_err(|_| Error::BadGuid { value: s.into() })
+}
+
+/// Parses `NAME=VALUE` (a user variable).
+pub fn parse_variable(s: &str) -> Result<(String, Secret), Error> {
+    match s.split_once('=') {
+        Some((n, v)) if vars::valid_name(n.trim()) => Ok((n.trim().to_string(), Secret::new(v))),
+        _ => Err(Error::BadVariable {
+            value: s.split('=').next().unwrap_or_default().to_string(),
+        }),
+    }
+}
+
+/// The media certificate to embed.
+#[derive(Debug, Clone)]
+pub struct MediaCert {
+    /// The PFX file.
+    pub path: PathBuf,
+    /// Its password.
+    pub password: Secret,
+}
+
+/// Everything `media build` needs.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The boot image.
+    pub boot_wim: PathBuf,
+    /// Its image index.
+    pub index: u32,
+    /// The CMG URL (`SMSTSMP`).
+    pub mp: String,
+    /// The site code.
+    pub site_code: String,
+    /// Root certificates to inject into the boot image.
+    pub root_certs: Vec<PathBuf>,
+    /// The media certificate.
+    pub media_cert: Option<MediaCert>,
+    /// The media password; `None` = no password (default password, §6.4).
+    pub password: Option<Secret>,
+    /// Accept a weak password.
+    pub allow_weak_password: bool,
+    /// User variables in order.
+    pub variables: Vec<(String, Secret)>,
+    /// x64 and x86 Unknown Computer GUIDs.
+    pub unknown_computers: Option<(String, String)>,
+    /// Media label (default "Configuration Manager").
+    pub label: Option<String>,
+    /// Boot file layout.
+    pub layout: LayoutOptions,
+    /// Cipher of Variables.dat.
+    pub cipher: Cipher,
+    /// Client HTTP and HTTPS ports.
+    pub ports: (u16, u16),
+    /// `SOURCE_DATE_EPOCH`: derive every random or time value from the inputs.
+    pub source_date_epoch: Option<i64>,
+}
+
+/// One input of the build, for the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFact {
+    /// What it is (`boot-wim`, `root-cert`, `media-cert`, `template`).
+    pub role: String,
+    /// The path as given.
+    pub path: String,
+    /// SHA-256 of the file (of `Variables.dat` for a template).
+    pub sha256: String,
+}
+
+/// One file of the medium, for the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileFact {
+    /// Media path.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256.
+    pub sha256: String,
+}
+
+/// `peforge-manifest.json`: what went into a medium. Holds no secret (no password, no variable
+/// value, no media GUID — its first 31 characters are the PFX password).
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// "peforge".
+    pub tool: String,
+    /// peforge's version.
+    pub tool_version: String,
+    /// "build" or "retarget".
+    pub operation: String,
+    /// Container format (`dir`, `iso`, `usb`), set by the writer.
+    pub format: String,
+    /// `SOURCE_DATE_EPOCH` when set.
+    pub source_date_epoch: Option<i64>,
+    /// Inputs with their SHA-256.
+    pub inputs: Vec<InputFact>,
+    /// Media label.
+    pub label: String,
+    /// Cipher of Variables.dat.
+    pub cipher: Cipher,
+    /// Whether a media password is required.
+    pub password_required: bool,
+    /// Media variable names in file order (never values).
+    pub variables: Vec<String>,
+    /// Root certificates injected (SHA-1 thumbprints).
+    pub root_certificates: Vec<String>,
+    /// The media certificate (public facts).
+    pub media_certificate: Option<pfx::CertInfo>,
+    /// El Torito boot images.
+    pub boot_entries: BootEntries,
+    /// Every file of the medium.
+    pub files: Vec<FileFact>,
+    /// SHA-256 of the written ISO/USB image, set by the writer.
+    pub output_sha256: Option<String>,
+}
+
+/// Boot entries in the manifest and the inspect report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BootEntries {
+    /// BIOS El Torito image (platform 0x00).
+    pub bios: Option<String>,
+    /// UEFI El Torito image (platform 0xEF).
+    pub uefi: Option<String>,
+}
+
+impl From<&BootImages> for BootEntries {
+    fn from(b: &BootImages) -> Self {
+        BootEntries {
+            bios: b.bios.clone(),
+            uefi: b.uefi.clone(),
+        }
+    }
+}
+
+/// A medium ready to be written: its tree, the manifest (files filled in), notes for the user.
+/// Keeps the staging directory holding extracted files alive.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The medium's files.
+    pub tree: MediaTree,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Remarks (fallbacks taken, values kept from the template, what to do next).
+    pub notes: Vec<String>,
+    _staging: tempfile::TempDir,
+}
+
+/// Seed for every derived value of a reproducible build.
+fn seed_of(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"peforge site media\0");
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn derived(seed: &[u8; 32], label: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(seed);
+    h.update(label.as_bytes());
+    h.finalize().into()
+}
+
+fn derived_guid(seed: &[u8; 32], label: &str) -> [u8; 16] {
+    let d = derived(seed, label);
+    let mut g = [0u8; 16];
+    g.copy_from_slice(d.get(..16).unwrap_or(&[0u8; 16]));
+    // RFC 9562 version 8 (custom) and variant bits, so the GUID is well-formed.
+    g[6] = (g[6] & 0x0F) | 0x80;
+    g[8] = (g[8] & 0x3F) | 0x80;
+    g
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+fn sha256_bytes(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+fn sha256_file(path: &Path) -> Result<String, Error> {
+    crate::fsutil::sha256_file(path).map_err(io(path))
+}
+
+/// Injects root certificates into image `index` of the WIM at `path` (a staging copy the caller
+/// owns) with the certificate engine ([`crate::cert`]), as `peforge cert inject` does: a
+/// self-signed certificate goes to `AuthRoot` (the store of seed 002's procedure), a CA that is
+/// not self-signed to `CA`, a `.reg` export to the store it names. Commits in place, re-reads
+/// every Blob, and returns the SHA-1 thumbprints.
+fn inject_roots(
+    path: &Path,
+    index: u32,
+    certs: &[PathBuf],
+    epoch: Option<i64>,
+) -> Result<Vec<String>, Error> {
+    use crate::cert::{self, Blob, Profile, Store, load, store};
+    if certs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut items: Vec<(Store, String, Vec<u8>)> = Vec::new();
+    for file in certs {
+        for l in load::load(file)? {
+            let item = match l.reg {
+                Some(r) => (r.store, r.key_name.to_ascii_uppercase(), r.blob),
+                None => {
+                    let st = if l.info.is_ca && !l.info.self_signed {
+                        Store::Ca
+                    } else {
+                        Store::AuthRoot
+                    };
+                    let blob = Blob::build(&l.info, Profile::Minimal)
+                        .map_err(|source| cert::Error::Blob {
+                            what: file.display().to_string(),
+                            source,
+                        })?
+                        .to_bytes();
+                    (st, l.info.thumbprint.clone(), blob)
+                }
+            };
+            if !items.iter().any(|i| i.0 == item.0 && i.1 == item.1) {
+                items.push(item);
+            }
+        }
+    }
+    let mut w = Wim::open_writable(path)?;
+    let mut x = wim::offline::open_hive(&w, index, wim::SOFTWARE_HIVE, true)?;
+    for (st, thumb, blob) in &items {
+        store::inject(&mut x.hive, *st, thumb, blob)?;
+    }
+    // Stage the edited hive ourselves so that, for a reproducible build, its file times in the
+    // image are SOURCE_DATE_EPOCH rather than the time of the build.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let staged = tempfile::NamedTempFile::new_in(dir)
+        .map_err(io(dir))?
+        .into_temp_path();
+    let inner = x.inner.clone();
+    x.hive
+        .commit(Some(&staged))
+        .map_err(|source| wim::offline::Error::Hive {
+            inner: inner.clone(),
+            index,
+            source,
+        })?;
+    if let Some(t) = epoch {
+        let when =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0));
+        let times = std::fs::FileTimes::new()
+            .set_accessed(when)
+            .set_modified(when);
+        std::fs::File::options()
+            .write(true)
+            .open(&staged)
+            .and_then(|f| f.set_times(times))
+            .map_err(io(&staged))?;
+    }
+    w.replace_file(index, &inner, staged)?;
+    w.commit(wim::CommitMode::Append)?;
+    let check = Wim::open(path)?;
+    let y = wim::offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
+    for (st, thumb, blob) in &items {
+        let got = store::read_blob(&y.hive, *st, thumb)?;
+        if got.as_deref() != Some(blob.as_slice())
+            && !got.is_some_and(|b| store::validate(thumb, &b).is_valid())
+        {
+            return Err(Error::Template {
+                path: path.into(),
+                what: format!(
+                    "{st}\\Certificates\\{thumb} does not hold the certificate after writing"
+                ),
+            });
+        }
+    }
+    Ok(items.into_iter().map(|i| i.1).collect())
+}
+
+/// Writes `sources/boot.wim`: image `index` of `src` alone, roots injected, boot index 1.
+fn make_boot_wim(
+    src: &Path,
+    index: u32,
+    roots: &[PathBuf],
+    staging: &Path,
+    seed: Option<&[u8; 32]>,
+    epoch: Option<i64>,
+    progress: &dyn Progress,
+) -> Result<(PathBuf, Vec<String>), Error> {
+    let out = staging.join("boot.wim");
+    let guid = seed.map(|s| derived_guid(s, "boot.wim guid"));
+    progress.start("exporting boot image", None);
+    let input = Wim::open(src)?;
+    let thumbs = if roots.is_empty() {
+        wim::export_image(
+            &input,
+            index,
+            &out,
+            &wim::ExportOptions { guid, mtime: None },
+        )?;
+        Vec::new()
+    } else {
+        let stage1 = staging.join("stage1.wim");
+        wim::export_image(&input, index, &stage1, &wim::ExportOptions::default())?;
+        let thumbs = inject_roots(&stage1, 1, roots, epoch)?;
+        let injected = Wim::open(&stage1)?;
+        wim::export_image(
+            &injected,
+            1,
+            &out,
+            &wim::ExportOptions { guid, mtime: epoch },
+        )?;
+        thumbs
+    };
+    progress.finish();
+    // Verify what was written: one image, bootable.
+    let check = Wim::open(&out)?;
+    let s = check.summary();
+    if s.image_count != 1 || s.boot_index != 1 {
+        return Err(Error::Template {
+            path: out,
+            what: format!(
+                "exported boot image has {} image(s), boot index {}",
+                s.image_count, s.boot_index
+            ),
+        });
+    }
+    Ok((out, thumbs))
+}
+
+fn label_file(label: &str) -> Vec<u8> {
+    format!("label={label}\r\n").into_bytes()
+}
+
+fn fill_files(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
+    let mut out = Vec::new();
+    for (path, src) in &tree.files {
+        let (size, sha256) = match src {
+            FileSource::Bytes(b) => (b.len() as u64, sha256_bytes(b)),
+            FileSource::Local(p) => (std::fs::metadata(p).map_err(io(p))?.len(), sha256_file(p)?),
+        };
+        out.push(FileFact {
+            path: path.clone(),
+            size,
+            sha256,
+        });
+    }
+    Ok(out)
+}
+
+/// Builds a new site-based medium (see the module docs). `staging_parent` is where extracted
+/// files and the new boot.wim are kept until written (ideally the output's folder).
+pub fn prepare_build(
+    req: &BuildRequest,
+    staging_parent: &Path,
+    progress: &dyn Progress,
+) -> Result<Prepared, Error> {
+    let mut notes = Vec::new();
+    // Validate everything cheap before touching the boot image.
+    if let Some(n) = check_mp(&req.mp)? {
+        notes.push(n);
+    }
+    let site = req.site_code.trim().to_ascii_uppercase();
+    if site.len() != 3 || !site.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::BadSiteCode {
+            value: req.site_code.clone(),
+        });
+    }
+    match &req.password {
+        None if is_cmg_url(&req.mp) => {
+            return Err(Error::NoPasswordWithCmg { mp: req.mp.clone() });
+        }
+        None => notes.push(
+            "no media password: Variables.dat uses the documented default password, so anyone with the medium can read it".into(),
+        ),
+        Some(pw) => {
+            if let Some(why) = password_weakness(pw.expose())
+                && !req.allow_weak_password
+            {
+                return Err(Error::WeakPassword { why });
+            }
+        }
+    }
+    let Some(media_cert) = &req.media_cert else {
+        return Err(Error::NoMediaCert);
+    };
+    let unknown = match &req.unknown_computers {
+        Some((a, b)) => Some((check_guid(a)?, check_guid(b)?)),
+        None => None,
+    };
+    let pfx_bytes = Zeroizing::new(std::fs::read(&media_cert.path).map_err(io(&media_cert.path))?);
+    // Open the PFX now so a wrong password fails before the long steps.
+    pfx::open(
+        &pfx_bytes,
+        media_cert.password.expose(),
+        &media_cert.path.to_string_lossy(),
+    )?;
+
+    let mut inputs = vec![InputFact {
+        role: "boot-wim".into(),
+        path: req.boot_wim.display().to_string(),
+        sha256: sha256_file(&req.boot_wim)?,
+    }];
+    for r in &req.root_certs {
+        inputs.push(InputFact {
+            role: "root-cert".into(),
+            path: r.display().to_string(),
+            sha256: sha256_file(r)?,
+        });
+    }
+    inputs.push(InputFact {
+        role: "media-cert".into(),
+        path: media_cert.path.display().to_string(),
+        sha256: sha256_bytes(&pfx_bytes),
+    });
+    if let Some(d) = &req.layout.pe_media {
+        inputs.push(InputFact {
+            role: "pe-media".into(),
+            path: d.display().to_string(),
+            sha256: String::new(),
+        });
+    }
+    let label = req.label.clone().unwrap_or_else(|| DEFAULT_LABEL.into());
+
+    let seed = req.source_date_epoch.map(|epoch| {
+        let mut parts: Vec<Vec<u8>> = vec![
+            epoch.to_le_bytes().to_vec(),
+            req.index.to_le_bytes().to_vec(),
+            req.mp.as_bytes().to_vec(),
+            site.as_bytes().to_vec(),
+            label.as_bytes().to_vec(),
+            vec![
+                u8::from(req.layout.secure_boot_2023),
+                u8::from(req.layout.no_prompt),
+            ],
+        ];
+        parts.extend(inputs.iter().map(|i| i.sha256.as_bytes().to_vec()));
+        for (n, v) in &req.variables {
+            parts.push(n.as_bytes().to_vec());
+            parts.push(Sha256::digest(v.expose().as_bytes()).to_vec());
+        }
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        seed_of(&refs)
+    });
+
+    let staging = tempfile::Builder::new()
+        .prefix(".peforge-media-")
+        .tempdir_in(staging_parent)
+        .map_err(io(staging_parent))?;
+
+    // Boot files, then boot.wim.
+    let wim_in = Wim::open(&req.boot_wim)?;
+    let boot = layout::boot_files(&wim_in, req.index, &req.layout, staging.path())?;
+    notes.extend(boot.notes.iter().cloned());
+    let kind = wim::detect(&wim_in, req.index)?;
+    if kind.configmgr_arch.is_none() {
+        notes.push(format!(
+            "{}: image {} is not a ConfigMgr boot image (no sms\\bin\\<arch>\\TsBootShell.exe): it will boot but cannot run a task sequence",
+            req.boot_wim.display(),
+            req.index
+        ));
+    }
+    drop(wim_in);
+    let (boot_wim, thumbs) = make_boot_wim(
+        &req.boot_wim,
+        req.index,
+        &req.root_certs,
+        staging.path(),
+        seed.as_ref(),
+        req.source_date_epoch,
+        progress,
+    )?;
+
+    // Media identity and certificate.
+    let guid = match &seed {
+        Some(s) => uuid::Uuid::from_bytes(derived_guid(s, "media guid")),
+        None => uuid::Uuid::new_v4(),
+    };
+    let media_guid = Secret::new(guid.hyphenated().to_string().to_ascii_uppercase());
+    let salts = match &seed {
+        Some(s) => SaltSource::Derived(derived(s, "pkcs12")),
+        None => SaltSource::Random,
+    };
+    let (pfx_out, cert_info) = pfx::reprotect(
+        &pfx_bytes,
+        media_cert.password.expose(),
+        media_guid.expose(),
+        &salts,
+        &media_cert.path.to_string_lossy(),
+    )?;
+    if let Some(ci) = &cert_info
+        && ci.not_after_unix < req.source_date_epoch.unwrap_or_else(now)
+    {
+        notes.push(format!(
+            "the media certificate {} expired on {}",
+            ci.subject, ci.not_after
+        ));
+    }
+
+    // Variables.
+    let mut list = MediaVarList::default();
+    list.set("SMSTSMP", &req.mp)?;
+    list.set("_SMSTSSiteCode", &site)?;
+    list.set("_SMSMediaGuid", media_guid.expose())?;
+    let pfx_hex = Zeroizing::new(hex::encode_upper(pfx_out.as_slice()));
+    list.set("_SMSTSMediaPFX", &pfx_hex)?;
+    list.set("_SMSTSHTTPPort", &req.ports.0.to_string())?;
+    list.set("_SMSTSHTTPSPort", &req.ports.1.to_string())?;
+    if let Some((x64, x86)) = &unknown {
+        list.set("_SMSTSx64UnknownMachineGUID", x64)?;
+        list.set("_SMSTSx86UnknownMachineGUID", x86)?;
+    }
+    for (n, v) in &req.variables {
+        list.set(n, v.expose())?;
+    }
+    let password = req
+        .password
+        .as_ref()
+        .map_or(vars::DEFAULT_PASSWORD, Secret::expose);
+    let dat = vars::encrypt(&list.to_plaintext(), password, req.cipher, &[0, 0, 0, 0])?;
+    // Re-read what will be written.
+    let back = vars::open(&dat, password, VARIABLES_DAT)?;
+    if back.list.get("SMSTSMP") != Some(req.mp.as_str()) {
+        return Err(Error::Template {
+            path: VARIABLES_DAT.into(),
+            what: "the encrypted variables do not read back".into(),
+        });
+    }
+    notes.push("media made from scratch carry no site signing data (_SMSTSPublicRootKey, _SMSTSSiteSigningCertificate); the media certificate must be known to the site (Administration > Security > Certificates). A console-made medium used with `peforge media retarget` keeps both".into());
+
+    let mut ini = TsmBootstrapIni::default();
+    ini.set(
+        "PasswordRequired",
+        if req.password.is_some() {
+            "true"
+        } else {
+            "false"
+        },
+    );
+
+    let mut tree = MediaTree {
+        label: volume_label(&label),
+        boot: boot.boot.clone(),
+        mtime: req.source_date_epoch.unwrap_or_else(now),
+        ..Default::default()
+    };
+    for (media, local) in &boot.files {
+        tree.insert(media, FileSource::Local(local.clone()));
+    }
+    tree.insert(BOOT_WIM, FileSource::Local(boot_wim));
+    tree.insert(MEDIA_LABEL, FileSource::Bytes(label_file(&label)));
+    tree.insert(TSM_BOOTSTRAP_INI, FileSource::Bytes(ini.to_bytes()));
+    tree.insert(VARIABLES_DAT, FileSource::Bytes(dat));
+
+    let manifest = Manifest {
+        tool: "peforge".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        operation: "build".into(),
+        format: String::new(),
+        source_date_epoch: req.source_date_epoch,
+        inputs,
+        label,
+        cipher: req.cipher,
+        password_required: req.password.is_some(),
+        variables: list.names(),
+        root_certificates: thumbs,
+        media_certificate: cert_info,
+        boot_entries: (&tree.boot).into(),
+        files: fill_files(&tree)?,
+        output_sha256: None,
+    };
+    Ok(Prepared {
+        tree,
+        manifest,
+        notes,
+        _staging: staging,
+    })
+}
+
+/// The ISO/FAT volume label: ConfigMgr uses the first 11 characters of the media label (§4).
+pub fn volume_label(label: &str) -> String {
+    label
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '_' || *c == '-')
+        .take(11)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// The files of an existing medium: a folder (read in place) or an ISO/USB image.
+pub fn medium_files(path: &Path, _staging: &Path) -> Result<BTreeMap<String, PathBuf>, Error> {
+    let meta = std::fs::metadata(path).map_err(io(path))?;
+    if !meta.is_dir() {
+        return Err(Error::Template {
+            path: path.into(),
+            what: "reading ISO and USB images is not available in this build; give the medium's folder (e.g. the mounted ISO or USB stick)".into(),
+        });
+    }
+    let mut out = BTreeMap::new();
+    walk(path, "", &mut out)?;
+    Ok(out)
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, PathBuf>) -> Result<(), Error> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .collect::<Result<_, _>>()
+        .map_err(io(dir))?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let media = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let ty = e.file_type().map_err(io(&e.path()))?;
+        if ty.is_dir() {
+            walk(&e.path(), &media, out)?;
+        } else if ty.is_file() {
+            out.insert(media, e.path());
+        }
+    }
+    Ok(())
+}
+
+fn find<'a>(
+    files: &'a BTreeMap<String, PathBuf>,
+    media: &str,
+) -> Option<(&'a String, &'a PathBuf)> {
+    files.iter().find(|(k, _)| k.eq_ignore_ascii_case(media))
+}
+
+/// Everything `media retarget` needs.
+#[derive(Debug, Clone)]
+pub struct RetargetRequest {
+    /// The template medium.
+    pub template: PathBuf,
+    /// Its media password (`None`: the medium has none, the default password is used).
+    pub password: Option<Secret>,
+    /// A new media password.
+    pub new_password: Option<Secret>,
+    /// Accept a weak new password.
+    pub allow_weak_password: bool,
+    /// A new management point URL.
+    pub mp: Option<String>,
+    /// Root certificates to inject into the template's boot image.
+    pub root_certs: Vec<PathBuf>,
+    /// Variables to set (kept in place when they exist).
+    pub variables: Vec<(String, Secret)>,
+    /// A new label.
+    pub label: Option<String>,
+    /// `SOURCE_DATE_EPOCH`.
+    pub source_date_epoch: Option<i64>,
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    let len = std::fs::metadata(path).map_err(io(path))?.len();
+    if len > limit {
+        return Err(Error::Template {
+            path: path.into(),
+            what: format!("{len} bytes is more than the {limit} expected"),
+        });
+    }
+    std::fs::read(path).map_err(io(path))
+}
+
+/// Rebuilds a console-made medium with only the asked changes (see the module docs).
+pub fn prepare_retarget(
+    req: &RetargetRequest,
+    staging_parent: &Path,
+    progress: &dyn Progress,
+) -> Result<Prepared, Error> {
+    let mut notes = Vec::new();
+    let staging = tempfile::Builder::new()
+        .prefix(".peforge-media-")
+        .tempdir_in(staging_parent)
+        .map_err(io(staging_parent))?;
+    let files = medium_files(&req.template, staging.path())?;
+    let not_site = |what: &str| Error::Template {
+        path: req.template.clone(),
+        what: format!("not a site-based medium: no {what}"),
+    };
+    let (dat_name, dat_path) =
+        find(&files, VARIABLES_DAT).ok_or_else(|| not_site("SMS\\data\\Variables.dat"))?;
+    let dat = read_limited(dat_path, vars::MAX_FILE_LEN as u64)?;
+    let ini_bytes = match find(&files, TSM_BOOTSTRAP_INI) {
+        Some((_, p)) => Some(read_limited(p, super::ini::MAX_LEN as u64)?),
+        None => None,
+    };
+    let ini = match &ini_bytes {
+        Some(b) => Some(TsmBootstrapIni::parse(b, TSM_BOOTSTRAP_INI)?),
+        None => None,
+    };
+    let password_required = ini
+        .as_ref()
+        .and_then(|i| i.get("PasswordRequired"))
+        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let old_pw = req
+        .password
+        .as_ref()
+        .map_or(vars::DEFAULT_PASSWORD, Secret::expose);
+    let mut file = vars::open(&dat, old_pw, &dat_path.to_string_lossy())?;
+
+    if let Some(mp) = &req.mp {
+        if let Some(n) = check_mp(mp)? {
+            notes.push(n);
+        }
+        file.list.set("SMSTSMP", mp)?;
+    } else if let Some(mp) = file.list.get("SMSTSMP") {
+        check_mp(mp)?;
+    }
+    for (n, v) in &req.variables {
+        file.list.set(n, v.expose())?;
+    }
+    let new_pw = match &req.new_password {
+        Some(p) => {
+            if let Some(why) = password_weakness(p.expose())
+                && !req.allow_weak_password
+            {
+                return Err(Error::WeakPassword { why });
+            }
+            p.expose()
+        }
+        None => old_pw,
+    };
+    if !password_required && req.new_password.is_some() {
+        notes.push(
+            "the template has PasswordRequired=false; it is set to true with the new password"
+                .into(),
+        );
+    }
+    let out_dat = file.encrypt(new_pw)?;
+    vars::open(&out_dat, new_pw, VARIABLES_DAT)?;
+
+    let mut inputs = vec![InputFact {
+        role: "template".into(),
+        path: req.template.display().to_string(),
+        sha256: sha256_bytes(&dat),
+    }];
+    let (_, boot_path) = find(&files, BOOT_WIM).ok_or_else(|| not_site("sources\\boot.wim"))?;
+    let mut tree = MediaTree {
+        mtime: req.source_date_epoch.unwrap_or_else(now),
+        ..Default::default()
+    };
+    for (media, local) in &files {
+        tree.insert(media, FileSource::Local(local.clone()));
+    }
+    tree.insert(dat_name, FileSource::Bytes(out_dat));
+    if let Some(mut ini) = ini {
+        if req.new_password.is_some() {
+            ini.set("PasswordRequired", "true");
+        }
+        if let Some((name, _)) = find(&files, TSM_BOOTSTRAP_INI) {
+            tree.insert(name, FileSource::Bytes(ini.to_bytes()));
+        }
+    }
+    let mut thumbs = Vec::new();
+    if !req.root_certs.is_empty() {
+        for r in &req.root_certs {
+            inputs.push(InputFact {
+                role: "root-cert".into(),
+                path: r.display().to_string(),
+                sha256: sha256_file(r)?,
+            });
+        }
+        let seed = req.source_date_epoch.map(|e| {
+            let parts: Vec<Vec<u8>> = std::iter::once(e.to_le_bytes().to_vec())
+                .chain(inputs.iter().map(|i| i.sha256.as_bytes().to_vec()))
+                .collect();
+            let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            seed_of(&refs)
+        });
+        let (wim, t) = make_boot_wim(
+            boot_path,
+            1,
+            &req.root_certs,
+            staging.path(),
+            seed.as_ref(),
+            req.source_date_epoch,
+            progress,
+        )?;
+        thumbs = t;
+        let name = find(&files, BOOT_WIM)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| BOOT_WIM.into());
+        tree.insert(&name, FileSource::Local(wim));
+    }
+    let label = match (&req.label, find(&files, MEDIA_LABEL)) {
+        (Some(l), found) => {
+            let name = found
+                .map(|(k, _)| k.clone())
+                .unwrap_or_else(|| MEDIA_LABEL.into());
+            tree.insert(&name, FileSource::Bytes(label_file(l)));
+            l.clone()
+        }
+        (None, Some((_, p))) => {
+            let t = String::from_utf8_lossy(&read_limited(p, 4096)?).into_owned();
+            t.lines()
+                .find_map(|l| l.trim().strip_prefix("label=").map(str::to_string))
+                .unwrap_or_else(|| DEFAULT_LABEL.into())
+        }
+        (None, None) => DEFAULT_LABEL.into(),
+    };
+    tree.label = volume_label(&label);
+    // El Torito images as on the template (by name).
+    let efi = [
+        "efi/microsoft/boot/efisys_ex.bin",
+        "efi/microsoft/boot/efisys.bin",
+        "efi/microsoft/boot/efisys_noprompt_ex.bin",
+        "efi/microsoft/boot/efisys_noprompt.bin",
+    ]
+    .iter()
+    .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
+    tree.boot = BootImages {
+        bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
+        uefi: efi,
+    };
+    let media_certificate = file
+        .list
+        .get("_SMSTSMediaPFX")
+        .zip(file.list.get("_SMSMediaGuid"))
+        .and_then(|(h, g)| media_cert_info(h, g).ok().flatten());
+    let manifest = Manifest {
+        tool: "peforge".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        operation: "retarget".into(),
+        format: String::new(),
+        source_date_epoch: req.source_date_epoch,
+        inputs,
+        label,
+        cipher: file.header.cipher,
+        password_required: password_required || req.new_password.is_some(),
+        variables: file.list.names(),
+        root_certificates: thumbs,
+        media_certificate,
+        boot_entries: (&tree.boot).into(),
+        files: fill_files(&tree)?,
+        output_sha256: None,
+    };
+    Ok(Prepared {
+        tree,
+        manifest,
+        notes,
+        _staging: staging,
+    })
+}
+
+/// Opens the media PFX of a variable list (hex, protected with the first 31 characters of the
+/// media GUID) and returns its certificate's facts.
+pub fn media_cert_info(pfx_hex: &str, media_guid: &str) -> Result<Option<pfx::CertInfo>, Error> {
+    let bytes = Zeroizing::new(hex::decode(pfx_hex.trim()).map_err(|_| Error::Template {
+        path: VARIABLES_DAT.into(),
+        what: "_SMSTSMediaPFX is not hex".into(),
+    })?);
+    let c = pfx::open(
+        &bytes,
+        &pfx::media_pfx_password(media_guid),
+        "_SMSTSMediaPFX",
+    )?;
+    Ok(c.cert_info())
+}
+
+/// A certificate trusted by the boot image.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustedCert {
+    /// Store key (`ROOT`, `AuthRoot`, `CA`).
+    pub store: String,
+    /// Key name (SHA-1 thumbprint).
+    pub thumbprint: String,
+    /// Subject, when the blob's certificate parses.
+    pub subject: Option<String>,
+}
+
+/// Lists the machine certificate stores of the boot image's SOFTWARE hive
+/// (`shared/specs/cert-store-blob.md` §1): thumbprint key names and, from the blob's property
+/// 0x20, the subject.
+pub fn trusted_certs(wim: &Wim, index: u32) -> Result<Vec<TrustedCert>, Error> {
+    let h = wim::offline::open_hive(wim, index, wim::SOFTWARE_HIVE, false)?;
+    let mut out = Vec::new();
+    for store in ["ROOT", "AuthRoot", "CA"] {
+        let key = format!("Microsoft\\SystemCertificates\\{store}\\Certificates");
+        let hive_err = |source| wim::offline::Error::Hive {
+            inner: wim::SOFTWARE_HIVE.into(),
+            index,
+            source,
+        };
+        let Some(node) = h.hive.lookup(&key).map_err(hive_err)? else {
+            continue;
+        };
+        for child in h.hive.children(node).map_err(hive_err)? {
+            let thumbprint = h.hive.name(child);
+            let subject = h
+                .hive
+                .value(child, "Blob")
+                .ok()
+                .flatten()
+                .and_then(|v| blob_cert(&v.data))
+                .and_then(|der| pfx::cert_info(&der))
+                .map(|c| c.subject);
+            out.push(TrustedCert {
+                store: store.into(),
+                thumbprint,
+                subject,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The DER certificate (property 0x20) of a serialized certificate store element.
+fn blob_cert(blob: &[u8]) -> Option<Vec<u8>> {
+    let mut pos = 0usize;
+    while pos.checked_add(12)? <= blob.len() {
+        let id = u32::from_le_bytes(blob.get(pos..pos + 4)?.try_into().ok()?);
+        let len = usize::try_from(u32::from_le_bytes(
+            blob.get(pos + 8..pos + 12)?.try_into().ok()?,
+        ))
+        .ok()?;
+        let data = blob.get(pos + 12..pos.checked_add(12)?.checked_add(len)?)?;
+        if id == 0x20 {
+            return Some(data.to_vec());
+        }
+        pos = pos + 12 + len;
+    }
+    None
+}
+
+/// One problem found by [`inspect`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable identifier, e.g. `mp-not-https`.
+    pub code: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// A media variable as reported (value redacted unless asked).
+#[derive(Debug, Clone, Serialize)]
+pub struct VarReport {
+    /// Name.
+    pub name: String,
+    /// Value, or `<redacted: N characters>`.
+    pub value: String,
+}
+
+/// What `media inspect` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectReport {
+    /// The medium.
+    pub medium: String,
+    /// Files present (media paths).
+    pub file_count: usize,
+    /// Required boot files missing.
+    pub missing: Vec<String>,
+    /// El Torito images found by name.
+    pub boot_entries: BootEntries,
+    /// TsmBootstrap.ini `[MediaInfo]` entries.
+    pub tsm_bootstrap: Vec<(String, String)>,
+    /// Variables.dat cipher.
+    pub cipher: Option<Cipher>,
+    /// The media variables (empty when not decrypted).
+    pub variables: Vec<VarReport>,
+    /// The media certificate's public facts.
+    pub media_certificate: Option<pfx::CertInfo>,
+    /// Certificates trusted by the boot image.
+    pub trusted_certificates: Vec<TrustedCert>,
+    /// Problems.
+    pub findings: Vec<Finding>,
+}
+
+/// The peforge manifest of this medium, looked for inside the folder and beside it; only a
+/// manifest whose Variables.dat hash matches the medium's counts.
+fn own_manifest(
+    medium: &Path,
+    files: &BTreeMap<String, PathBuf>,
+) -> Option<(PathBuf, serde_json::Value)> {
+    let dat_sha = find(files, VARIABLES_DAT).and_then(|(_, p)| sha256_file(p).ok())?;
+    [
+        medium.join("peforge-manifest.json"),
+        medium.with_file_name("peforge-manifest.json"),
+    ]
+    .into_iter()
+    .find_map(|m| {
+        let text = std::fs::read_to_string(&m).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let ours = v["files"].as_array()?.iter().any(|f| {
+            f["path"]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case(VARIABLES_DAT))
+                && f["sha256"].as_str() == Some(dat_sha.as_str())
+        });
+        ours.then_some((m, v))
+    })
+}
+
+/// Inspects a medium. `password`: the media password when it has one. `root_expect`: SHA-1
+/// thumbprints that must be trusted by the boot image (from the medium's manifest). `now`: the
+/// time for expiry checks.
+pub fn inspect(
+    medium: &Path,
+    password: Option<&Secret>,
+    show_secrets: bool,
+    now_unix: i64,
+) -> Result<InspectReport, Error> {
+    let staging = tempfile::tempdir().map_err(io(medium))?;
+    let files = medium_files(medium, staging.path())?;
+    let mut findings = Vec::new();
+    let mut f = |code: &str, message: String| {
+        findings.push(Finding {
+            code: code.into(),
+            message,
+        });
+    };
+    let efi_boot = [
+        "efi/boot/bootx64.efi",
+        "efi/boot/bootaa64.efi",
+        "efi/boot/bootia32.efi",
+    ]
+    .iter()
+    .any(|m| find(&files, m).is_some());
+    let mut missing: Vec<String> = [
+        "bootmgr",
+        "boot/BCD",
+        "boot/boot.sdi",
+        "efi/microsoft/boot/BCD",
+        BOOT_WIM,
+    ]
+    .iter()
+    .filter(|m| find(&files, m).is_none())
+    .map(|m| (*m).to_string())
+    .collect();
+    if !efi_boot {
+        missing.push("efi/boot/bootx64.efi".into());
+    }
+    if !missing.is_empty() {
+        f(
+            "layout",
+            format!("boot files missing: {}", missing.join(", ")),
+        );
+    }
+    let efi = [
+        "efi/microsoft/boot/efisys_ex.bin",
+        "efi/microsoft/boot/efisys.bin",
+        "efi/microsoft/boot/efisys_noprompt_ex.bin",
+        "efi/microsoft/boot/efisys_noprompt.bin",
+    ]
+    .iter()
+    .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
+    let manifest = own_manifest(medium, &files);
+    let boot_entries = match &manifest {
+        Some((_, m)) => BootEntries {
+            bios: m["boot_entries"]["bios"].as_str().map(str::to_string),
+            uefi: m["boot_entries"]["uefi"].as_str().map(str::to_string),
+        },
+        None => BootEntries {
+            bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
+            uefi: efi,
+        },
+    };
+    let ini = match find(&files, TSM_BOOTSTRAP_INI) {
+        Some((_, p)) => Some(TsmBootstrapIni::parse(
+            &read_limited(p, super::ini::MAX_LEN as u64)?,
+            TSM_BOOTSTRAP_INI,
+        )?),
+        None => {
+            f(
+                "no-tsmbootstrap",
+                "SMS\\data\\TsmBootstrap.ini is missing: this is not a site-based medium".into(),
+            );
+            None
+        }
+    };
+    let password_required = ini
+        .as_ref()
+        .and_then(|i| i.get("PasswordRequired"))
+        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let mut variables = Vec::new();
+    let mut cipher = None;
+    let mut media_certificate = None;
+    match find(&files, VARIABLES_DAT) {
+        None => f(
+            "no-variables",
+            "SMS\\data\\Variables.dat is missing: this is not a site-based medium".into(),
+        ),
+        Some((_, p)) => {
+            let dat = read_limited(p, vars::MAX_FILE_LEN as u64)?;
+            let header = vars::read_header(&dat, &p.to_string_lossy())?;
+            cipher = Some(header.cipher);
+            let pw = match (password, password_required) {
+                (Some(pw), _) => Some(pw.expose()),
+                (None, false) => Some(vars::DEFAULT_PASSWORD),
+                (None, true) => None,
+            };
+            if !password_required {
+                f("no-password", "the medium has no password (PasswordRequired=false): anyone with the medium can read its variables; CMG media need a strong password".into());
+            }
+            match pw {
+                None => f(
+                    "not-decrypted",
+                    "the medium has a password: give --password-file to check its variables".into(),
+                ),
+                Some(pw) => {
+                    let file = vars::open(&dat, pw, &p.to_string_lossy())?;
+                    let l = &file.list;
+                    match l.get("SMSTSMP") {
+                        None => f(
+                            "no-mp",
+                            "SMSTSMP is not set: the medium has no management point".into(),
+                        ),
+                        Some(mp) => {
+                            if check_mp(mp).is_err() {
+                                f(
+                                    "mp-not-https",
+                                    format!(
+                                        "SMSTSMP {mp} is not https: a CMG is reached over https only"
+                                    ),
+                                );
+                            } else if !is_cmg_url(mp) {
+                                f(
+                                    "mp-not-cmg",
+                                    format!(
+                                        "SMSTSMP {mp} is not a CMG URL (…/CCM_Proxy_MutualAuth/<id>)"
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    if l.get("_SMSTSSiteCode").is_none() {
+                        f("no-site-code", "_SMSTSSiteCode is not set".into());
+                    }
+                    match (l.get("_SMSTSMediaPFX"), l.get("_SMSMediaGuid")) {
+                        (Some(h), Some(g)) => match media_cert_info(h, g) {
+                            Ok(ci) => {
+                                if let Some(c) = &ci
+                                    && c.not_after_unix < now_unix
+                                {
+                                    f("media-cert-expired", format!("the media certificate {} expired on {}", c.subject, c.not_after));
+                                }
+                                media_certificate = ci;
+                            }
+                            Err(e) => f("media-cert-unreadable", format!("_SMSTSMediaPFX does not open with the media GUID's first 31 characters: {e}")),
+                        },
+                        _ => f("no-media-cert", "_SMSTSMediaPFX or _SMSMediaGuid is missing: the medium cannot authenticate to the CMG".into()),
+                    }
+                    for v in &l.vars {
+                        let secret = SECRET_VARIABLES
+                            .iter()
+                            .any(|s| s.eq_ignore_ascii_case(&v.name));
+                        variables.push(VarReport {
+                            name: v.name.clone(),
+                            value: if secret && !show_secrets {
+                                format!("<redacted: {} characters>", v.value.chars().count())
+                            } else {
+                                v.value.to_string()
+                            },
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut trusted = Vec::new();
+    if let Some((_, p)) = find(&files, BOOT_WIM) {
+        let wim = Wim::open(p)?;
+        let s = wim.summary();
+        let index = if s.boot_index == 0 { 1 } else { s.boot_index };
+        if s.boot_index == 0 {
+            f(
+                "no-boot-index",
+                "sources\\boot.wim has no boot index".into(),
+            );
+        }
+        if wim::detect(&wim, index)?.configmgr_arch.is_none() {
+            f("not-configmgr", "sources\\boot.wim is not a ConfigMgr boot image (no sms\\bin\\<arch>\\TsBootShell.exe): it cannot run a task sequence".into());
+        }
+        trusted = trusted_certs(&wim, index)?;
+        if !trusted.iter().any(|c| c.store != "CA") {
+            f("no-trusted-root", "the boot image trusts no root certificate (ROOT and AuthRoot are empty): if the CMG uses a PKI certificate, add its root (`peforge cert inject`, or retarget --root-cert)".into());
+        }
+        // Roots recorded in the medium's manifest must be in the image.
+        if let Some((m, v)) = &manifest
+            && let Some(roots) = v.get("root_certificates").and_then(|r| r.as_array())
+        {
+            for r in roots.iter().filter_map(|r| r.as_str()) {
+                if !trusted.iter().any(|c| c.thumbprint.eq_ignore_ascii_case(r)) {
+                    f(
+                        "cmg-root-missing",
+                        format!(
+                            "root {r} listed in {} is not trusted by the boot image",
+                            m.display()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Ok(InspectReport {
+        medium: medium.display().to_string(),
+        file_count: files.len(),
+        missing,
+        boot_entries,
+        tsm_bootstrap: ini.map(|i| i.entries()).unwrap_or_default(),
+        cipher,
+        variables,
+        media_certificate,
+        trusted_certificates: trusted,
+        findings,
+    })
+}
+
+/// Writes a tree into a new folder `out` (through a temporary folder next to it and a rename),
+/// then re-reads every file against the manifest.
+pub fn write_folder(tree: &MediaTree, out: &Path, progress: &dyn Progress) -> Result<(), Error> {
+    if out.exists() {
+        let empty = std::fs::read_dir(out)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(Error::Template {
+                path: out.into(),
+                what: "the output folder exists and is not empty".into(),
+            });
+        }
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".peforge-")
+        .tempdir_in(parent)
+        .map_err(io(parent))?;
+    let total: u64 = tree
+        .files
+        .values()
+        .map(|s| match s {
+            FileSource::Bytes(b) => b.len() as u64,
+            FileSource::Local(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        })
+        .sum();
+    progress.start("writing folder", Some(total));
+    for (path, src) in &tree.files {
+        let dst = tmp.path().join(path);
+        if let Some(d) = dst.parent() {
+            std::fs::create_dir_all(d).map_err(io(d))?;
+        }
+        let n = match src {
+            FileSource::Bytes(b) => {
+                std::fs::write(&dst, b).map_err(io(&dst))?;
+                b.len() as u64
+            }
+            FileSource::Local(p) => std::fs::copy(p, &dst).map_err(io(p))?,
+        };
+        progress.advance(n);
+    }
+    progress.finish();
+    if out.exists() {
+        std::fs::remove_dir(out).map_err(io(out))?;
+    }
+    let kept = tmp.keep();
+    std::fs::rename(&kept, out).map_err(io(out))?;
+    Ok(())
+}
