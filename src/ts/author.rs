@@ -1280,7 +1280,7 @@ fn friendly(kind: &str, t: &toml::Table, loc: &str, ctx: &mut Ctx<'_>) -> Result
         "restart" => {
             let target = o.str("target")?.unwrap_or_else(|| "os".into());
             let msg = o.str("message")?.unwrap_or_default();
-            let timeout = o.int("timeout", 60)?;
+            let timeout = o.int("message_timeout", 60)?;
             let t = match target.as_str() {
                 "winpe" => "WinPE",
                 "os" => "HD",
