@@ -111,22 +111,34 @@ pub struct Document {
 /// Maps byte offsets to 1-based line and column (in characters).
 struct Lines<'a> {
     text: &'a str,
+    /// Byte offset of the start of each line.
+    starts: Vec<usize>,
 }
 
-impl Lines<'_> {
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Lines<'a> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { text, starts }
+    }
+
     fn at(&self, offset: u64) -> (u64, u64) {
-        let off = usize::try_from(offset)
+        let mut off = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(self.text.len());
-        let mut off = off;
         while !self.text.is_char_boundary(off) {
             off = off.saturating_sub(1);
         }
-        let before = self.text.get(..off).unwrap_or("");
-        let line = before.matches('\n').count() as u64 + 1;
-        let start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = before.get(start..).map(|s| s.chars().count()).unwrap_or(0) as u64 + 1;
-        (line, col)
+        // Index of the last line start at or before `off`.
+        let idx = self.starts.partition_point(|s| *s <= off).saturating_sub(1);
+        let start = self.starts.get(idx).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(start..off)
+            .map(|s| s.chars().count())
+            .unwrap_or(0) as u64
+            + 1;
+        (idx as u64 + 1, col)
     }
 }
 
@@ -144,7 +156,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<String> {
         Err(e) => {
             let good = bytes.get(..e.valid_up_to()).unwrap_or(&[]);
             let text = String::from_utf8_lossy(good);
-            let (line, column) = Lines { text: &text }.at(good.len() as u64);
+            let (line, column) = Lines::new(&text).at(good.len() as u64);
             Err(Error::Xml {
                 path: path.into(),
                 line,
@@ -165,7 +177,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
             limit: MAX_BYTES,
         });
     }
-    let lines = Lines { text };
+    let lines = Lines::new(text);
     let mut reader = quick_xml::Reader::from_str(text);
     let cfg = reader.config_mut();
     cfg.trim_text(false);
@@ -210,8 +222,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
                     column,
                 });
             }
-            Event::Start(s) | Event::Empty(s) => {
-                let empty = ev_is_empty(text, start, reader.buffer_position());
+            ev @ (Event::Start(_) | Event::Empty(_)) => {
+                let (s, empty) = match ev {
+                    Event::Start(s) => (s, false),
+                    Event::Empty(s) => (s, true),
+                    _ => continue,
+                };
                 count += 1;
                 if count > MAX_ELEMENTS {
                     return Err(Error::Limit {
@@ -310,16 +326,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
     }
     let root = root.ok_or_else(|| xml_err(0, "no root element".into()))?;
     Ok(Document { root, declaration })
-}
-
-/// Whether the tag that spans `start..end` of `text` is self-closing (`<x/>`).
-fn ev_is_empty(text: &str, start: u64, end: u64) -> bool {
-    let (Ok(a), Ok(b)) = (usize::try_from(start), usize::try_from(end)) else {
-        return false;
-    };
-    text.get(a..b)
-        .map(|t| t.trim_end().ends_with("/>"))
-        .unwrap_or(false)
 }
 
 /// Turns an attribute value error into [`Error::Entity`] when it names an unknown entity.
