@@ -253,6 +253,19 @@ fn deployment_rules() {
     ] {
         assert!(has(&rep, r, s), "{r} {s}: {rep:?}");
     }
+    let up = write(
+        &d,
+        "u.toml",
+        "[[steps]]\nname = \"Upgrade\"\nkind = \"upgrade_os\"\npackage = \"ABC00020\"\n",
+    );
+    let media = write(
+        &d,
+        "media.toml",
+        "purpose = \"available\"\ncollection = \"C\"\navailability = \"clients_media_pxe\"\nallow_internet = true\ndeployment_option = \"download_when_needed\"\ncontent_enabled_cmg = true\n",
+    );
+    let (code, rep2) = lint(&d, &up, Some(&media));
+    assert_eq!(code, 1);
+    assert!(has(&rep2, "TS026", "error"), "{rep2:?}");
     // Findings are sorted: errors, then warnings, then notes.
     let order: Vec<&str> = rep.findings.iter().map(|f| f.severity.as_str()).collect();
     let mut sorted = order.clone();

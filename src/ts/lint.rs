@@ -199,6 +199,12 @@ pub const RULES: &[Rule] = &[
         basis: Basis::Documented,
         spec: "§2",
     },
+    Rule {
+        id: "TS026",
+        name: "upgrade-from-software-center",
+        basis: Basis::Documented,
+        spec: "§9 D8, seed 002",
+    },
 ];
 
 /// Application installs above which a `PROVISIONTS` sequence risks the 60-minute ESP timeout.
@@ -616,6 +622,18 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
                 "use availability = \"clients_media_pxe\" or \"media_pxe\" for boot media over the CMG (2010+)",
             );
         }
+        let upgrade = steps
+            .iter()
+            .find(|(_, s)| is(s, "UpgradeOperatingSystemAction"));
+        if let (Some((loc, _)), true) = (upgrade, media && d.allow_internet) {
+            l.add(
+                "TS026",
+                Severity::Error,
+                loc,
+                "an in-place upgrade over a CMG starts from Software Center; Windows PE, PXE and task sequence media are not supported".into(),
+                "deploy the upgrade with availability = \"clients\"",
+            );
+        }
         if d.purpose == Purpose::Required && winpe {
             l.add(
                 "TS024",
@@ -809,6 +827,28 @@ pub fn sarif(r: &Report) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_used_is_in_the_catalogue() {
+        let src = include_str!("lint.rs");
+        let mut used: Vec<&str> = src
+            .match_indices("\"TS0")
+            .filter_map(|(i, _)| src.get(i + 1..i + 6))
+            .filter(|id| {
+                id.get(2..)
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+            })
+            .collect();
+        used.sort();
+        used.dedup();
+        assert!(used.len() >= 26);
+        for id in used {
+            assert!(RULES.iter().any(|r| r.id == id), "{id} missing from RULES");
+        }
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(r.id, format!("TS{:03}", i + 1));
+        }
+    }
 
     #[test]
     fn unc_detection() {
