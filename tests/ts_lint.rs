@@ -222,6 +222,18 @@ fn unc_network_folder_smp_and_dependent_program() {
     assert!(has(&rep, "TS002", "error"));
     assert!(has(&rep, "TS010", "warning"));
     assert!(has(&rep, "TS011", "warning"));
+    // A password in the file (console exports leave them out).
+    let pw = write(
+        &d,
+        "pw.toml",
+        "[[steps]]\nname = \"Net\"\ntype = \"SMS_TaskSequence_ApplyNetworkSettingsAction\"\nvariables = [ { name = \"OSDNetworkJoinType\", property = \"NetworkJoinType\", value = \"1\" }, { name = \"OSDJoinPassword\", property = \"DomainPassword\", value = \"hunter2\" } ]\n",
+    );
+    let (_, rep2) = lint(&d, &pw, None);
+    assert!(has(&rep2, "TS027", "warning"), "{rep2:?}");
+    assert!(
+        !rep2.findings.iter().any(|f| f.message.contains("hunter2")),
+        "the secret is not repeated"
+    );
     let smp: Vec<_> = rep.findings.iter().filter(|x| x.rule == "TS013").collect();
     assert_eq!(smp.len(), 1, "disabled steps are not checked: {smp:?}");
     assert_eq!(smp[0].location, "/SMP");

@@ -587,21 +587,13 @@ fn condition(c: &CondT, loc: &str, ctx: &Ctx<'_>) -> Result<Condition> {
         .filter(|x| x.trim_start().starts_with("<condition"))
     {
         let e = parse_fragment(x, loc, ctx)?;
-        // Re-use the model reader: a condition is read the same way wherever it sits.
-        let mut st = Element::new("step").with_attr("name", "x");
-        st.children.push(xml::Node::Element(e));
-        let wrapper = Element {
-            name: "sequence".into(),
-            children: vec![xml::Node::Element(st)],
-            ..Default::default()
-        };
-        let seq = Sequence::from_element(&wrapper, false, ctx.path)?;
-        return match seq.items.first() {
-            Some(Item::Step(s)) if s.condition.is_some() => {
-                Ok(s.condition.clone().unwrap_or_default())
-            }
-            _ => Err(ctx.err(loc, "condition XML is not a <condition> element", None)),
-        };
+        return Condition::from_element(&e).ok_or_else(|| {
+            ctx.err(
+                loc,
+                "condition XML is not a <condition> element without text",
+                None,
+            )
+        });
     }
     Ok(Condition {
         attrs: Vec::new(),

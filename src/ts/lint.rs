@@ -205,6 +205,12 @@ pub const RULES: &[Rule] = &[
         basis: Basis::Documented,
         spec: "§9 D8, seed 002",
     },
+    Rule {
+        id: "TS027",
+        name: "password-in-file",
+        basis: Basis::Inferred,
+        spec: "§1 (exports omit passwords)",
+    },
 ];
 
 /// Application installs above which a `PROVISIONTS` sequence risks the 60-minute ESP timeout.
@@ -533,7 +539,31 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
                 "run as the local system account",
             );
         }
+        // TS027: a password stored in the sequence (console exports leave them out).
+        if let Some(v) = s.vars.iter().flatten().find(|v| {
+            let p = v.property().unwrap_or(v.name());
+            p.to_ascii_lowercase().contains("password") && !v.value.is_empty()
+        }) {
+            l.add(
+                "TS027",
+                Severity::Warning,
+                loc,
+                format!("{} holds a password in the task sequence file", v.name()),
+                "leave it empty in source control and set it in the console or as a hidden collection variable",
+            );
+        }
         // TS025: editor limits.
+        if s.attr("description")
+            .is_some_and(|d| d.chars().count() > 256)
+        {
+            l.add(
+                "TS025",
+                Severity::Note,
+                loc,
+                "description longer than the editor's 256 characters".into(),
+                "shorten the description",
+            );
+        }
         if s.name().chars().count() > 50 {
             l.add(
                 "TS025",

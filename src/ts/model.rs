@@ -467,6 +467,16 @@ fn step(e: &Element) -> Option<Step> {
     Some(s)
 }
 
+impl Condition {
+    /// Reads a `<condition>` element; `None` when it is not one or holds text.
+    pub fn from_element(e: &Element) -> Option<Condition> {
+        if e.name != "condition" {
+            return None;
+        }
+        condition(e)
+    }
+}
+
 fn condition(e: &Element) -> Option<Condition> {
     let mut c = Condition {
         attrs: e.attrs.clone(),
