@@ -177,6 +177,7 @@ fn flags_for_required_media_only_hidden_intranet() {
         .find(|b| b["name"] == "HIDDENINWINPE")
         .unwrap();
     assert_eq!(hidden["basis"], "inferred");
+    assert_eq!(hidden["confirm"], true);
     assert!(
         a["unconfirmed"][0]
             .as_str()

@@ -249,7 +249,12 @@ pub struct Bit {
     pub setting: &'static str,
     /// documented | inferred.
     pub basis: &'static str,
+    /// The spec asks for this mapping to be confirmed on a real site before relying on it.
+    pub confirm: bool,
 }
+
+/// Bits whose wizard mapping the spec marks "confirm" (§8).
+pub const TO_CONFIRM: &[&str] = &["TARGETTOWINPE", "HIDDENINWINPE", "APTSINTRANETONLY"];
 
 /// The computed `SMS_Advertisement` properties.
 #[derive(Debug, Clone, Serialize)]
@@ -333,6 +338,7 @@ impl Deployment {
                 value,
                 setting,
                 basis,
+                confirm: TO_CONFIRM.contains(&name),
             })
         };
         const A: &str = "AdvertFlags";
