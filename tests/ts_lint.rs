@@ -358,3 +358,39 @@ print(len(run['results']), sum(1 for r in run['results'] if r['level'] == 'error
     let out = d.tool("python3", &["-c", script]).ok().stdout;
     assert_eq!(out.trim(), format!("{} {}", rep.findings.len(), rep.errors));
 }
+
+#[test]
+fn unc_path_inside_an_inline_powershell_script_is_found() {
+    // Python decodes the inline script (base64 of UTF-16LE with BOM) of the real vector and
+    // finds the UNC path; lint must report the same path.
+    let d = Dir::new();
+    let v = vectors().join("ts-xml/garytown__AppMappingAppInstalls_MCM00029_object.xml");
+    let script = format!(
+        r#"
+import base64, re, xml.etree.ElementTree as ET
+r = ET.fromstring(open(r'{}', 'rb').read())
+seq = [p for p in r.findall('PROPERTY') if p.get('NAME') == 'Sequence'][0].find('VALUE').text
+for var in ET.fromstring(seq).iter('variable'):
+    if var.get('name') == 'OSDRunPowerShellScriptSourceScript' and var.text:
+        text = base64.b64decode(var.text).decode('utf-16')
+        m = re.findall(r'\\\\[A-Za-z0-9%._-]+\\[^\s"\']+', text)
+        if m:
+            print(m[0])
+            break
+"#,
+        v.display()
+    );
+    let unc = d.tool("python3", &["-c", &script]).ok().stdout;
+    let unc = unc.trim();
+    assert!(unc.starts_with("\\\\"), "{unc}");
+    let (_, rep) = lint(&d, v.to_str().unwrap(), None);
+    let f = rep
+        .findings
+        .iter()
+        .find(|f| f.rule == "TS010")
+        .expect("TS010");
+    assert!(
+        f.message.contains(unc) && f.message.contains("inline script"),
+        "{f:?}"
+    );
+}

@@ -881,6 +881,51 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes base64 (RFC 4648, padding optional, whitespace ignored); `None` if invalid.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            c if c.is_ascii_whitespace() => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xFF).ok()?);
+        }
+    }
+    Some(out)
+}
+
+/// Decodes an inline PowerShell script as ConfigMgr stores it (base64 of UTF-16LE, BOM optional).
+pub fn decode_script(s: &str) -> Option<String> {
+    let b = base64_decode(s)?;
+    let b = b.strip_prefix(&[0xFF, 0xFE]).unwrap_or(&b);
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| {
+            u16::from_le_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
+        .collect();
+    String::from_utf16(&units).ok()
+}
+
 /// Encodes an inline PowerShell script as ConfigMgr stores it: base64 of UTF-16LE with BOM (§4).
 pub fn encode_script(script: &str) -> String {
     let mut b = vec![0xFF, 0xFE];
@@ -1765,6 +1810,14 @@ mod tests {
         }
         // Inline scripts start with the UTF-16LE BOM, as in the real exports ("//5…").
         assert!(encode_script("[CmdletBinding()]").starts_with("//5bAEMA"));
+        for i in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            assert_eq!(base64_decode(&base64(i.as_bytes())).unwrap(), i.as_bytes());
+        }
+        assert_eq!(
+            decode_script(&encode_script("héllo \\\\srv\\x")).unwrap(),
+            "héllo \\\\srv\\x"
+        );
+        assert!(base64_decode("a*b").is_none());
     }
 
     #[test]

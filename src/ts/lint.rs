@@ -469,12 +469,25 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
         for v in s.vars.iter().flatten() {
             texts.push(&v.value);
         }
-        if let Some(unc) = texts.iter().find_map(|t| has_unc(t)) {
+        let script = s
+            .var("OSDRunPowerShellScriptSourceScript")
+            .and_then(super::author::decode_script);
+        let found = texts
+            .iter()
+            .find_map(|t| has_unc(t))
+            .map(|u| (u, ""))
+            .or_else(|| {
+                script
+                    .as_deref()
+                    .and_then(has_unc)
+                    .map(|u| (u, " (in the inline script)"))
+            });
+        if let Some((unc, where_)) = found {
             l.add(
                 "TS010",
                 Severity::Warning,
                 loc,
-                format!("UNC path {unc} is unreachable from the internet"),
+                format!("UNC path {unc}{where_} is unreachable from the internet"),
                 "put the files in a package distributed to the content-enabled CMG and reference it",
             );
         }
