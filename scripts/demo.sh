@@ -51,16 +51,24 @@ umask 022
 openssl pkcs12 -export -inkey media-client.key -in media-client.pem -name "PS1 boot media" \
   -passout file:media-client.pfx.pass -out media-client.pfx
 
-step "M2. CMG site-based boot media from the sample (root injected into its boot.wim), as a folder"
-SOURCE_DATE_EPOCH=1700000000 "$PF" media build --boot-wim boot.wim \
-  --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
-  --root-cert cmg-root.pem --media-cert media-client.pfx \
-  --media-cert-password-file media-client.pfx.pass --password-file media.pass \
-  --variable OSDComputerName=PC-0042 --label "Contoso CMG media" --no-prompt \
-  --format dir -o cmg-media
+step "M2. CMG site-based boot media from the sample (root injected into its boot.wim): ISO and USB image"
+media_build() {
+  SOURCE_DATE_EPOCH=1700000000 "$PF" media build --boot-wim boot.wim \
+    --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
+    --root-cert cmg-root.pem --media-cert media-client.pfx \
+    --media-cert-password-file media-client.pfx.pass --password-file media.pass \
+    --variable OSDComputerName=PC-0042 --label "Contoso CMG media" --no-prompt "$@"
+}
+media_build --format iso -o cmg-media.iso --manifest cmg-media.iso.manifest.json
+media_build --format usb -o cmg-media.img --manifest cmg-media.img.manifest.json
+xorriso -indev cmg-media.iso -report_el_torito plain 2>/dev/null | grep 'El Torito'
 
-step "M3. Inspect the medium: boot entries, TsmBootstrap.ini, variables (secrets redacted), trusted roots"
-"$PF" media inspect cmg-media --password-file media.pass
+step "M3. Inspect the ISO: El Torito entries, TsmBootstrap.ini, variables (secrets redacted), trusted roots"
+"$PF" media inspect cmg-media.iso --password-file media.pass
+
+step "M4. Inspect the USB image (MBR + FAT32; write it with dd, Rufus or Etcher)"
+sfdisk -d cmg-media.img | tail -1
+"$PF" media inspect cmg-media.img --password-file media.pass --json | grep -E '"(container|volume_label)"'
 
 step "Autopilot into co-management: client command line for Intune, offline ESP diagnosis"
 CMG=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500

@@ -33,10 +33,10 @@ pub enum Status {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Global {
     /// Print nothing but results and errors (no progress, no notes).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     /// Explain more; with an error, print its full cause chain.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
 }
 

@@ -475,30 +475,8 @@ impl Wim {
     /// Reports the bytes written by the next commit (or capture) to `progress`. The bar is
     /// started on wimlib's first write message and finished when metadata is written.
     pub fn set_progress(&mut self, progress: std::rc::Rc<dyn crate::progress::Progress>) {
-        let mut started = false;
-        let mut last = 0u64;
-        self.inner.register_progress_callback(move |msg| {
-            match msg {
-                wimlib::progress::ProgressMsg::WriteStreams {
-                    total_bytes,
-                    completed_bytes,
-                    ..
-                } => {
-                    if !started {
-                        progress.start("writing WIM", Some(*total_bytes));
-                        started = true;
-                    }
-                    progress.advance(completed_bytes.saturating_sub(last));
-                    last = *completed_bytes;
-                }
-                wimlib::progress::ProgressMsg::WriteMetadataEnd if started => {
-                    progress.finish();
-                    started = false;
-                }
-                _ => {}
-            }
-            wimlib::progress::ProgressStatus::Continue
-        });
+        self.inner
+            .register_progress_callback(write_progress_callback(progress));
     }
 
     /// Whether changes are staged.
@@ -555,6 +533,37 @@ impl Wim {
                 Ok(out)
             }
         }
+    }
+}
+
+/// A wimlib progress callback reporting the bytes of a WIM write to `progress`: started on the
+/// first write message, finished when the metadata is written.
+fn write_progress_callback(
+    progress: std::rc::Rc<dyn crate::progress::Progress>,
+) -> impl FnMut(&mut wimlib::progress::ProgressMsg) -> wimlib::progress::ProgressStatus + 'static {
+    let mut started = false;
+    let mut last = 0u64;
+    move |msg| {
+        match msg {
+            wimlib::progress::ProgressMsg::WriteStreams {
+                total_bytes,
+                completed_bytes,
+                ..
+            } => {
+                if !started {
+                    progress.start("writing WIM", Some(*total_bytes));
+                    started = true;
+                }
+                progress.advance(completed_bytes.saturating_sub(last));
+                last = *completed_bytes;
+            }
+            wimlib::progress::ProgressMsg::WriteMetadataEnd if started => {
+                progress.finish();
+                started = false;
+            }
+            _ => {}
+        }
+        wimlib::progress::ProgressStatus::Continue
     }
 }
 
@@ -706,15 +715,24 @@ pub struct ExportOptions {
 /// image marked bootable), through a temporary file and rename. Used for media, whose
 /// `sources\boot.wim` must hold only the chosen image as the boot index
 /// (`shared/specs/boot-media.md` §1). The source is only read.
-pub fn export_image(src: &Wim, index: u32, out: &Path, opts: &ExportOptions) -> Result<(), Error> {
+pub fn export_image(
+    src: &Wim,
+    index: u32,
+    out: &Path,
+    opts: &ExportOptions,
+    progress: Option<std::rc::Rc<dyn crate::progress::Progress>>,
+) -> Result<(), Error> {
     let i = src.check_index(index)?;
-    let dest = lib()
+    let mut dest = lib()
         .create_new_wim(src.inner.info().compression_type)
         .map_err(|e| map_err(out, "create", e))?;
     src.inner
         .select_image(i)
         .export(&dest, None, None, wimlib::ExportFlags::BOOT)
         .map_err(|e| map_err(src.path(), "export image", e))?;
+    if let Some(p) = progress {
+        dest.register_progress_callback(write_progress_callback(p));
+    }
     let mut flags = WriteFlags::empty();
     if let Some(g) = opts.guid {
         dest.set_info(wimlib::SetInfo::default().guid(uuid::Uuid::from_bytes(g)))
