@@ -141,6 +141,27 @@ fn malformed_toml_reports_line_and_column() {
 }
 
 #[test]
+fn control_characters_are_refused() {
+    let d = Dir::new();
+    std::fs::write(
+        d.join("c.toml"),
+        "[[steps]]\nname = \"bell\\u0007\"\nkind = \"restart\"\n",
+    )
+    .unwrap();
+    let r = d
+        .peforge(&["ts", "build", "c.toml", "-o", "out.xml"])
+        .fails(2);
+    assert!(r.stderr.contains("U+0007"), "{}", r.stderr);
+    assert!(!d.join("out.xml").exists());
+    std::fs::write(
+        d.join("c.xml"),
+        "<sequence version=\"3.10\"><step name=\"a&#1;\"/></sequence>",
+    )
+    .unwrap();
+    refused(&d, "c.xml", "import", &["c.xml:", "U+0001"]);
+}
+
+#[test]
 fn build_refuses_to_overwrite_its_input() {
     let d = Dir::new();
     std::fs::write(

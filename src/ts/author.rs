@@ -397,16 +397,25 @@ pub fn to_model(doc: &Doc, path: &Path) -> Result<(Sequence, PackageInfo)> {
         .variables
         .as_ref()
         .map(|vs| vs.iter().map(var).collect());
-    Ok((
-        Sequence {
-            attrs,
-            declaration: doc.sequence.xml_declaration,
-            references,
-            globals,
-            items,
-        },
-        doc.package.clone(),
-    ))
+    let seq = Sequence {
+        attrs,
+        declaration: doc.sequence.xml_declaration,
+        references,
+        globals,
+        items,
+    };
+    if let Some((name, c)) = xml::invalid_char(&seq.to_element()) {
+        return Err(Error::invalid(
+            path,
+            format!("<{name}>"),
+            format!(
+                "character U+{:04X} cannot be written to XML 1.0",
+                u32::from(c)
+            ),
+            Some("remove control characters from names and values"),
+        ));
+    }
+    Ok((seq, doc.package.clone()))
 }
 
 fn var(v: &VarT) -> Variable {

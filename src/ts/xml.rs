@@ -325,6 +325,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
         ));
     }
     let root = root.ok_or_else(|| xml_err(0, "no root element".into()))?;
+    if let Some((name, c)) = invalid_char(&root) {
+        return Err(xml_err(
+            0,
+            format!(
+                "character U+{:04X} in <{name}> is not allowed in XML 1.0",
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(Document { root, declaration })
 }
 
@@ -452,6 +461,29 @@ pub fn to_string(el: &Element) -> String {
     let mut s = String::new();
     write(el, &mut s);
     s
+}
+
+/// The first character XML 1.0 cannot carry (control characters other than tab, LF, CR),
+/// with the element it sits in; such a sequence could not be read back by ConfigMgr.
+pub fn invalid_char(el: &Element) -> Option<(String, char)> {
+    let bad = |s: &str| {
+        s.chars().find(|c| {
+            (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+        })
+    };
+    let found = el
+        .attrs
+        .iter()
+        .find_map(|(k, v)| bad(k).or_else(|| bad(v)))
+        .or_else(|| bad(&el.name));
+    if let Some(c) = found {
+        return Some((el.name.clone(), c));
+    }
+    el.children.iter().find_map(|n| match n {
+        Node::Text(t) => bad(t).map(|c| (el.name.clone(), c)),
+        Node::Element(e) => invalid_char(e),
+    })
 }
 
 /// Whether two trees mean the same: same names, same attributes in any order, same children in
