@@ -140,6 +140,8 @@ struct Summary<'a> {
     output: String,
     steps: usize,
     groups: usize,
+    /// Elements kept verbatim (not typed by peforge, written back unchanged).
+    kept_verbatim: usize,
     sha256: &'a str,
 }
 
@@ -180,14 +182,16 @@ fn import(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result
             output: output.display().to_string(),
             steps: l.sequence.steps().count(),
             groups: count_groups(&l.sequence),
+            kept_verbatim: l.sequence.verbatim_count(),
             sha256: &hash,
         })?;
     } else if !g.quiet {
         eprintln!(
-            "imported {} ({:?}, {} steps) into {}",
+            "imported {} ({:?}, {} steps, {} elements kept verbatim) into {}",
             input.display(),
             l.form,
             l.sequence.steps().count(),
+            l.sequence.verbatim_count(),
             output.display()
         );
     }
@@ -215,6 +219,7 @@ fn build(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result<
             output: output.display().to_string(),
             steps: l.sequence.steps().count(),
             groups: count_groups(&l.sequence),
+            kept_verbatim: l.sequence.verbatim_count(),
             sha256: &hash,
         })?;
     } else if !g.quiet {

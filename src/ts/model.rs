@@ -284,6 +284,34 @@ impl Sequence {
         out
     }
 
+    /// How many elements the model keeps verbatim (unknown items, unknown step children,
+    /// unknown condition nodes): what `import` could not type, yet writes back unchanged.
+    pub fn verbatim_count(&self) -> usize {
+        fn conds(c: &[Cond]) -> usize {
+            c.iter()
+                .map(|n| match n {
+                    Cond::Raw(_) => 1,
+                    Cond::Operator { children, .. } => conds(children),
+                    Cond::Expression { .. } => 0,
+                })
+                .sum()
+        }
+        fn cond_of(c: &Option<Condition>) -> usize {
+            c.as_ref().map(|c| conds(&c.nodes)).unwrap_or(0)
+        }
+        fn go(items: &[Item]) -> usize {
+            items
+                .iter()
+                .map(|i| match i {
+                    Item::Raw(_) => 1,
+                    Item::Group(g) => cond_of(&g.condition) + go(&g.items),
+                    Item::Step(s) => cond_of(&s.condition) + s.extra.len(),
+                })
+                .sum()
+        }
+        go(&self.items)
+    }
+
     /// Every step in document order.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.walk().into_iter().map(|(_, s)| s)
