@@ -238,6 +238,7 @@ fn deploy_ps1_is_idempotent_whatif_aware_and_escapes_values() {
     assert!(pos("Get-CMTaskSequence -Name") < pos("New-CMTaskSequence @new"));
     assert!(pos("$pkg.Sequence -ne $SequenceXml") < pos("MethodName SetSequence"));
     assert!(pos("Get-CMTaskSequenceDeployment") < pos("New-CMTaskSequenceDeployment"));
+    assert!(pos("Get-CMCollection -Name $CollectionName") < pos("Get-CMTaskSequenceDeployment"));
     assert!(pos("$present -contains $id") < pos("Start-CMContentDistribution @target"));
     for p in [
         "DeployPurpose = 'Available'",

@@ -256,12 +256,14 @@ pub fn deploy_ps1(name: &str, dep: &Deployment, items: &[ContentItem], seq_sha25
             None => {}
         }
     }
+    s.push_str("    $collection = Get-CMCollection -Name $CollectionName\n");
+    s.push_str("    if (-not $collection) { throw \"collection '$CollectionName' not found\" }\n");
     s.push_str("    if ($ts) {\n");
-    s.push_str("        $existing = Get-CMTaskSequenceDeployment -TaskSequenceId $ts.PackageID | Where-Object { $_.CollectionName -eq $CollectionName }\n");
+    s.push_str("        $existing = Get-CMTaskSequenceDeployment -TaskSequenceId $ts.PackageID | Where-Object { $_.CollectionID -eq $collection.CollectionID }\n");
     s.push_str("        if ($existing) {\n            if ($PSCmdlet.ShouldProcess(\"$TaskSequenceName -> $CollectionName\", 'Set-CMTaskSequenceDeployment')) {\n");
     s.push_str("                Set-CMTaskSequenceDeployment -InputObject $existing @params\n            }\n");
     s.push_str("        } elseif ($PSCmdlet.ShouldProcess(\"$TaskSequenceName -> $CollectionName\", 'New-CMTaskSequenceDeployment')) {\n");
-    s.push_str("            $existing = New-CMTaskSequenceDeployment -TaskSequencePackageId $ts.PackageID -CollectionName $CollectionName @params\n        }\n");
+    s.push_str("            $existing = New-CMTaskSequenceDeployment -TaskSequencePackageId $ts.PackageID -CollectionId $collection.CollectionID @params\n        }\n");
     if dep.pre_download {
         s.push_str("        # Pre-download content (General tab) has no cmdlet parameter: set AdvertFlags bit 0x1000\n        # OPTIONALPREDOWNLOAD on the SMS_Advertisement (inferred mapping, see deployment.json).\n");
         s.push_str("        if ($existing) {\n            $adv = Get-CimInstance -ComputerName $ProviderMachineName -Namespace $Namespace -ClassName SMS_Advertisement -Filter \"AdvertisementID='$($existing.AdvertisementID)'\"\n");
