@@ -394,3 +394,30 @@ for var in ET.fromstring(seq).iter('variable'):
         "{f:?}"
     );
 }
+
+#[test]
+fn lint_sees_the_same_findings_in_xml_and_imported_toml() {
+    let d = Dir::new();
+    let dep = tpl("deploy.toml");
+    let mut files: Vec<_> = std::fs::read_dir(vectors().join("ts-xml"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
+    for (i, v) in files.iter().enumerate() {
+        let t = format!("v{i}.toml");
+        d.peforge(&["ts", "import", v.to_str().unwrap(), "-o", &t])
+            .ok();
+        let (c1, a) = lint(&d, v.to_str().unwrap(), Some(&dep));
+        let (c2, b) = lint(&d, &t, Some(&dep));
+        assert_eq!(c1, c2, "{}", v.display());
+        let key = |r: &Report| -> Vec<String> {
+            r.findings
+                .iter()
+                .map(|f| format!("{} {} {} {}", f.rule, f.severity, f.location, f.message))
+                .collect()
+        };
+        assert_eq!(key(&a), key(&b), "{}", v.display());
+    }
+}
