@@ -278,6 +278,7 @@ fn deployment_rules() {
     let (code, rep2) = lint(&d, &up, Some(&media));
     assert_eq!(code, 1);
     assert!(has(&rep2, "TS026", "error"), "{rep2:?}");
+    assert!(has(&rep2, "TS028", "note"), "{rep2:?}");
     // Findings are sorted: errors, then warnings, then notes.
     let order: Vec<&str> = rep.findings.iter().map(|f| f.severity.as_str()).collect();
     let mut sorted = order.clone();

@@ -211,6 +211,12 @@ pub const RULES: &[Rule] = &[
         basis: Basis::Inferred,
         spec: "§1 (exports omit passwords)",
     },
+    Rule {
+        id: "TS028",
+        name: "boot-media-prerequisites",
+        basis: Basis::Documented,
+        spec: "§9 D6, D9, D10",
+    },
 ];
 
 /// Application installs above which a `PROVISIONTS` sequence risks the 60-minute ESP timeout.
@@ -645,6 +651,15 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
                 "deployment",
                 "PXE and multicast are not supported through a CMG; only boot media works over the internet".into(),
                 "boot internet devices from site-based media whose management point is the CMG",
+            );
+        }
+        if media && d.allow_internet {
+            l.add(
+                "TS028",
+                Severity::Note,
+                "deployment",
+                "boot media over a CMG also needs: client settings \"Allow access to cloud distribution point\" and \"Enable clients to use a CMG\"; site-based media with a strong password and the CMG as management point; the management point set to intranet and internet (2010/2103); with a PKI CMG certificate, its trusted root in the boot image".into(),
+                "peforge media build --mp https://<CMG>/CCM_Proxy_MutualAuth/<id> --root-cert <root> builds such media; peforge cert inject adds the root to a boot image",
             );
         }
         if media && winpe {
