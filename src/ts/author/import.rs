@@ -336,7 +336,50 @@ fn friendly_cond(attrs: &Attrs, props: &[(String, String)]) -> Option<CondT> {
 /// Renders a TOML document (what `peforge ts import` writes).
 pub fn to_toml(doc: &Doc) -> std::result::Result<String, toml::ser::Error> {
     let body = toml::to_string(doc)?;
+    // Variables read best one per line; fall back to the plain form if anything is unexpected.
+    let body = inline_variables(&body).unwrap_or(body);
     Ok(format!(
         "# Task sequence in peforge's TOML authoring format (peforge ts build turns it back into XML).\n{body}"
     ))
+}
+
+/// Rewrites every `[[…variables]]` and `[[references]]` array of tables as an array of inline
+/// tables, one per line.
+fn inline_variables(text: &str) -> Option<String> {
+    use toml_edit::{Array, DocumentMut, Item, Table, Value};
+    fn walk(t: &mut Table) {
+        let keys: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
+        for k in keys {
+            let Some(item) = t.get_mut(&k) else { continue };
+            match item {
+                Item::ArrayOfTables(aot) if k == "variables" || k == "references" => {
+                    let mut arr = Array::new();
+                    for tbl in aot.iter() {
+                        let mut inline = tbl.clone().into_inline_table();
+                        inline.fmt();
+                        arr.push_formatted(Value::InlineTable(inline).decorated("\n    ", ""));
+                    }
+                    arr.set_trailing("\n");
+                    arr.set_trailing_comma(true);
+                    // Re-insert so the key gets default formatting (`variables = [`).
+                    t.remove(&k);
+                    t.insert(&k, Item::Value(Value::Array(arr)));
+                }
+                Item::ArrayOfTables(aot) => {
+                    for tbl in aot.iter_mut() {
+                        walk(tbl);
+                    }
+                }
+                Item::Table(tb) => walk(tb),
+                _ => {}
+            }
+        }
+    }
+    let mut d: DocumentMut = text.parse().ok()?;
+    walk(d.as_table_mut());
+    let mut out = d.to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Some(out)
 }
