@@ -508,28 +508,7 @@ impl Wim {
                 Ok(path)
             }
             CommitMode::Output(out) => {
-                let dir = out
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let tmp = tempfile::Builder::new()
-                    .prefix(".peforge-")
-                    .suffix(".wim.tmp")
-                    .tempfile_in(dir)
-                    .map_err(|source| Error::Io {
-                        path: out.clone(),
-                        source,
-                    })?
-                    .into_temp_path();
-                let c = cstr(&tmp.to_string_lossy());
-                self.inner
-                    .select_all_images()
-                    .write(tstr(&c), WriteFlags::empty(), 0)
-                    .map_err(|e| map_err(&out, "write", e))?;
-                tmp.persist(&out).map_err(|e| Error::Io {
-                    path: out.clone(),
-                    source: e.error,
-                })?;
+                write_new(&self.inner, &out, WriteFlags::empty())?;
                 Ok(out)
             }
         }
@@ -632,6 +611,13 @@ pub fn capture(images: &[CaptureImage<'_>], out: &Path) -> Result<(), Error> {
                 .map_err(|e| map_err(out, "set image property", e))?;
         }
     }
+    write_new(&wim, out, WriteFlags::empty())?;
+    Ok(())
+}
+
+/// Writes every image of `wim` to a new file at `out` through a temporary file in the same
+/// directory and a rename, so `out` is either the old file or the complete new one.
+fn write_new(wim: &wimlib::Wim, out: &Path, flags: WriteFlags) -> Result<(), Error> {
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -647,7 +633,7 @@ pub fn capture(images: &[CaptureImage<'_>], out: &Path) -> Result<(), Error> {
         .into_temp_path();
     let c = cstr(&tmp.to_string_lossy());
     wim.select_all_images()
-        .write(tstr(&c), WriteFlags::empty(), 0)
+        .write(tstr(&c), flags, 0)
         .map_err(|e| map_err(out, "write", e))?;
     tmp.persist(out).map_err(|e| Error::Io {
         path: out.into(),
@@ -761,26 +747,6 @@ pub fn export_image(
                 .map_err(|e| map_err(out, "set image property", e))?;
         }
     }
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".peforge-")
-        .suffix(".wim.tmp")
-        .tempfile_in(dir)
-        .map_err(|source| Error::Io {
-            path: out.into(),
-            source,
-        })?
-        .into_temp_path();
-    let c = cstr(&tmp.to_string_lossy());
-    dest.select_all_images()
-        .write(tstr(&c), flags, 0)
-        .map_err(|e| map_err(out, "write", e))?;
-    tmp.persist(out).map_err(|e| Error::Io {
-        path: out.into(),
-        source: e.error,
-    })?;
+    write_new(&dest, out, flags)?;
     Ok(())
 }
