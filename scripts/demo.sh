@@ -83,4 +83,11 @@ ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
   --value InstallationState --type dword --data 4
 "$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
 
+step "Task sequence as code: build, lint and package the bare-metal-over-CMG template"
+TS="${PF%/target/debug/peforge}/templates/ts"
+"$PF" ts build "$TS/bare-metal-cmg.toml" -o sequence.xml
+"$PF" ts lint "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml"
+"$PF" ts package "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml" -o reimage-ts.zip
+(mkdir -p reimage-ts && cd reimage-ts && bsdtar -xf ../reimage-ts.zip && sha256sum -c SHA256SUMS)
+
 printf '\nDone. Results are in %s\n' "$OUT"
