@@ -1,0 +1,184 @@
+//! `ts lint` acceptance: every rule's documented/inferred label checked against the spec's own
+//! §9 list (D = documented, I = inferred, read from `shared/specs/task-sequence.md` at test time),
+//! and the rules the other tests leave out fired on small sequences.
+
+mod common;
+use common::{Dir, vectors};
+use serde_json::Value;
+
+fn lint(d: &Dir, input: &str, dep: Option<&str>) -> (i32, Value) {
+    let mut args = vec!["ts", "lint", input, "--format", "json"];
+    if let Some(x) = dep {
+        args.extend(["--deployment", x]);
+    }
+    let r = d.peforge(&args);
+    assert!(r.code == 0 || r.code == 1, "{}: {}", r.code, r.stderr);
+    (r.code, r.json())
+}
+
+fn findings<'a>(rep: &'a Value, rule: &str) -> Vec<&'a Value> {
+    rep["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+fn has(rep: &Value, rule: &str, sev: &str) -> bool {
+    findings(rep, rule).iter().any(|f| f["severity"] == sev)
+}
+
+fn write(d: &Dir, name: &str, body: &str) -> String {
+    std::fs::write(d.join(name), body).unwrap();
+    name.to_string()
+}
+
+/// The §9 items of the spec: `D1`… are documented, `I1`… inferred.
+fn spec_items() -> Vec<(String, &'static str)> {
+    let spec = std::fs::read_to_string(vectors().join("../specs/task-sequence.md")).expect("spec");
+    let s9 = spec
+        .split("\n## 9.")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("spec §9");
+    s9.lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|id| match id.chars().next() {
+            Some('D') => Some((id.to_string(), "documented")),
+            Some('I') => Some((id.to_string(), "inferred")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn rule_labels_follow_the_spec() {
+    let items = spec_items();
+    assert!(items.len() >= 20, "{items:?}");
+    let d = Dir::new();
+    let t = write(
+        &d,
+        "t.toml",
+        "[[steps]]\nname = \"x\"\nkind = \"restart\"\n",
+    );
+    let r = d.peforge(&["ts", "lint", &t, "--format", "sarif"]);
+    let sarif: Value = serde_json::from_str(&r.stdout).expect("sarif");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let mut checked = 0;
+    for rule in rules {
+        let spec = rule["properties"]["spec"].as_str().unwrap();
+        let Some(s9) = spec.split("§9 ").nth(1) else {
+            continue;
+        };
+        let ids: Vec<&str> = s9
+            .split([',', ' '])
+            .filter(|x| x.starts_with('D') || x.starts_with('I'))
+            .collect();
+        assert!(!ids.is_empty(), "{spec}");
+        for id in ids {
+            let (_, label) = items
+                .iter()
+                .find(|(x, _)| x == id)
+                .unwrap_or_else(|| panic!("{} cites {id}, not in spec §9", rule["id"]));
+            assert_eq!(rule["properties"]["basis"], *label, "{} ({id})", rule["id"]);
+            checked += 1;
+        }
+    }
+    // Every §9 item the issue names has a rule: D1–D8, D11, D12 and I1–I6.
+    assert!(checked >= 16, "{checked}");
+}
+
+#[test]
+fn remaining_rules_fire_where_the_spec_says() {
+    let d = Dir::new();
+    // §10: SMSSITECODE=AUTO with CCMHOSTNAME; §6: no Continue on error on Setup Windows.
+    let t = write(
+        &d,
+        "setup.toml",
+        "[[steps]]\nname = \"Setup Windows and ConfigMgr\"\nkind = \"setup_windows_and_configmgr\"\ncontinue_on_error = true\nclient_package = \"ABC00004\"\nccmhostname = \"contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500\"\nsite_code = \"AUTO\"\n",
+    );
+    let (code, rep) = lint(&d, &t, None);
+    assert_eq!(code, 1, "{rep}");
+    assert!(has(&rep, "TS007", "error"), "{rep}");
+    assert!(has(&rep, "TS008", "warning"), "{rep}");
+
+    // D11 BitLocker escrow to AD, I5 run-as, I6 Auto Apply Drivers (unconfirmed), §2 name length.
+    let long = "N".repeat(51);
+    let t = write(
+        &d,
+        "misc.toml",
+        &format!(
+            r#"
+[[steps]]
+name = "BitLocker"
+type = "SMS_TaskSequence_EnableBitLockerAction"
+variables = [ {{ name = "OSDBitLockerCreateRecoveryPassword", property = "CreateRecoveryPassword", value = "AD" }} ]
+
+[[steps]]
+name = "Run as"
+type = "SMS_TaskSequence_RunCommandLineAction"
+action = "smsswd.exe /run: cmd /c echo"
+variables = [ {{ name = "SMSTSRunCommandLineUserName", property = "RunAsUserName", value = "CORP\\svc" }} ]
+
+[[steps]]
+name = "Drivers"
+type = "SMS_TaskSequence_AutoApplyAction"
+action = "osddriverclient.exe /auto"
+
+[[steps]]
+name = "{long}"
+kind = "restart"
+"#
+        ),
+    );
+    let (_, rep) = lint(&d, &t, None);
+    for (rule, sev, basis) in [
+        ("TS018", "warning", "documented"),
+        ("TS021", "warning", "inferred"),
+        ("TS022", "warning", "inferred"),
+        ("TS025", "note", "documented"),
+    ] {
+        let f = findings(&rep, rule);
+        assert_eq!(f.len(), 1, "{rule}: {rep}");
+        assert_eq!(f[0]["severity"], sev, "{rule}");
+        assert_eq!(f[0]["basis"], basis, "{rule}");
+        let msg = f[0]["message"].as_str().unwrap();
+        assert!(msg.ends_with(&format!("[{basis}]")), "{rule}: {msg}");
+    }
+    assert!(
+        findings(&rep, "TS022")[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unconfirmed")
+    );
+    assert_eq!(findings(&rep, "TS025")[0]["location"], format!("/{long}"));
+
+    // Seed 002: an OS deployment made available to clients only cannot run from boot media
+    // (TS023); PXE is not supported through a CMG (TS016).
+    let os = write(
+        &d,
+        "os.toml",
+        "[[steps]]\nname = \"Partition\"\nkind = \"format_and_partition_disk\"\n",
+    );
+    let base = "purpose = \"available\"\ncollection = \"C\"\nallow_internet = true\ndeployment_option = \"download_when_needed\"\ncontent_enabled_cmg = true\n";
+    let clients = write(
+        &d,
+        "clients.toml",
+        &format!("{base}availability = \"clients\"\n"),
+    );
+    let (_, rep) = lint(&d, &os, Some(&clients));
+    assert!(has(&rep, "TS023", "note"), "{rep}");
+    assert!(findings(&rep, "TS016").is_empty());
+    let media = write(
+        &d,
+        "media.toml",
+        &format!("{base}availability = \"media_pxe\"\n"),
+    );
+    let (_, rep) = lint(&d, &os, Some(&media));
+    assert!(has(&rep, "TS016", "note"), "{rep}");
+    assert!(findings(&rep, "TS023").is_empty());
+}
