@@ -235,7 +235,7 @@ fn options_are_checked() {
             .fails(2);
         assert!(r.stderr.contains(expect), "{body}: {}", r.stderr);
         assert!(
-            r.stderr.contains("t.toml: steps[0] (step \"S\")"),
+            r.stderr.contains("t.toml:1:1: steps[0] (step \"S\")"),
             "{}",
             r.stderr
         );

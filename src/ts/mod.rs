@@ -112,10 +112,14 @@ pub enum Error {
         message: String,
     },
     /// The content is structurally wrong (a step without a name, an unknown step kind, …).
-    #[error("{}: {location}: {message}", path.display())]
+    #[error("{}{}: {location}: {message}", path.display(), position(*line, *column))]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the TOML entry at fault (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        column: u64,
         /// Group/step path or element position.
         location: String,
         /// What is wrong.
@@ -169,10 +173,21 @@ impl Error {
     ) -> Error {
         Error::Invalid {
             path: path.into(),
+            line: 0,
+            column: 0,
             location: location.into(),
             message: message.into(),
             fix: fix.map(str::to_string),
         }
+    }
+}
+
+/// `:line:column` for an error message, or nothing when the position is unknown (0).
+fn position(line: u64, column: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
     }
 }
 

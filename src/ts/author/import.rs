@@ -261,6 +261,7 @@ fn cond_t(c: &Cond) -> CondT {
         let ctx = Ctx {
             path: Path::new(""),
             refs: Vec::new(),
+            at: Vec::new(),
         };
         if cond(&f, "", &ctx).ok().as_ref() == Some(c) {
             return f;

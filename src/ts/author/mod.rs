@@ -311,7 +311,54 @@ pub fn build(text: &str, path: &Path) -> Result<(Sequence, PackageInfo)> {
             message: e.message().trim().replace('\n', "; "),
         }
     })?;
-    to_model(&doc, path)
+    let mut ctx = Ctx {
+        path,
+        refs: Vec::new(),
+        at: Vec::new(),
+    };
+    let built = to_model_in(&doc, &mut ctx);
+    built.map_err(|e| match e {
+        Error::Invalid {
+            path,
+            location,
+            message,
+            fix,
+            ..
+        } => {
+            let (line, column) = entry_offset(text, &ctx.at)
+                .map(|o| line_col(text, o))
+                .unwrap_or((0, 0));
+            Error::Invalid {
+                path,
+                line,
+                column,
+                location,
+                message,
+                fix,
+            }
+        }
+        e => e,
+    })
+}
+
+/// Byte offset of the `[[steps]]` entry at index path `at` (`steps[a].steps[b]…`), read with
+/// toml_edit, which keeps spans: so content errors found after parsing name a line too.
+fn entry_offset(text: &str, at: &[usize]) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut span = None;
+    for &i in at {
+        let item = table.get("steps")?;
+        if let Some(t) = item.as_array_of_tables().and_then(|a| a.get(i)) {
+            span = t.span();
+            table = t;
+        } else {
+            let t = item.as_array()?.get(i)?.as_inline_table()?;
+            span = t.span();
+            table = t;
+        }
+    }
+    span.map(|s| s.start)
 }
 
 fn line_col(text: &str, offset: usize) -> (u64, u64) {
@@ -325,6 +372,8 @@ fn line_col(text: &str, offset: usize) -> (u64, u64) {
 struct Ctx<'a> {
     path: &'a Path,
     refs: Vec<Reference>,
+    /// Index path of the `[[steps]]` entry being converted (left in place on error).
+    at: Vec<usize>,
 }
 
 impl Ctx<'_> {
@@ -356,7 +405,13 @@ pub fn to_model(doc: &Doc, path: &Path) -> Result<(Sequence, PackageInfo)> {
     let mut ctx = Ctx {
         path,
         refs: Vec::new(),
+        at: Vec::new(),
     };
+    to_model_in(doc, &mut ctx)
+}
+
+fn to_model_in(doc: &Doc, ctx: &mut Ctx<'_>) -> Result<(Sequence, PackageInfo)> {
+    let path = ctx.path;
     let mut attrs: Attrs = Vec::new();
     // An empty version means "no version attribute" (kept from an import).
     let version = doc
@@ -372,7 +427,9 @@ pub fn to_model(doc: &Doc, path: &Path) -> Result<(Sequence, PackageInfo)> {
     }
     let mut items = Vec::new();
     for (i, it) in doc.steps.iter().enumerate() {
-        items.push(item(it, &format!("steps[{i}]"), &mut ctx)?);
+        ctx.at.push(i);
+        items.push(item(it, &format!("steps[{i}]"), ctx)?);
+        ctx.at.pop();
     }
     let mut references = doc.references.as_ref().map(|rs| {
         rs.iter()
@@ -394,7 +451,7 @@ pub fn to_model(doc: &Doc, path: &Path) -> Result<(Sequence, PackageInfo)> {
     });
     if !ctx.refs.is_empty() {
         let list = references.get_or_insert_with(Vec::new);
-        for r in ctx.refs {
+        for r in std::mem::take(&mut ctx.refs) {
             if !list.iter().any(|x| x.id() == r.id()) {
                 list.push(r);
             }
@@ -482,7 +539,9 @@ fn item(it: &ItemT, loc: &str, ctx: &mut Ctx<'_>) -> Result<Item> {
         common_attrs(it, &mut attrs);
         let mut items = Vec::new();
         for (i, c) in it.steps.iter().flatten().enumerate() {
+            ctx.at.push(i);
             items.push(item(c, &format!("{here}/steps[{i}]"), ctx)?);
+            ctx.at.pop();
         }
         return Ok(Item::Group(Group {
             attrs,

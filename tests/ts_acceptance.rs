@@ -1,6 +1,6 @@
-//! `ts lint` acceptance: every rule's documented/inferred label checked against the spec's own
-//! §9 list (D = documented, I = inferred, read from `shared/specs/task-sequence.md` at test time),
-//! and the rules the other tests leave out fired on small sequences.
+//! ts acceptance (issue 4): every lint rule's documented/inferred label checked against the
+//! spec's own §9 list (D = documented, I = inferred, read from `shared/specs/task-sequence.md` at
+//! test time), the rules the other tests leave out, and content errors in TOML named by line.
 
 mod common;
 use common::{Dir, vectors};
@@ -181,4 +181,32 @@ kind = "restart"
     let (_, rep) = lint(&d, &os, Some(&media));
     assert!(has(&rep, "TS016", "note"), "{rep}");
     assert!(findings(&rep, "TS023").is_empty());
+}
+
+#[test]
+fn content_errors_in_toml_name_the_entry_line_and_column() {
+    let d = Dir::new();
+    // Array-of-tables entries (nested) and inline-table entries.
+    let nested = "[[steps]]\ngroup = \"G\"\n\n  [[steps.steps]]\n  name = \"ok\"\n  kind = \"restart\"\n\n  [[steps.steps]]\n  name = \"bad\"\n  kind = \"restart\"\n  zzz = 1\n";
+    let inline = "[[steps]]\ngroup = \"G\"\nsteps = [ { name = \"ok\", kind = \"restart\" },\n  { name = \"bad\", kind = \"nope\" } ]\n";
+    for (file, text, needle) in [
+        ("n.toml", nested, "[[steps.steps]]\n  name = \"bad\""),
+        ("i.toml", inline, "{ name = \"bad\""),
+    ] {
+        std::fs::write(d.join(file), text).unwrap();
+        // Expected position computed from the text: the entry that holds the bad step.
+        let at = text.find(needle).unwrap();
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+        let r = d.peforge(&["ts", "build", file, "-o", "out.xml"]).fails(2);
+        assert!(
+            r.stderr.contains(&format!(
+                "error: {file}:{line}:{column}: steps[0] (group \"G\")/steps[1] (step \"bad\")"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("hint: "), "{}", r.stderr);
+        assert!(!d.join("out.xml").exists());
+    }
 }
