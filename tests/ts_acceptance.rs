@@ -210,3 +210,44 @@ fn content_errors_in_toml_name_the_entry_line_and_column() {
         assert!(!d.join("out.xml").exists());
     }
 }
+
+#[test]
+fn import_refuses_nesting_its_toml_cannot_carry_and_names_the_input() {
+    let d = Dir::new();
+    let nest = |n: usize| {
+        format!(
+            "<sequence version=\"3.10\">{}<step type=\"SMS_TaskSequence_RebootAction\" name=\"r\" description=\"\"><action>smsboot.exe</action></step>{}</sequence>",
+            "<group name=\"g\" description=\"\">".repeat(n),
+            "</group>".repeat(n)
+        )
+    };
+    // 64 levels import, and python3's tomllib reads the TOML back with the step 64 deep.
+    std::fs::write(d.join("ok.xml"), nest(64)).unwrap();
+    d.peforge(&["ts", "import", "ok.xml", "-o", "ok.toml"]).ok();
+    let depth = d
+        .tool(
+            "python3",
+            &[
+                "-c",
+                "import tomllib\nt = tomllib.load(open('ok.toml', 'rb'))['steps'][0]\nn = 0\nwhile 'group' in t: t = t['steps'][0]; n += 1\nprint(n, t['name'])",
+            ],
+        )
+        .ok()
+        .stdout;
+    assert_eq!(depth.trim(), "64 r");
+    // Deeper: refused naming the XML (not the TOML it would have written); lint still reads it.
+    std::fs::write(d.join("deep.xml"), nest(100)).unwrap();
+    let before = common::sha256(&d.join("deep.xml"));
+    let r = d
+        .peforge(&["ts", "import", "deep.xml", "-o", "deep.toml"])
+        .fails(2);
+    assert!(
+        r.stderr.contains("error: deep.xml: group nesting depth"),
+        "{}",
+        r.stderr
+    );
+    assert!(!d.join("deep.toml").exists());
+    assert_eq!(common::sha256(&d.join("deep.xml")), before);
+    let (_, rep) = lint(&d, "deep.xml", None);
+    assert_eq!(rep["errors"], 0);
+}

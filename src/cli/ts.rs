@@ -161,6 +161,7 @@ fn count_groups(seq: &crate::ts::model::Sequence) -> usize {
 fn import(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result<Status> {
     refuse_same(input, output)?;
     let l = source::load_xml(input)?;
+    author::check_depth(&l.sequence, input)?;
     let doc = author::from_model(&l.sequence, &l.package);
     let text = author::to_toml(&doc).context("rendering TOML")?;
     // Verify before writing: the TOML must rebuild the same sequence.

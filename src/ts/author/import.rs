@@ -8,6 +8,34 @@ use crate::ts::model::{Attrs, Cond, Condition, Item, Sequence, Variable};
 use crate::ts::source::PackageInfo;
 use crate::ts::xml::{self, Element};
 
+/// Deepest group nesting `import` writes. Each level adds one `steps` to a `[[steps.steps…]]`
+/// header and the TOML reader stops at its recursion limit (about 80 keys), so deeper XML
+/// (the XML reader allows [`xml::MAX_DEPTH`] elements) could be written but not read back.
+pub const MAX_GROUP_DEPTH: usize = 64;
+
+/// Refuses, naming the XML file, a sequence whose groups nest deeper than
+/// [`MAX_GROUP_DEPTH`] (lint and build still read it as XML).
+pub fn check_depth(seq: &Sequence, path: &Path) -> crate::ts::Result<()> {
+    fn depth(items: &[Item]) -> usize {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::Group(g) => depth(&g.items).saturating_add(1),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+    if depth(&seq.items) > MAX_GROUP_DEPTH {
+        return Err(crate::ts::Error::Limit {
+            path: path.into(),
+            what: "group nesting depth for the TOML authoring format",
+            limit: MAX_GROUP_DEPTH as u64,
+        });
+    }
+    Ok(())
+}
+
 /// Converts a model to the TOML document `import` writes (raw step form: lossless).
 pub fn from_model(seq: &Sequence, package: &PackageInfo) -> Doc {
     let mut st = SeqT::default();

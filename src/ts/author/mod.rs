@@ -37,7 +37,7 @@ use super::{Error, Result};
 mod import;
 mod kinds;
 
-pub use import::{from_model, to_toml};
+pub use import::{MAX_GROUP_DEPTH, check_depth, from_model, to_toml};
 use kinds::friendly;
 pub use kinds::{base64, base64_decode, decode_script, encode_script};
 
