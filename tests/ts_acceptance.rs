@@ -251,3 +251,76 @@ fn import_refuses_nesting_its_toml_cannot_carry_and_names_the_input() {
     let (_, rep) = lint(&d, "deep.xml", None);
     assert_eq!(rep["errors"], 0);
 }
+
+/// spec §8, typed in: Python reads deploy.toml with tomllib and computes the flags itself.
+const FLAGS_PY: &str = r#"
+import sys, json, tomllib
+d = tomllib.load(open(sys.argv[1], 'rb'))
+ux = d.get('user_experience', {})
+av, opt = d['availability'], d['deployment_option']
+a = 0
+if av != 'clients': a |= 0x00040000
+if av == 'media_pxe': a |= 0x10000000
+if av == 'media_pxe_hidden': a |= 0x20000000
+if not d['allow_internet']: a |= 0x00080000
+if d.get('pre_download'): a |= 0x1000
+if ux.get('show_progress', True): a |= 0x00800000
+if ux.get('software_installation_outside_maintenance_window'): a |= 0x00100000
+if ux.get('system_restart_outside_maintenance_window'): a |= 0x00200000
+if d.get('send_wake_up'): a |= 0x00400000
+if d['purpose'] == 'required':
+    if not ux.get('allow_user_run_independently'): a |= 0x02000000
+    a |= {'asap': 0x20, 'logon': 0x200, 'logoff': 0x400}.get(d.get('schedule', {}).get('assignment'), 0)
+shared = d.get('allow_shared_content', False)
+r = {'download_when_needed': (0x100, 0x200), 'download_all_first': (0x10, 0x40), 'access_directly': (0x08, 0x80)}[opt]
+rc = r[0] | (r[1] if shared else 0)
+rc |= {'always': 0x800, 'never': 0x1000, 'if_failed': 0x2000, 'if_succeeded': 0x4000}[d.get('rerun', 'if_failed')]
+if ux.get('commit_on_write_filter'): rc |= 0x8000
+if d.get('metered_network'): rc |= 0x40000
+adv = json.load(open(sys.argv[2]))['sms_advertisement']
+got = (adv['AdvertFlags'], adv['RemoteClientFlags'], adv['OfferType'])
+want = (a, rc, 0 if d['purpose'] == 'required' else 2)
+assert got == want, (sys.argv[1], [hex(x) for x in got], [hex(x) for x in want])
+print(hex(a), hex(rc))
+"#;
+
+#[test]
+fn advertisement_flags_match_the_spec_table_computed_in_python() {
+    let d = Dir::new();
+    std::fs::write(d.join("flags.py"), FLAGS_PY).unwrap();
+    let tpl = |n: &str| format!("{}/templates/ts/{n}", env!("CARGO_MANIFEST_DIR"));
+    let mut deps: Vec<(String, String)> = [
+        ("bare-metal-cmg.toml", "deploy.toml"),
+        ("in-place-upgrade-cmg.toml", "deploy-upgrade.toml"),
+        ("autopilot-provisionts.toml", "deploy-provisioning.toml"),
+    ]
+    .iter()
+    .map(|(t, dep)| (tpl(t), tpl(dep)))
+    .collect();
+    // Plus settings the templates leave at their defaults.
+    let extra = [
+        "purpose = \"required\"\ncollection = \"C\"\navailability = \"media_pxe\"\nallow_internet = true\ndeployment_option = \"download_all_first\"\nallow_shared_content = true\nrerun = \"never\"\nsend_wake_up = true\n[user_experience]\nsystem_restart_outside_maintenance_window = true\nallow_user_run_independently = true\n[schedule]\nassignment = \"logoff\"\n",
+        "purpose = \"required\"\ncollection = \"C\"\navailability = \"clients\"\nallow_internet = true\ndeployment_option = \"access_directly\"\nallow_shared_content = true\nrerun = \"if_succeeded\"\n[schedule]\nassignment = \"logon\"\n",
+    ];
+    for (i, body) in extra.iter().enumerate() {
+        let f = d.join(&format!("extra{i}.toml"));
+        std::fs::write(&f, body).unwrap();
+        deps.push((tpl("in-place-upgrade-cmg.toml"), f.display().to_string()));
+    }
+    for (i, (t, dep)) in deps.iter().enumerate() {
+        let out = format!("p{i}");
+        d.peforge(&[
+            "ts",
+            "package",
+            t,
+            "--deployment",
+            dep,
+            "-o",
+            &out,
+            "--allow-lint-errors",
+        ])
+        .ok();
+        let json = format!("{out}/deployment.json");
+        d.tool("python3", &["flags.py", dep, &json]).ok();
+    }
+}
