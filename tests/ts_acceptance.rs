@@ -324,3 +324,53 @@ fn advertisement_flags_match_the_spec_table_computed_in_python() {
         d.tool("python3", &["flags.py", dep, &json]).ok();
     }
 }
+
+#[test]
+fn schedule_values_deploy_ps1_cannot_use_are_refused_with_their_line() {
+    let d = Dir::new();
+    let t = format!(
+        "{}/templates/ts/in-place-upgrade-cmg.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let head = "purpose = \"required\"\ncollection = \"C\"\navailability = \"clients\"\nallow_internet = true\ndeployment_option = \"download_when_needed\"\ncontent_enabled_cmg = true\n[schedule]\n";
+    for (body, ok) in [
+        ("assignment = \"ASAP\"\n", false),
+        ("assignment = \"tomorrow 8am\"\n", false),
+        ("available = \"12/01/2026\"\n", false),
+        ("expires = \"2026-13-01T00:00:00Z\"\n", false),
+        ("assignment = \"logoff\"\n", true),
+        ("assignment = \"2026-12-01T08:00:00+01:00\"\n", true),
+        ("available = \"2026-12-01T08:00:00\"\n", true),
+    ] {
+        let text = format!("{head}{body}");
+        std::fs::write(d.join("dep.toml"), &text).unwrap();
+        let r = d.peforge(&[
+            "ts",
+            "package",
+            &t,
+            "--deployment",
+            "dep.toml",
+            "-o",
+            "p.zip",
+        ]);
+        if ok {
+            r.ok();
+            std::fs::remove_file(d.join("p.zip")).unwrap();
+            continue;
+        }
+        let r = r.fails(2);
+        // The value sits on the last line, after `key = `.
+        let line = text.lines().count();
+        let column = body.find('"').unwrap() + 1;
+        let key = body.split(' ').next().unwrap();
+        assert!(
+            r.stderr.contains(&format!(
+                "error: dep.toml:{line}:{column}: schedule.{key}: "
+            )),
+            "{body}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("hint: "), "{}", r.stderr);
+        assert!(!d.join("p.zip").exists());
+    }
+}

@@ -232,6 +232,58 @@ pub struct Deployment {
     pub schedule: Schedule,
 }
 
+/// Whether `s` is a date-time `Deploy.ps1` can hand to `[datetime]`: RFC 3339
+/// (`2026-12-01T08:00:00Z`, with an offset) or a local `YYYY-MM-DDTHH:MM:SS`.
+fn is_date_time(s: &str) -> bool {
+    use time::format_description::well_known::Rfc3339;
+    let local = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::OffsetDateTime::parse(s, &Rfc3339).is_ok()
+        || time::PrimitiveDateTime::parse(s, &local).is_ok()
+}
+
+impl Schedule {
+    /// Refuses values `Deploy.ps1` would only reject at the site (`[datetime]` cast) or that
+    /// would silently set no assignment flag (`ASAP`, `at logon`), naming the line.
+    fn check(&self, text: &str, path: &Path) -> Result<()> {
+        let fields = [
+            ("available", &self.available, false),
+            ("expires", &self.expires, false),
+            ("assignment", &self.assignment, true),
+        ];
+        for (key, value, events) in fields {
+            let Some(v) = value else { continue };
+            if (events && ["asap", "logon", "logoff"].contains(&v.as_str())) || is_date_time(v) {
+                continue;
+            }
+            let (line, column) = toml_edit::ImDocument::parse(text)
+                .ok()
+                .and_then(|doc| doc.get("schedule")?.get(key)?.span())
+                .map(|s| super::line_col(text, s.start))
+                .unwrap_or((0, 0));
+            let (expect, fix) = if events {
+                (
+                    "asap, logon, logoff or a date-time",
+                    "use asap, logon, logoff or an RFC 3339 time such as 2026-12-01T08:00:00Z",
+                )
+            } else {
+                (
+                    "a date-time",
+                    "write an RFC 3339 time such as 2026-12-01T08:00:00Z",
+                )
+            };
+            return Err(Error::Invalid {
+                path: path.into(),
+                line,
+                column,
+                location: format!("schedule.{key}"),
+                message: format!("{v:?} is not {expect}"),
+                fix: Some(fix.into()),
+            });
+        }
+        Ok(())
+    }
+}
+
 fn rerun_default() -> Rerun {
     Rerun::IfFailed
 }
@@ -301,14 +353,7 @@ impl Deployment {
         let d: Deployment = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
-                .map(|s| {
-                    let before = text.get(..s.start).unwrap_or("");
-                    let line = before.matches('\n').count() as u64 + 1;
-                    let start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-                    let col =
-                        before.get(start..).map(|x| x.chars().count()).unwrap_or(0) as u64 + 1;
-                    (line, col)
-                })
+                .map(|s| super::line_col(text, s.start))
                 .unwrap_or((0, 0));
             Error::Toml {
                 path: path.into(),
@@ -317,6 +362,7 @@ impl Deployment {
                 message: e.message().trim().replace('\n', "; "),
             }
         })?;
+        d.schedule.check(text, path)?;
         if d.collection.trim().is_empty() {
             return Err(Error::invalid(
                 path,

@@ -191,5 +191,15 @@ fn position(line: u64, column: u64) -> String {
     }
 }
 
+/// 1-based line and column (in characters) of byte `offset` in `text`, for TOML error
+/// positions (authoring format and deploy.toml).
+pub(crate) fn line_col(text: &str, offset: usize) -> (u64, u64) {
+    let before = text.get(..offset.min(text.len())).unwrap_or("");
+    let line = before.matches('\n').count() as u64 + 1;
+    let start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col = before.get(start..).map(|s| s.chars().count()).unwrap_or(0) as u64 + 1;
+    (line, col)
+}
+
 /// Result alias of the task sequence domain.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -303,7 +303,10 @@ pub const KINDS: &[(&str, &str)] = &[
 /// Builds a sequence from TOML text. `path` names the file in errors.
 pub fn build(text: &str, path: &Path) -> Result<(Sequence, PackageInfo)> {
     let doc: Doc = toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+        let (line, column) = e
+            .span()
+            .map(|s| super::line_col(text, s.start))
+            .unwrap_or((0, 0));
         Error::Toml {
             path: path.into(),
             line,
@@ -326,7 +329,7 @@ pub fn build(text: &str, path: &Path) -> Result<(Sequence, PackageInfo)> {
             ..
         } => {
             let (line, column) = entry_offset(text, &ctx.at)
-                .map(|o| line_col(text, o))
+                .map(|o| super::line_col(text, o))
                 .unwrap_or((0, 0));
             Error::Invalid {
                 path,
@@ -359,14 +362,6 @@ fn entry_offset(text: &str, at: &[usize]) -> Option<usize> {
         }
     }
     span.map(|s| s.start)
-}
-
-fn line_col(text: &str, offset: usize) -> (u64, u64) {
-    let before = text.get(..offset.min(text.len())).unwrap_or("");
-    let line = before.matches('\n').count() as u64 + 1;
-    let start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let col = before.get(start..).map(|s| s.chars().count()).unwrap_or(0) as u64 + 1;
-    (line, col)
 }
 
 struct Ctx<'a> {
