@@ -374,3 +374,21 @@ fn schedule_values_deploy_ps1_cannot_use_are_refused_with_their_line() {
         assert!(!d.join("p.zip").exists());
     }
 }
+
+#[test]
+fn last_network_settings_joining_a_nameless_workgroup_is_an_error() {
+    let d = Dir::new();
+    let step = |wg: &str| {
+        format!(
+            "[[steps]]\nname = \"Net\"\ntype = \"SMS_TaskSequence_ApplyNetworkSettingsAction\"\naction = \"osdnetsettings.exe configure\"\nvariables = [ {{ name = \"OSDNetworkJoinType\", property = \"NetworkJoinType\", value = \"1\" }}, {{ name = \"OSDWorkgroupName\", property = \"WorkgroupName\", value = \"{wg}\" }} ]\n"
+        )
+    };
+    let t = write(&d, "none.toml", &step(""));
+    let (code, rep) = lint(&d, &t, None);
+    assert_eq!(code, 1);
+    assert!(has(&rep, "TS003", "error"), "{rep}");
+    let t = write(&d, "wg.toml", &step("WORKGROUP"));
+    let (code, rep) = lint(&d, &t, None);
+    assert_eq!(code, 0, "{rep}");
+    assert!(findings(&rep, "TS003").is_empty());
+}

@@ -400,6 +400,18 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
                 "Apply Network Settings joins a domain; a later instance overrides it, but the step still needs a domain over the internet".into(),
                 "make every instance join a workgroup",
             ),
+            (Some("1"), true)
+                if s.var("OSDWorkgroupName").is_none_or(|w| w.trim().is_empty())
+                    && s.var("OSDDomainName").is_none_or(|d| d.trim().is_empty()) =>
+            {
+                l.add(
+                    "TS003",
+                    Severity::Error,
+                    loc,
+                    "the last Apply Network Settings instance joins a workgroup but names none; WorkgroupName is required when DomainName is empty".into(),
+                    "set OSDWorkgroupName (1–32 characters), e.g. WORKGROUP",
+                )
+            }
             (None, true) => l.add(
                 "TS003",
                 Severity::Note,
