@@ -145,6 +145,20 @@ struct Summary<'a> {
     sha256: &'a str,
 }
 
+impl<'a> Summary<'a> {
+    fn of(input: &Path, output: &Path, l: &source::Loaded, sha256: &'a str) -> Summary<'a> {
+        Summary {
+            input: input.display().to_string(),
+            form: l.form,
+            output: output.display().to_string(),
+            steps: l.sequence.steps().count(),
+            groups: count_groups(&l.sequence),
+            kept_verbatim: l.sequence.verbatim_count(),
+            sha256,
+        }
+    }
+}
+
 fn count_groups(seq: &crate::ts::model::Sequence) -> usize {
     fn go(items: &[crate::ts::model::Item]) -> usize {
         items
@@ -177,15 +191,7 @@ fn import(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result
     let on_disk = fs_err::read_to_string(output)?;
     anyhow::ensure!(on_disk == text, "{}: read-back mismatch", output.display());
     if json {
-        output::print_json(&Summary {
-            input: input.display().to_string(),
-            form: l.form,
-            output: output.display().to_string(),
-            steps: l.sequence.steps().count(),
-            groups: count_groups(&l.sequence),
-            kept_verbatim: l.sequence.verbatim_count(),
-            sha256: &hash,
-        })?;
+        output::print_json(&Summary::of(input, output, &l, &hash))?;
     } else if !g.quiet {
         eprintln!(
             "imported {} ({:?}, {} steps, {} elements kept verbatim) into {}",
@@ -214,15 +220,7 @@ fn build(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result<
     );
     let hash = crate::fsutil::sha256_file(output)?;
     if json {
-        output::print_json(&Summary {
-            input: input.display().to_string(),
-            form: l.form,
-            output: output.display().to_string(),
-            steps: l.sequence.steps().count(),
-            groups: count_groups(&l.sequence),
-            kept_verbatim: l.sequence.verbatim_count(),
-            sha256: &hash,
-        })?;
+        output::print_json(&Summary::of(input, output, &l, &hash))?;
     } else if !g.quiet {
         eprintln!(
             "built {} ({} steps) from {}",
