@@ -208,6 +208,14 @@ fn bad_inputs_fail_cleanly_and_leave_input_unchanged() {
         ])
         .fails(2);
     assert!(r.stderr.contains("not a 32-bit number"), "{}", r.stderr);
+    // Characters other than hex digits and separators are refused, not dropped.
+    let r = d
+        .peforge(&[
+            "hive", "set", "--wim", w, "--key", "X", "--value", "v", "--type", "binary", "--data",
+            "zz",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("\"zz\" is not hex bytes"), "{}", r.stderr);
     assert_eq!(sha256(&wim), before);
 
     // Read-only WIM: refused before anything is written.
@@ -353,6 +361,12 @@ fn hive_get_and_set_on_install_wim_image_2_system_and_default_hives() {
             ])
             .fails(2);
         assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("install.wim[1]:Windows\\System32\\config\\{hive}")),
+            "the error names the WIM, image and hive: {}",
+            r.stderr
+        );
     }
     // The edit went into image 2's own SYSTEM hive (it has no MiniNT or Session Manager).
     let system2 = d.wimextract(&wim, 2, "Windows/System32/config/SYSTEM");

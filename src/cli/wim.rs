@@ -319,8 +319,8 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
                 if sd {
                     "security descriptor present"
                 } else {
-                    "no security descriptor (replaced on Linux: descriptor, attributes and \
-                     creation time are not kept; see README, Limits)"
+                    "no security descriptor (a file replaced or captured on Linux has none, \
+                     and its attributes are 0x80; see README, Limits)"
                 }
             ))?,
             _ => output::line("      no SOFTWARE hive")?,
