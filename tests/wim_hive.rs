@@ -494,3 +494,46 @@ fn replaced_hive_keeps_its_path_and_wim_info_shows_the_lost_descriptor() {
         "{text}"
     );
 }
+
+/// The WIM write progress bar is drawn on a terminal (a real pseudo-terminal from `script`) and
+/// never with -q, --json or when stderr is not a terminal.
+#[test]
+fn progress_bar_only_on_a_terminal_without_quiet_or_json() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let pf = env!("CARGO_BIN_EXE_peforge");
+    let on_tty = |args: &str| {
+        let cmd = format!("{pf} {args} --wim {}", wim.display());
+        d.tool("script", &["-qec", &cmd, "/dev/null"]).ok().stdout
+    };
+    let set = |v: &str| format!("hive set --key P --value {v} --type sz --data x");
+    assert!(on_tty(&set("a")).contains("writing WIM"));
+    assert!(!on_tty(&format!("-q {}", set("b"))).contains("writing WIM"));
+    assert!(!on_tty(&format!("{} --json", set("c"))).contains("writing WIM"));
+    let piped = d
+        .peforge(&[
+            "hive",
+            "set",
+            "--wim",
+            wim.to_str().unwrap(),
+            "--key",
+            "P",
+            "--value",
+            "d",
+            "--type",
+            "sz",
+            "--data",
+            "x",
+        ])
+        .ok();
+    assert!(!piped.stderr.contains("writing WIM"), "{}", piped.stderr);
+    // Every set reached the WIM (hivexget after wimextract).
+    let hive = d.wimextract(&wim, 1, "Windows/System32/config/SOFTWARE");
+    for v in ["a", "b", "c", "d"] {
+        let got = d
+            .tool("hivexget", &[hive.to_str().unwrap(), "P", v])
+            .ok()
+            .stdout;
+        assert_eq!(got.trim(), "x", "{v}");
+    }
+}
