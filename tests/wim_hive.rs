@@ -537,3 +537,82 @@ fn progress_bar_only_on_a_terminal_without_quiet_or_json() {
         assert_eq!(got.trim(), "x", "{v}");
     }
 }
+
+/// `cert inject --all-images` on an install.wim puts the certificate into every image's
+/// SOFTWARE hive, as hivexget (after wimextract) sees it; `--index 2` lists image 2 only.
+#[test]
+fn cert_inject_all_images_of_install_wim() {
+    let d = Dir::new();
+    let wim = install_wim(&d);
+    let w = wim.to_str().unwrap();
+    d.tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "root.pem",
+            "-subj",
+            "/CN=Install Root",
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    )
+    .ok();
+    let fp = d
+        .tool(
+            "openssl",
+            &["x509", "-in", "root.pem", "-noout", "-fingerprint", "-sha1"],
+        )
+        .ok()
+        .stdout;
+    let thumb: String = fp
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    d.tool(
+        "openssl",
+        &[
+            "x509", "-in", "root.pem", "-outform", "DER", "-out", "root.der",
+        ],
+    )
+    .ok();
+    let der = std::fs::read(d.join("root.der")).unwrap();
+    d.peforge(&[
+        "cert",
+        "inject",
+        "--wim",
+        w,
+        "--all-images",
+        "--cert",
+        "root.pem",
+    ])
+    .ok();
+    for index in [1, 2] {
+        let hive = d.wimextract(&wim, index, "Windows/System32/config/SOFTWARE");
+        let key = format!("Microsoft\\SystemCertificates\\AuthRoot\\Certificates\\{thumb}");
+        let blob = common::hivex_blob(&d, &hive, &key)
+            .unwrap_or_else(|| panic!("image {index} lacks {key}"));
+        assert!(
+            blob.ends_with(&der),
+            "image {index}: the Blob does not end with the DER"
+        );
+    }
+    let j = d
+        .peforge(&["cert", "list", "--wim", w, "--index", "2", "--json"])
+        .ok()
+        .json();
+    let text = j.to_string();
+    assert!(text.contains(&thumb), "{text}");
+    assert_eq!(image_count(&d, &wim), 2);
+}
