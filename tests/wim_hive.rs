@@ -493,6 +493,28 @@ fn replaced_hive_keeps_its_path_and_wim_info_shows_the_lost_descriptor() {
         text.contains("SOFTWARE hive: attributes 0x00000080, no security descriptor"),
         "{text}"
     );
+    // A replacement given in another case lands on the image's own entry (no second file).
+    let hive_copy = d.wimextract(&wim, 1, "Windows/System32/config/SOFTWARE");
+    d.peforge(&[
+        "wim",
+        "put",
+        w,
+        hive_copy.to_str().unwrap(),
+        "windows\\system32\\CONFIG\\software",
+    ])
+    .ok();
+    let ls = d
+        .tool(
+            "wimlib-imagex",
+            &["dir", w, "1", "--path=\\Windows\\System32\\config"],
+        )
+        .ok()
+        .stdout;
+    let names: Vec<&str> = ls
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().ends_with("/software"))
+        .collect();
+    assert_eq!(names, ["/Windows/System32/config/SOFTWARE"], "{ls}");
 }
 
 /// The WIM write progress bar is drawn on a terminal (a real pseudo-terminal from `script`) and
