@@ -208,6 +208,34 @@ fn bad_inputs_fail_cleanly_and_leave_input_unchanged() {
         ])
         .fails(2);
     assert!(r.stderr.contains("not a 32-bit number"), "{}", r.stderr);
+    // --output into a directory that does not exist: named, with a hint, nothing left behind.
+    let listing = common::dir_listing(d.path());
+    let r = d
+        .peforge(&[
+            "hive",
+            "set",
+            "--wim",
+            w,
+            "--key",
+            "X",
+            "--value",
+            "v",
+            "--type",
+            "sz",
+            "--data",
+            "1",
+            "--output",
+            "no-such-dir/new.wim",
+        ])
+        .fails(2);
+    assert!(
+        r.stderr
+            .contains("no-such-dir/new.wim: cannot write the new WIM")
+            && r.stderr.contains("hint: write into an existing"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(common::dir_listing(d.path()), listing);
     // Characters other than hex digits and separators are refused, not dropped.
     let r = d
         .peforge(&[
