@@ -32,24 +32,6 @@ fn blob_of_reg_independently(path: &Path) -> (String, Vec<u8>) {
     (name, blob)
 }
 
-fn der_of_pem_with_openssl(d: &Dir, pem: &Path) -> Vec<u8> {
-    let out = d.join("x.der");
-    d.tool(
-        "openssl",
-        &[
-            "x509",
-            "-in",
-            pem.to_str().unwrap(),
-            "-outform",
-            "DER",
-            "-out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .ok();
-    std::fs::read(out).unwrap()
-}
-
 #[test]
 fn pem_vectors_thumbprints_match_file_names_and_openssl() {
     let d = Dir::new();
@@ -59,7 +41,7 @@ fn pem_vectors_thumbprints_match_file_names_and_openssl() {
         let stem = pem.file_stem().unwrap().to_str().unwrap();
         assert_eq!(loaded[0].info.thumbprint, stem, "{}", pem.display());
         // openssl's DER is the same bytes, and its SHA-1 fingerprint is the thumbprint.
-        assert_eq!(der_of_pem_with_openssl(&d, &pem), loaded[0].info.der);
+        assert_eq!(common::openssl_der(&d, &pem), loaded[0].info.der);
         let fp = d
             .tool(
                 "openssl",

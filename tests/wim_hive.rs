@@ -595,31 +595,18 @@ fn cert_inject_all_images_of_install_wim() {
     let d = Dir::new();
     let wim = install_wim(&d);
     let w = wim.to_str().unwrap();
-    d.tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "root.pem",
-            "-subj",
-            "/CN=Install Root",
-            "-days",
-            "30",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-        ],
-    )
-    .ok();
+    let root = common::openssl_root_ca(&d, "root", "Install Root");
     let fp = d
         .tool(
             "openssl",
-            &["x509", "-in", "root.pem", "-noout", "-fingerprint", "-sha1"],
+            &[
+                "x509",
+                "-in",
+                root.to_str().unwrap(),
+                "-noout",
+                "-fingerprint",
+                "-sha1",
+            ],
         )
         .ok()
         .stdout;
@@ -630,14 +617,7 @@ fn cert_inject_all_images_of_install_wim() {
         .chars()
         .filter(char::is_ascii_hexdigit)
         .collect();
-    d.tool(
-        "openssl",
-        &[
-            "x509", "-in", "root.pem", "-outform", "DER", "-out", "root.der",
-        ],
-    )
-    .ok();
-    let der = std::fs::read(d.join("root.der")).unwrap();
+    let der = common::openssl_der(&d, &root);
     d.peforge(&[
         "cert",
         "inject",
@@ -645,7 +625,7 @@ fn cert_inject_all_images_of_install_wim() {
         w,
         "--all-images",
         "--cert",
-        "root.pem",
+        root.to_str().unwrap(),
     ])
     .ok();
     for index in [1, 2] {

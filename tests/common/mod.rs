@@ -620,3 +620,53 @@ pub fn reg_key_and_blob(path: &Path) -> (String, Vec<u8>) {
     }
     (key, hex::decode(hexs).unwrap())
 }
+
+/// A self-signed root CA made by openssl at test time: writes `<stem>.pem` and `<stem>.key` in
+/// the work directory and returns the certificate's path.
+pub fn openssl_root_ca(d: &Dir, stem: &str, cn: &str) -> PathBuf {
+    let (pem, key) = (format!("{stem}.pem"), format!("{stem}.key"));
+    let subj = format!("/CN={cn}");
+    d.tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-subj",
+            &subj,
+            "-days",
+            "3650",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    )
+    .ok();
+    d.join(&pem)
+}
+
+/// The DER bytes of a PEM certificate, converted by openssl (not peforge).
+pub fn openssl_der(d: &Dir, pem: &Path) -> Vec<u8> {
+    let out = tempfile::NamedTempFile::new_in(d.path())
+        .unwrap()
+        .into_temp_path();
+    d.tool(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            pem.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    std::fs::read(&out).unwrap()
+}
