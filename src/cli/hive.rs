@@ -144,20 +144,22 @@ fn encode(ty: ValueType, data: &[String]) -> anyhow::Result<(u32, Vec<u8>)> {
         ValueType::Sz => (types::SZ, hive::encode_sz(one()?)),
         ValueType::ExpandSz => (types::EXPAND_SZ, hive::encode_sz(one()?)),
         ValueType::Dword => {
-            let v = parse_int(one()?)
+            let given = one()?;
+            let v = parse_int(given)
                 .and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| {
                     report::hinted(
-                        format!("{:?} is not a 32-bit number", data[0]),
+                        format!("{given:?} is not a 32-bit number"),
                         "give a decimal or 0x-prefixed hex number below 2^32",
                     )
                 })?;
             (types::DWORD, v.to_le_bytes().to_vec())
         }
         ValueType::Qword => {
-            let v = parse_int(one()?).ok_or_else(|| {
+            let given = one()?;
+            let v = parse_int(given).ok_or_else(|| {
                 report::hinted(
-                    format!("{:?} is not a 64-bit number", data[0]),
+                    format!("{given:?} is not a 64-bit number"),
                     "give a decimal or 0x-prefixed hex number",
                 )
             })?;
@@ -213,13 +215,11 @@ fn render(v: &RawValue) -> (String, serde_json::Value) {
             (format!("{s:?}"), s.into())
         }
         types::DWORD if v.data.len() == 4 => {
-            let n = u32::from_le_bytes([v.data[0], v.data[1], v.data[2], v.data[3]]);
+            let n = <[u8; 4]>::try_from(v.data.as_slice()).map_or(0, u32::from_le_bytes);
             (format!("{n} (0x{n:08x})"), n.into())
         }
         types::QWORD if v.data.len() == 8 => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&v.data);
-            let n = u64::from_le_bytes(b);
+            let n = <[u8; 8]>::try_from(v.data.as_slice()).map_or(0, u64::from_le_bytes);
             (format!("{n} (0x{n:016x})"), n.into())
         }
         types::MULTI_SZ => {
