@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a built-in sample: a synthetic ConfigMgr WinPE boot image gets the CMG's root
-# certificate (a freshly generated CA) injected offline, then inspected. Output goes to demo-out/.
+# certificate (a freshly generated CA) injected offline, then becomes CMG site-based boot media
+# (ISO and USB image) that is inspected; then the co-management helpers and a task sequence as
+# code. Output goes to demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -33,11 +35,6 @@ step "2b. List the trusted certificates of the image"
 step "2c. The .reg of the manual procedure (step 1 of 'Add a trusted root certificate to a boot image')"
 "$PF" cert reg --cert cmg-root.pem --root-key 'HKEY_LOCAL_MACHINE\winpe-offline' -o cmg-root.reg
 iconv -f utf-16le -t utf-8 cmg-root.reg | sed -n 1,5p
-
-step "3. Hybrid-join ESP fix from the Autopilot docs, offline (hive set)"
-"$PF" hive set --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server' \
-  --value ConfigInfo --type sz --data 2
-"$PF" hive get --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'
 
 step "M1. A media client certificate (stands in for the PKI client certificate of the site's boot media)"
 openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=PS1 boot media" \
@@ -82,5 +79,12 @@ ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
 "$PF" -q hive set --wim device.wim --key "$ESP\Setup\Apps\Tracking\ConfigMgr\Provisioning_TS" \
   --value InstallationState --type dword --data 4
 "$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
+
+step "Task sequence as code: build, lint and package the bare-metal-over-CMG template"
+TS="${PF%/target/debug/peforge}/templates/ts"
+"$PF" ts build "$TS/bare-metal-cmg.toml" -o sequence.xml
+"$PF" ts lint "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml"
+"$PF" ts package "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml" -o reimage-ts.zip
+(mkdir -p reimage-ts && cd reimage-ts && bsdtar -xf ../reimage-ts.zip && sha256sum -c SHA256SUMS)
 
 printf '\nDone. Results are in %s\n' "$OUT"

@@ -3,7 +3,10 @@
 //! plus every bad input of issue 2.
 
 mod common;
-use common::{Dir, dir_listing, hivex_blob, hivexsh_ls, sha256, vectors};
+use common::{
+    Dir, dir_listing, hivex_blob, hivexsh_ls, reg_key_and_blob, reg_text, sha256, utf16le_bom,
+    vectors,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -612,51 +615,13 @@ fn remove_deletes_the_key() {
 /// A copy of a vector `.reg` with HKEY_CURRENT_USER\Software replaced by
 /// HKEY_LOCAL_MACHINE\SOFTWARE (same encoding), for the HKCU hive vectors.
 fn as_machine_reg(d: &Dir, src: &Path) -> PathBuf {
-    let bytes = std::fs::read(src).unwrap();
-    let units: Vec<u16> = bytes[2..]
-        .chunks(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let text = String::from_utf16(&units).unwrap().replace(
+    let text = reg_text(src).replace(
         "[HKEY_CURRENT_USER\\Software\\",
         "[HKEY_LOCAL_MACHINE\\SOFTWARE\\",
     );
-    let mut out = vec![0xFF, 0xFE];
-    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     let dst = d.join(src.file_name().unwrap().to_str().unwrap());
-    std::fs::write(&dst, out).unwrap();
+    std::fs::write(&dst, utf16le_bom(&text)).unwrap();
     dst
-}
-
-/// Key name and Blob bytes of a vector, taken with plain string handling.
-fn reg_key_and_blob(path: &Path) -> (String, Vec<u8>) {
-    let bytes = std::fs::read(path).unwrap();
-    let text = if bytes.starts_with(&[0xFF, 0xFE]) {
-        let units: Vec<u16> = bytes[2..]
-            .chunks(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        String::from_utf16(&units).unwrap()
-    } else {
-        String::from_utf8(bytes).unwrap()
-    };
-    let key = text
-        .lines()
-        .find(|l| l.starts_with('['))
-        .unwrap()
-        .trim()
-        .trim_matches(['[', ']'])
-        .to_string();
-    let start = text.find("\"Blob\"=hex:").unwrap() + 11;
-    let mut hexs = String::new();
-    for line in text[start..].lines() {
-        let l = line.trim();
-        hexs.extend(l.chars().filter(|c| c.is_ascii_hexdigit()));
-        if !l.ends_with('\\') {
-            break;
-        }
-    }
-    (key, hex::decode(hexs).unwrap())
 }
 
 #[test]
@@ -729,12 +694,6 @@ fn importing_every_vector_reg_yields_its_exact_key_and_value_bytes() {
     d.peforge(&["cert", "verify", "--wim", w]).ok();
 }
 
-fn reg_utf16(text: &str) -> Vec<u8> {
-    let mut out = vec![0xFF, 0xFE];
-    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
-    out
-}
-
 #[test]
 fn bad_inputs_give_one_error_and_change_nothing() {
     let d = Dir::new();
@@ -766,7 +725,7 @@ fn bad_inputs_give_one_error_and_change_nothing() {
         "Windows Registry Editor Version 5.00\r\n\r\n[{bad_key}]\r\n\"Blob\"=hex:{}\r\n\r\n",
         blob_hex.join(",")
     );
-    std::fs::write(d.join("mismatch.reg"), reg_utf16(&text)).unwrap();
+    std::fs::write(d.join("mismatch.reg"), utf16le_bom(&text)).unwrap();
     // A .reg that is not UTF-16LE/UTF-8 text (UTF-16 big-endian), and binary junk named .reg.
     let mut be = vec![0xFE, 0xFF];
     be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
@@ -775,13 +734,13 @@ fn bad_inputs_give_one_error_and_change_nothing() {
     // A valid .reg that is not a certificate key.
     std::fs::write(
         d.join("other.reg"),
-        reg_utf16("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Contoso]\r\n\"x\"=dword:00000001\r\n\r\n"),
+        utf16le_bom("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Contoso]\r\n\"x\"=dword:00000001\r\n\r\n"),
     )
     .unwrap();
     // HKEY_CURRENT_USER certificate key.
     std::fs::write(
         d.join("hkcu.reg"),
-        reg_utf16(&text.replace(
+        utf16le_bom(&text.replace(
             &bad_key,
             &k.replace(
                 "HKEY_LOCAL_MACHINE\\SOFTWARE",
@@ -1028,7 +987,7 @@ fn seed_procedure_reg_and_loose_hive_file() {
     let text = String::from_utf16(&units)
         .unwrap()
         .replace(&thumb, &thumb.to_lowercase());
-    std::fs::write(d.join("lower.reg"), reg_utf16_bom(&text)).unwrap();
+    std::fs::write(d.join("lower.reg"), utf16le_bom(&text)).unwrap();
 
     // Loose hive file target (the extracted SOFTWARE of the sample).
     let wim = d.sample_wim("boot.wim", false);
@@ -1070,12 +1029,6 @@ fn seed_procedure_reg_and_loose_hive_file() {
         j["images"][0]["certificates"][0]["thumbprint"],
         thumb.as_str()
     );
-}
-
-fn reg_utf16_bom(text: &str) -> Vec<u8> {
-    let mut out = vec![0xFF, 0xFE];
-    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
-    out
 }
 
 #[test]

@@ -25,54 +25,11 @@ fn files(ext: &str) -> Vec<PathBuf> {
     v
 }
 
-/// The hex digits of the "Blob"=hex: value, extracted with plain string handling (not with
-/// peforge's reader), and the key name.
+/// The key name (last component) and the Blob bytes of a `.reg`, taken without peforge.
 fn blob_of_reg_independently(path: &Path) -> (String, Vec<u8>) {
-    let bytes = std::fs::read(path).unwrap();
-    let text = if bytes.starts_with(&[0xFF, 0xFE]) {
-        let units: Vec<u16> = bytes[2..]
-            .chunks(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        String::from_utf16(&units).unwrap()
-    } else {
-        String::from_utf8(bytes).unwrap()
-    };
-    let key = text
-        .lines()
-        .find(|l| l.starts_with('['))
-        .unwrap()
-        .trim()
-        .trim_matches(['[', ']']);
+    let (key, blob) = common::reg_key_and_blob(path);
     let name = key.rsplit('\\').next().unwrap().to_string();
-    let start = text.find("\"Blob\"=hex:").unwrap() + "\"Blob\"=hex:".len();
-    let mut hexs = String::new();
-    for line in text[start..].lines() {
-        let l = line.trim();
-        hexs.extend(l.chars().filter(|c| c.is_ascii_hexdigit()));
-        if !l.ends_with('\\') {
-            break;
-        }
-    }
-    (name, hex::decode(&hexs).unwrap())
-}
-
-fn der_of_pem_with_openssl(d: &Dir, pem: &Path) -> Vec<u8> {
-    let out = d.join("x.der");
-    d.tool(
-        "openssl",
-        &[
-            "x509",
-            "-in",
-            pem.to_str().unwrap(),
-            "-outform",
-            "DER",
-            "-out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .ok();
-    std::fs::read(out).unwrap()
+    (name, blob)
 }
 
 #[test]
@@ -84,7 +41,7 @@ fn pem_vectors_thumbprints_match_file_names_and_openssl() {
         let stem = pem.file_stem().unwrap().to_str().unwrap();
         assert_eq!(loaded[0].info.thumbprint, stem, "{}", pem.display());
         // openssl's DER is the same bytes, and its SHA-1 fingerprint is the thumbprint.
-        assert_eq!(der_of_pem_with_openssl(&d, &pem), loaded[0].info.der);
+        assert_eq!(common::openssl_der(&d, &pem), loaded[0].info.der);
         let fp = d
             .tool(
                 "openssl",

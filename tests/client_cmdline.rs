@@ -70,6 +70,25 @@ fn accepted_inputs_give_the_documented_lines() {
             ],
             "CCMSETUPCMD=\"CCMHOSTNAME=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500 SMSSITECODE=ABC FSP=\"\"fsp 1.contoso.com\"\"\"",
         ),
+        // The documented example's items, from the flags (the host's case kept as given).
+        (
+            &[
+                "--cmg",
+                "CONTOSO.CLOUDAPP.NET/CCM_Proxy_MutualAuth/72186325152220500",
+                "--site-code",
+                "ABC",
+                "--aad-client-app-id",
+                TENANT,
+                "--aad-resource-uri",
+                "https://contososerver",
+                "--smsmp",
+                "https://mp1.contoso.com",
+                "--provision-ts",
+                "PRI20001",
+            ],
+            // Flags give a fixed order (SMSMP next to the site); ccmsetup does not care.
+            "CCMSETUPCMD=\"CCMHOSTNAME=CONTOSO.CLOUDAPP.NET/CCM_Proxy_MutualAuth/72186325152220500 SMSSITECODE=ABC SMSMP=https://mp1.contoso.com AADCLIENTAPPID=7506ee10-f7ec-415a-b415-cd3d58790d97 AADRESOURCEURI=https://contososerver PROVISIONTS=PRI20001\"",
+        ),
         // The full documented example re-emits unchanged.
         (&["--from", docs_all], docs_all),
         // --from with a change: the new property is appended, the existing one replaced in place.

@@ -144,33 +144,44 @@ fn encode(ty: ValueType, data: &[String]) -> anyhow::Result<(u32, Vec<u8>)> {
         ValueType::Sz => (types::SZ, hive::encode_sz(one()?)),
         ValueType::ExpandSz => (types::EXPAND_SZ, hive::encode_sz(one()?)),
         ValueType::Dword => {
-            let v = parse_int(one()?)
+            let given = one()?;
+            let v = parse_int(given)
                 .and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| {
                     report::hinted(
-                        format!("{:?} is not a 32-bit number", data[0]),
+                        format!("{given:?} is not a 32-bit number"),
                         "give a decimal or 0x-prefixed hex number below 2^32",
                     )
                 })?;
             (types::DWORD, v.to_le_bytes().to_vec())
         }
         ValueType::Qword => {
-            let v = parse_int(one()?).ok_or_else(|| {
+            let given = one()?;
+            let v = parse_int(given).ok_or_else(|| {
                 report::hinted(
-                    format!("{:?} is not a 64-bit number", data[0]),
+                    format!("{given:?} is not a 64-bit number"),
                     "give a decimal or 0x-prefixed hex number",
                 )
             })?;
             (types::QWORD, v.to_le_bytes().to_vec())
         }
         ValueType::Binary => {
-            let clean: String = one()?.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-            let bytes = hex::decode(&clean).map_err(|_| {
-                report::hinted(
-                    "--data is not hex bytes",
-                    "write bytes as hex, e.g. 01,02,ff",
-                )
-            })?;
+            let given = one()?;
+            // Separators between bytes are allowed; any other character is a mistake, not
+            // something to drop silently.
+            let bad = given
+                .chars()
+                .any(|c| !c.is_ascii_hexdigit() && !matches!(c, ',' | ' ' | ':'));
+            let clean: String = given.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+            let bytes = (!bad)
+                .then(|| hex::decode(&clean).ok())
+                .flatten()
+                .ok_or_else(|| {
+                    report::hinted(
+                        format!("--data {given:?} is not hex bytes"),
+                        "write bytes as hex, e.g. 01,02,ff",
+                    )
+                })?;
             (types::BINARY, bytes)
         }
         ValueType::MultiSz => (types::MULTI_SZ, hive::encode_multi_sz(data)),
@@ -204,13 +215,11 @@ fn render(v: &RawValue) -> (String, serde_json::Value) {
             (format!("{s:?}"), s.into())
         }
         types::DWORD if v.data.len() == 4 => {
-            let n = u32::from_le_bytes([v.data[0], v.data[1], v.data[2], v.data[3]]);
+            let n = <[u8; 4]>::try_from(v.data.as_slice()).map_or(0, u32::from_le_bytes);
             (format!("{n} (0x{n:08x})"), n.into())
         }
         types::QWORD if v.data.len() == 8 => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&v.data);
-            let n = u64::from_le_bytes(b);
+            let n = <[u8; 8]>::try_from(v.data.as_slice()).map_or(0, u64::from_le_bytes);
             (format!("{n} (0x{n:016x})"), n.into())
         }
         types::MULTI_SZ => {
@@ -272,11 +281,21 @@ fn with_hive<T>(t: &Target, f: impl FnOnce(&Hive) -> anyhow::Result<T>) -> anyho
     f(&x.hive)
 }
 
+/// The hive a command reads, as error messages name it: the hive file, or
+/// `WIM[index]:inner path`.
+fn source_name(t: &Target) -> String {
+    match (&t.hive_file, &t.wim) {
+        (Some(file), _) => file.display().to_string(),
+        (None, Some(wim)) => format!("{}[{}]:{}", wim.display(), t.index, t.hive.inner()),
+        (None, None) => String::new(),
+    }
+}
+
 fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
     with_hive(t, |h| {
         let node = h.lookup(&t.key)?.ok_or_else(|| {
             report::hinted(
-                format!("key {} does not exist", t.key),
+                format!("{}: key {} does not exist", source_name(t), t.key),
                 "check the key path (case does not matter; separate with \\)",
             )
         })?;
@@ -285,7 +304,11 @@ fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
                 let name = value_name(name);
                 let v = h.value(node, name)?.ok_or_else(|| {
                     report::hinted(
-                        format!("value {name:?} does not exist under {}", t.key),
+                        format!(
+                            "{}: value {name:?} does not exist under {}",
+                            source_name(t),
+                            t.key
+                        ),
                         "list the key without --value to see its values",
                     )
                 })?;

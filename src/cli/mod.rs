@@ -17,6 +17,7 @@ pub mod output;
 pub mod progress;
 mod report;
 mod sample;
+mod ts;
 mod wim;
 
 /// Outcome of a command that did not fail.
@@ -71,6 +72,9 @@ enum Command {
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
+    /// Task sequences as code: import, build, lint for internet (CMG) execution, package.
+    #[command(subcommand)]
+    Ts(ts::TsCmd),
     /// ConfigMgr client install command line for Autopilot into co-management (Intune) or ccmsetup.
     #[command(subcommand)]
     Client(client::ClientCmd),
@@ -117,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Hive(c) => hive::run(c, g),
         Command::Cert(c) => cert::run(c, g),
         Command::Sample(c) => sample::run(c, g),
+        Command::Ts(c) => ts::run(c, g),
         Command::Media(c) => media::run(c, g),
         Command::Client(c) => client::run(c, g),
         Command::Esp(c) => esp::run(c, g),

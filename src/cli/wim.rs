@@ -129,7 +129,11 @@ struct ImageDoc {
     configmgr_boot_image: bool,
     configmgr_arch: Option<String>,
     software_hive: bool,
+    /// Whether the SOFTWARE hive has a Windows security descriptor: a file peforge replaced
+    /// has none (wimlib adds files from Linux without one; see README, Limits).
     software_hive_has_security_descriptor: Option<bool>,
+    /// The SOFTWARE hive's Windows file attributes: 0x80 (NORMAL) after peforge replaced it.
+    software_hive_attributes: Option<u32>,
     /// Certificates the SOFTWARE hive trusts (ROOT, AuthRoot, CA); `None` without a hive.
     certificates: Option<Vec<super::cert::CertDoc>>,
     /// Why the certificates could not be read (corrupt hive), if so.
@@ -265,6 +269,7 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
                 .software
                 .as_ref()
                 .map(|e| e.has_security_descriptor),
+            software_hive_attributes: kind.software.as_ref().map(|e| e.attributes),
             certificates,
             certificates_error,
         });
@@ -305,12 +310,20 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
             kinds.push("not WinPE".into());
         }
         output::line(format!("      {}", kinds.join(", ")))?;
-        match i.software_hive_has_security_descriptor {
-            None => output::line("      no SOFTWARE hive")?,
-            Some(false) => output::line(
-                "      SOFTWARE hive has no security descriptor (written on Linux; see README, Limits)",
-            )?,
-            Some(true) => {}
+        match (
+            i.software_hive_has_security_descriptor,
+            i.software_hive_attributes,
+        ) {
+            (Some(sd), Some(attributes)) => output::line(format!(
+                "      SOFTWARE hive: attributes 0x{attributes:08x}, {}",
+                if sd {
+                    "security descriptor present"
+                } else {
+                    "no security descriptor (a file replaced or captured on Linux has none, \
+                     and its attributes are 0x80; see README, Limits)"
+                }
+            ))?,
+            _ => output::line("      no SOFTWARE hive")?,
         }
         if let Some(e) = &i.certificates_error {
             output::line(format!(

@@ -33,6 +33,14 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A new WIM cannot be written (missing or read-only output directory, disk full).
+    #[error("{path}: cannot write the new WIM: {source}")]
+    Write {
+        /// The output path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The file is not a WIM image (wrong magic or truncated header).
     #[error("{path}: not a WIM file")]
     NotAWim {
@@ -99,6 +107,9 @@ impl Error {
                 "make the file writable (chmod u+w) or write a copy with --output NEW.wim".into(),
             ),
             Error::NoSuchImage { .. } => Some("list the images with `peforge wim info`".into()),
+            Error::Write { .. } => {
+                Some("write into an existing, writable directory with enough free space".into())
+            }
             _ => None,
         }
     }
@@ -626,7 +637,7 @@ fn write_new(wim: &wimlib::Wim, out: &Path, flags: WriteFlags) -> Result<(), Err
         .prefix(".peforge-")
         .suffix(".wim.tmp")
         .tempfile_in(dir)
-        .map_err(|source| Error::Io {
+        .map_err(|source| Error::Write {
             path: out.into(),
             source,
         })?
@@ -635,7 +646,7 @@ fn write_new(wim: &wimlib::Wim, out: &Path, flags: WriteFlags) -> Result<(), Err
     wim.select_all_images()
         .write(tstr(&c), flags, 0)
         .map_err(|e| map_err(out, "write", e))?;
-    tmp.persist(out).map_err(|e| Error::Io {
+    tmp.persist(out).map_err(|e| Error::Write {
         path: out.into(),
         source: e.error,
     })?;

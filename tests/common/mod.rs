@@ -576,6 +576,101 @@ impl Dir {
     }
 }
 
+/// Text as regedit 5.00 writes it: UTF-16LE with a BOM (the line ends are the caller's).
+pub fn utf16le_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    out
+}
+
+/// The text of a `.reg` file (UTF-16LE with BOM, else UTF-8), decoded without peforge.
+pub fn reg_text(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    match bytes.strip_prefix(&[0xFF, 0xFE]) {
+        Some(rest) => {
+            let units: Vec<u16> = rest
+                .chunks(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).unwrap()
+        }
+        None => String::from_utf8(bytes).unwrap(),
+    }
+}
+
+/// The first key path of a `.reg` file and the bytes of its `"Blob"=hex:` value, taken with
+/// plain string handling (not with peforge's reader).
+pub fn reg_key_and_blob(path: &Path) -> (String, Vec<u8>) {
+    let text = reg_text(path);
+    let key = text
+        .lines()
+        .find(|l| l.starts_with('['))
+        .unwrap()
+        .trim()
+        .trim_matches(['[', ']'])
+        .to_string();
+    let start = text.find("\"Blob\"=hex:").unwrap() + "\"Blob\"=hex:".len();
+    let mut hexs = String::new();
+    for line in text[start..].lines() {
+        let l = line.trim();
+        hexs.extend(l.chars().filter(|c| c.is_ascii_hexdigit()));
+        if !l.ends_with('\\') {
+            break;
+        }
+    }
+    (key, hex::decode(hexs).unwrap())
+}
+
+/// A self-signed root CA made by openssl at test time: writes `<stem>.pem` and `<stem>.key` in
+/// the work directory and returns the certificate's path.
+pub fn openssl_root_ca(d: &Dir, stem: &str, cn: &str) -> PathBuf {
+    let (pem, key) = (format!("{stem}.pem"), format!("{stem}.key"));
+    let subj = format!("/CN={cn}");
+    d.tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-subj",
+            &subj,
+            "-days",
+            "3650",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    )
+    .ok();
+    d.join(&pem)
+}
+
+/// The DER bytes of a PEM certificate, converted by openssl (not peforge).
+pub fn openssl_der(d: &Dir, pem: &Path) -> Vec<u8> {
+    let out = tempfile::NamedTempFile::new_in(d.path())
+        .unwrap()
+        .into_temp_path();
+    d.tool(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            pem.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    std::fs::read(&out).unwrap()
+}
+
 impl Dir {
     /// Writes a secret file (mode 0600, one line), as a careful user would.
     pub fn secret_file(&self, name: &str, secret: &str) -> PathBuf {
