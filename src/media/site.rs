@@ -840,7 +840,8 @@ pub fn prepare_build(
         &media_cert.path.to_string_lossy(),
     )?;
     if let Some(ci) = &cert_info {
-        let t = req.source_date_epoch.unwrap_or_else(now);
+        // Validity is judged at the real time: SOURCE_DATE_EPOCH fixes output times, not the clock.
+        let t = now();
         if ci.not_after_unix < t {
             notes.push(format!(
                 "the media certificate {} expired on {}",
