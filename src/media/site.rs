@@ -670,6 +670,25 @@ fn canonical_dirs(tree: &mut MediaTree) {
     };
 }
 
+/// The end shared by build and retarget: one spelling per directory, then the manifest's boot
+/// entries and file list from the tree as it will be written.
+fn seal(
+    mut tree: MediaTree,
+    mut manifest: Manifest,
+    notes: Vec<String>,
+    staging: tempfile::TempDir,
+) -> Result<Prepared, Error> {
+    canonical_dirs(&mut tree);
+    manifest.boot_entries = (&tree.boot).into();
+    manifest.files = fill_files(&tree)?;
+    Ok(Prepared {
+        tree,
+        manifest,
+        notes,
+        _staging: staging,
+    })
+}
+
 fn fill_files(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
     let mut out = Vec::new();
     for (path, src) in &tree.files {
@@ -916,7 +935,6 @@ pub fn prepare_build(
     tree.insert(TSM_BOOTSTRAP_INI, FileSource::Bytes(ini.to_bytes()));
     tree.insert(VARIABLES_DAT, FileSource::Bytes(dat));
 
-    canonical_dirs(&mut tree);
     let manifest = Manifest {
         tool: "peforge".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -930,16 +948,11 @@ pub fn prepare_build(
         variables: list.names(),
         root_certificates: thumbs,
         media_certificate: cert_info,
-        boot_entries: (&tree.boot).into(),
-        files: fill_files(&tree)?,
+        boot_entries: BootEntries::default(),
+        files: Vec::new(),
         output_sha256: None,
     };
-    Ok(Prepared {
-        tree,
-        manifest,
-        notes,
-        _staging: staging,
-    })
+    seal(tree, manifest, notes, staging)
 }
 
 /// The ISO/FAT volume label: ConfigMgr uses the first 11 characters of the media label (§4).
@@ -1345,7 +1358,6 @@ pub fn prepare_retarget(
         .get("_SMSTSMediaPFX")
         .zip(file.list.get("_SMSMediaGuid"))
         .and_then(|(h, g)| media_cert_info(h, g).ok().flatten());
-    canonical_dirs(&mut tree);
     let manifest = Manifest {
         tool: "peforge".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -1359,16 +1371,11 @@ pub fn prepare_retarget(
         variables: file.list.names(),
         root_certificates: thumbs,
         media_certificate,
-        boot_entries: (&tree.boot).into(),
-        files: fill_files(&tree)?,
+        boot_entries: BootEntries::default(),
+        files: Vec::new(),
         output_sha256: None,
     };
-    Ok(Prepared {
-        tree,
-        manifest,
-        notes,
-        _staging: staging,
-    })
+    seal(tree, manifest, notes, staging)
 }
 
 /// Opens the media PFX of a variable list (hex, protected with the first 31 characters of the
