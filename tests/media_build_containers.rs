@@ -176,26 +176,7 @@ fn reproducible_iso_and_usb_with_source_date_epoch() {
     let d = fixture();
     let run = |format: &str, out: &str| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_peforge"))
-            .args([
-                "media",
-                "build",
-                "--boot-wim",
-                "boot.wim",
-                "--mp",
-                MP,
-                "--site-code",
-                "PS1",
-                "--media-cert",
-                "media.pfx",
-                "--media-cert-password-file",
-                "pfx.pass",
-                "--password-file",
-                "media.pass",
-                "--format",
-                format,
-                "-o",
-                out,
-            ])
+            .args(common::media_build_args(MP, format, out))
             .current_dir(d.path())
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .output()
