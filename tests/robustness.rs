@@ -11,7 +11,9 @@
 //! panic is reported with the target, seed, mutation and message, and the input is saved under
 //! `CARGO_TARGET_TMPDIR/robustness-failures/` for `fuzz/` replays.
 //!
-//! Set `PEFORGE_ROBUST_SCALE=N` to multiply the random iterations for a deeper local run.
+//! Set `PEFORGE_ROBUST_SCALE=N` to multiply the random iterations for a deeper local run, and
+//! `PEFORGE_DUMP_SEEDS=DIR` to write the generated seeds to `DIR/<fuzz target>/` for `fuzz/`
+//! (seeds that are vector files verbatim are not written: the fuzzer reads `../shared/vectors`).
 #![allow(clippy::single_range_in_vec_init)] // hot ranges are lists; one range is the usual case
 mod common;
 
@@ -200,6 +202,8 @@ struct Seed {
     fields: Vec<(usize, u8, bool)>,
     /// Byte ranges where structure lives (random mutations land here); empty = everywhere.
     hot: Vec<std::ops::Range<usize>>,
+    /// A file of `../shared/vectors` as is (never dumped).
+    vector: bool,
 }
 
 impl Seed {
@@ -209,6 +213,7 @@ impl Seed {
             bytes,
             fields: Vec::new(),
             hot: Vec::new(),
+            vector: false,
         }
     }
     fn fields(mut self, f: Vec<(usize, u8, bool)>) -> Seed {
@@ -402,6 +407,7 @@ fn failure_dir() -> PathBuf {
 /// Mutates every seed and runs `parse` on each result; fails the test listing every panic.
 fn fuzz_bytes(target: &str, seeds: &[Seed], iters: usize, parse: impl Fn(&[u8])) {
     assert!(!seeds.is_empty(), "{target}: no seeds");
+    dump_seeds(target, seeds);
     let mut rng = Rng::new(target);
     let mut failures = Vec::new();
     let mut runs = 0usize;
@@ -445,6 +451,7 @@ fn report(target: &str, runs: usize, failures: Vec<String>) {
 /// restored afterwards, so a 48 MiB USB image costs a few writes per input, not 48 MiB.
 fn fuzz_file(target: &str, seeds: &[Seed], iters: usize, parse: impl Fn(&Path)) {
     assert!(!seeds.is_empty(), "{target}: no seeds");
+    dump_seeds(target, seeds);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("input.bin");
     let mut rng = Rng::new(target);
@@ -597,10 +604,43 @@ fn vector_files(sub: &str, ext: &str) -> Vec<PathBuf> {
 }
 
 fn file_seed(p: &Path) -> Seed {
-    Seed::new(
+    let mut s = Seed::new(
         p.file_name().unwrap().to_string_lossy(),
         std::fs::read(p).unwrap(),
-    )
+    );
+    s.vector = true;
+    s
+}
+
+/// Writes the generated seeds of `target` for the cargo-fuzz target of the same parser.
+fn dump_seeds(target: &str, seeds: &[Seed]) {
+    let Some(dir) = std::env::var_os("PEFORGE_DUMP_SEEDS") else {
+        return;
+    };
+    let fuzz_name = if target.starts_with("cert-load") {
+        "cert_load".to_string()
+    } else {
+        target.replace('-', "_")
+    };
+    let dir = Path::new(&dir).join(fuzz_name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for s in seeds
+        .iter()
+        .filter(|s| !s.vector && s.bytes.len() <= 8 << 20)
+    {
+        let name: String = s
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        std::fs::write(dir.join(format!("{target}-{name}")), &s.bytes).unwrap();
+    }
 }
 
 /// The certificates of the PEM vectors, as loaded by peforge.
