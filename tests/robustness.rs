@@ -1517,3 +1517,95 @@ fn r_fat_bpb_root_cluster_outside_data_area() {
         assert_malformed_at(&fat32_with(&d, 44, val), 44);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Target: the media PFX (`media::pfx::open`, read from a template's `_SMSTSMediaPFX` or --pfx)
+
+const PFX_PASSWORD: &str = "Pfx!Pass1";
+
+fn openssl_pfx(d: &common::Dir, name: &str, extra: &[&str]) -> Vec<u8> {
+    if !d.join("k.pem").exists() {
+        d.tool(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "k.pem",
+                "-out",
+                "c.pem",
+                "-days",
+                "365",
+                "-subj",
+                "/CN=Robust media",
+            ],
+        )
+        .ok();
+    }
+    let pass = format!("pass:{PFX_PASSWORD}");
+    let mut args = vec![
+        "pkcs12", "-export", "-inkey", "k.pem", "-in", "c.pem", "-out", name, "-passout", &pass,
+    ];
+    args.extend_from_slice(extra);
+    d.tool("openssl", &args).ok();
+    std::fs::read(d.join(name)).unwrap()
+}
+
+#[test]
+fn media_pfx_never_panics_and_round_trips() {
+    use peforge::media::pfx;
+    let d = common::Dir::new();
+    let mut seeds = vec![
+        Seed::new("openssl-default.pfx", openssl_pfx(&d, "a.pfx", &[])),
+        Seed::new(
+            "openssl-3des.pfx",
+            openssl_pfx(
+                &d,
+                "b.pfx",
+                &[
+                    "-certpbe",
+                    "PBE-SHA1-3DES",
+                    "-keypbe",
+                    "PBE-SHA1-3DES",
+                    "-macalg",
+                    "sha1",
+                ],
+            ),
+        ),
+    ];
+    // Round trip: open → write (peforge's writer) → open, same certificate; openssl reads ours.
+    let c = pfx::open(&seeds[0].bytes, PFX_PASSWORD, "a.pfx").unwrap();
+    let ours = c
+        .write(PFX_PASSWORD, &pfx::SaltSource::Derived([7; 32]))
+        .unwrap();
+    let back = pfx::open(&ours, PFX_PASSWORD, "ours.pfx").unwrap();
+    let (a, b) = (c.cert_info().unwrap(), back.cert_info().unwrap());
+    assert_eq!((a.thumbprint, a.subject), (b.thumbprint.clone(), b.subject));
+    std::fs::write(d.join("ours.pfx"), &ours).unwrap();
+    let info = d
+        .tool(
+            "openssl",
+            &[
+                "pkcs12",
+                "-in",
+                "ours.pfx",
+                "-passin",
+                &format!("pass:{PFX_PASSWORD}"),
+                "-nokeys",
+                "-clcerts",
+            ],
+        )
+        .ok();
+    assert!(info.stdout.contains("CN=Robust media") || info.stdout.contains("CN = Robust media"));
+    seeds.push(Seed::new("peforge.pfx", ours));
+    fuzz_bytes("pfx", &seeds, 120, |b| {
+        if let Ok(c) = pfx::open(b, PFX_PASSWORD, "media.pfx") {
+            let _ = c.cert_info();
+        }
+    });
+}
