@@ -1609,3 +1609,17 @@ fn media_pfx_never_panics_and_round_trips() {
         }
     });
 }
+
+#[test]
+fn r_client_property_value_ending_in_exe_is_kept() {
+    // A property whose value ends in .exe/.msi was taken for the program name and dropped.
+    for line in [
+        "ccmsetup.exe CCMHOSTNAME=mp.contoso.exe SMSSITECODE=ABC",
+        "CCMHOSTNAME=mp.contoso.msi SMSSITECODE=ABC",
+        "ccmsetup.exe /source:C:\\client\\ccmsetup.exe CCMHOSTNAME=mp.contoso.com SMSSITECODE=ABC",
+    ] {
+        let c = CommandLine::parse(line).unwrap();
+        assert!(c.property("CCMHOSTNAME").is_some(), "{line}: {c:?}");
+        client_round_trip(line).unwrap();
+    }
+}

@@ -347,7 +347,11 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Whether a token is the program itself (`ccmsetup.exe`, `C:\x\ccmsetup.msi`, `msiexec`).
+/// A property (`NAME=...`) or parameter (`/name...`) never is, whatever its value ends with.
 fn is_program(token: &str) -> bool {
+    if token.starts_with('/') || token.contains('=') {
+        return false;
+    }
     let base = token
         .rsplit(['\\', '/'])
         .next()
