@@ -1623,3 +1623,28 @@ fn r_client_property_value_ending_in_exe_is_kept() {
         client_round_trip(line).unwrap();
     }
 }
+
+#[test]
+fn r_client_nested_ccmsetupcmd_is_refused() {
+    // Found by fuzz/client: a CCMSETUPCMD inside the wrapped line was kept as a property, then
+    // emitted as `CCMSETUPCMD=...`, which the parser reads as the wrapper (the emitted line did
+    // not parse back).
+    let line = "CCMSETUPCMD=\"CCMHOSTNAME=mp.contoso.com SMSSITECODE=ABC CCMSETUPCMD=x\"";
+    let e = CommandLine::parse(line).unwrap_err();
+    assert!(
+        matches!(&e, peforge::client::Error::BadPropertyName { name } if name == "CCMSETUPCMD"),
+        "{e:?}"
+    );
+    assert!(e.hint().unwrap().contains("wrapper"));
+    // Set through the API (`--property CCMSETUPCMD=...`): validate refuses it.
+    let mut c = CommandLine::parse("CCMHOSTNAME=mp.contoso.com SMSSITECODE=ABC").unwrap();
+    c.set_property("CCMSETUPCMD", "x");
+    assert!(matches!(
+        c.validate(),
+        Err(peforge::client::Error::BadPropertyName { .. })
+    ));
+    // The fuzzer's input itself is now an error, not a line the emitters break.
+    let found = "ccmsetup.exe /mp:https:/i ccmsetup.msi /qn CCMSETUPCMD=\"CCMHOSTNAME=mp.contoso.up.msi /qn CCMSETUPCMD=\"CCMHOSTNAt/CCM_Proxy_MutualAuth/1 SMSSITECODE=ABC FSP=\"fsp 1\"";
+    assert!(client_round_trip(found).is_ok());
+    assert!(CommandLine::parse(found).is_err());
+}
