@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a built-in sample: a synthetic ConfigMgr WinPE boot image gets the CMG's root
-# certificate (a freshly generated CA) injected offline, then inspected. Output goes to demo-out/.
+# certificate (a freshly generated CA) injected offline, then becomes CMG site-based boot media
+# (ISO and USB image) that is inspected; then the co-management helpers and a task sequence as
+# code. Output goes to demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -34,11 +36,6 @@ step "2c. The .reg of the manual procedure (step 1 of 'Add a trusted root certif
 "$PF" cert reg --cert cmg-root.pem --root-key 'HKEY_LOCAL_MACHINE\winpe-offline' -o cmg-root.reg
 iconv -f utf-16le -t utf-8 cmg-root.reg | sed -n 1,5p
 
-step "3. Hybrid-join ESP fix from the Autopilot docs, offline (hive set)"
-"$PF" hive set --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server' \
-  --value ConfigInfo --type sz --data 2
-"$PF" hive get --wim boot.wim --key 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'
-
 step "M1. A media client certificate (stands in for the PKI client certificate of the site's boot media)"
 openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=PS1 boot media" \
   -keyout media-client.key -out media-client.csr 2>/dev/null
@@ -51,16 +48,24 @@ umask 022
 openssl pkcs12 -export -inkey media-client.key -in media-client.pem -name "PS1 boot media" \
   -passout file:media-client.pfx.pass -out media-client.pfx
 
-step "M2. CMG site-based boot media from the sample (root injected into its boot.wim), as a folder"
-SOURCE_DATE_EPOCH=1700000000 "$PF" media build --boot-wim boot.wim \
-  --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
-  --root-cert cmg-root.pem --media-cert media-client.pfx \
-  --media-cert-password-file media-client.pfx.pass --password-file media.pass \
-  --variable OSDComputerName=PC-0042 --label "Contoso CMG media" --no-prompt \
-  --format dir -o cmg-media
+step "M2. CMG site-based boot media from the sample (root injected into its boot.wim): ISO and USB image"
+media_build() {
+  SOURCE_DATE_EPOCH=1700000000 "$PF" media build --boot-wim boot.wim \
+    --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
+    --root-cert cmg-root.pem --media-cert media-client.pfx \
+    --media-cert-password-file media-client.pfx.pass --password-file media.pass \
+    --variable OSDComputerName=PC-0042 --label "Contoso CMG media" --no-prompt "$@"
+}
+media_build --format iso -o cmg-media.iso --manifest cmg-media.iso.manifest.json
+media_build --format usb -o cmg-media.img --manifest cmg-media.img.manifest.json
+xorriso -indev cmg-media.iso -report_el_torito plain 2>/dev/null | grep 'El Torito'
 
-step "M3. Inspect the medium: boot entries, TsmBootstrap.ini, variables (secrets redacted), trusted roots"
-"$PF" media inspect cmg-media --password-file media.pass
+step "M3. Inspect the ISO: El Torito entries, TsmBootstrap.ini, variables (secrets redacted), trusted roots"
+"$PF" media inspect cmg-media.iso --password-file media.pass
+
+step "M4. Inspect the USB image (MBR + FAT32; write it with dd, Rufus or Etcher)"
+sfdisk -d cmg-media.img | tail -1
+"$PF" media inspect cmg-media.img --password-file media.pass --json | grep -E '"(container|volume_label)"'
 
 step "Autopilot into co-management: client command line for Intune, offline ESP diagnosis"
 CMG=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500
@@ -74,5 +79,12 @@ ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
 "$PF" -q hive set --wim device.wim --key "$ESP\Setup\Apps\Tracking\ConfigMgr\Provisioning_TS" \
   --value InstallationState --type dword --data 4
 "$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
+
+step "Task sequence as code: build, lint and package the bare-metal-over-CMG template"
+TS="${PF%/target/debug/peforge}/templates/ts"
+"$PF" ts build "$TS/bare-metal-cmg.toml" -o sequence.xml
+"$PF" ts lint "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml"
+"$PF" ts package "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml" -o reimage-ts.zip
+(mkdir -p reimage-ts && cd reimage-ts && bsdtar -xf ../reimage-ts.zip && sha256sum -c SHA256SUMS)
 
 printf '\nDone. Results are in %s\n' "$OUT"

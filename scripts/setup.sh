@@ -12,7 +12,7 @@ PACKAGES=(
   pkg-config libclang-dev libwim-dev libhivex-dev ntfs-3g-dev libfuse-dev
   wimtools libhivex-bin libwin-hivex-perl xorriso libarchive-tools genisoimage mtools fdisk dosfstools
   qemu-system-x86 ovmf grub-efi-amd64-bin grub-pc-bin grub-common
-  openssl python3 python3-cryptography
+  openssl python3 python3-cryptography time
 )
 
 missing=()

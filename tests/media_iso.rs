@@ -397,3 +397,304 @@ fn reader_rejects_damaged_images() {
     assert!(err.to_string().contains("cut.iso"), "{err}");
     assert!(matches!(err, ContainerError::Malformed { .. }), "{err}");
 }
+
+#[test]
+fn path_table_agrees_with_directory_records_per_isoinfo() {
+    let d = Dir::new();
+    let out = d.join("media.iso");
+    iso::write(&d.media_tree(), &out, &Silent).unwrap();
+    let o = out.to_str().unwrap();
+    // Directory records: "Directory listing of /EFI/BOOT/" then the "." entry "[     45 02]  .".
+    let listing = d.tool("isoinfo", &["-l", "-i", o]).ok();
+    let mut from_records = std::collections::BTreeMap::new();
+    let mut current = String::new();
+    for line in listing.stdout.lines() {
+        if let Some(p) = line.strip_prefix("Directory listing of ") {
+            current = p.trim_end_matches('/').to_string();
+        } else if line.trim_end().ends_with("]  .") {
+            let inside = line.split('[').nth(1).unwrap().split(']').next().unwrap();
+            let lba: u32 = inside.split_whitespace().next().unwrap().parse().unwrap();
+            from_records.insert(
+                if current.is_empty() {
+                    "/".to_string()
+                } else {
+                    current.clone()
+                },
+                lba,
+            );
+        }
+    }
+    // Path table: "   9:    3 23 A" = number, parent number, extent (hex), name.
+    let table = d.tool("isoinfo", &["-p", "-i", o]).ok();
+    let mut paths: Vec<String> = Vec::new();
+    let mut from_table = std::collections::BTreeMap::new();
+    for line in table.stdout.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let parent: usize = f[1].parse().unwrap();
+        let lba = u32::from_str_radix(f[2], 16).unwrap();
+        let path = match f.get(3) {
+            None => "/".to_string(),
+            Some(name) if parent == 1 => format!("/{name}"),
+            Some(name) => format!("{}/{name}", paths[parent - 1]),
+        };
+        paths.push(path.clone());
+        from_table.insert(path, lba);
+    }
+    assert_eq!(from_table, from_records);
+    assert!(from_table.len() > 10, "{from_table:?}");
+}
+
+#[test]
+fn reader_survives_corrupted_images() {
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let good = d.join("good.iso");
+    iso::write(&tree, &good, &Silent).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = d.join("bad.iso");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for round in 0..300 {
+        let mut b = bytes.clone();
+        // Damage the metadata area (descriptors, catalog, path tables, directories).
+        for _ in 0..1 + round % 8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = 16 * 2048 + (x % (60 * 2048)) as usize;
+            b[at] ^= (x >> 32) as u8 | 1;
+        }
+        std::fs::write(&bad, &b).unwrap();
+        // Any result but a panic: errors are fine, so is a readable image.
+        if let Ok(r) = iso::IsoReader::open(&bad) {
+            let _ = r.boot_entries();
+            for f in r.files().iter().take(5) {
+                let _ = r.read(&f.path);
+            }
+        }
+    }
+}
+
+#[test]
+fn uefi_only_iso_has_one_uefi_initial_entry() {
+    // ARM64-style media: `-bootdata:1#pEF,e,b<efisys.bin>`.
+    let d = Dir::new();
+    let mut tree = d.media_tree();
+    tree.boot.bios = None;
+    let out = d.join("uefi.iso");
+    iso::write(&tree, &out, &Silent).unwrap();
+    let (entries, paths) = xorriso_boot_entries(&d, &out);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!((entries[0].0.as_str(), entries[0].1), ("UEFI", 2880));
+    assert_eq!(paths, ["/efi/microsoft/boot/efisys.bin"]);
+    d.qemu_boot(
+        &["-bios", common::ovmf(), "-cdrom", out.to_str().unwrap()],
+        common::UEFI_MARKER,
+        std::time::Duration::from_secs(90),
+    );
+}
+
+#[test]
+fn iso_refuses_more_than_eight_directory_levels() {
+    let d = Dir::new();
+    let mut tree = media::MediaTree::default();
+    tree.insert(
+        "1/2/3/4/5/6/7/ok.txt",
+        FileSource::Bytes(b"7 levels below the root".to_vec()),
+    );
+    iso::write(&tree, &d.join("ok.iso"), &Silent).unwrap();
+    tree.insert(
+        "1/2/3/4/5/6/7/8/deep.txt",
+        FileSource::Bytes(b"too deep".to_vec()),
+    );
+    let err = iso::write(&tree, &d.join("deep.iso"), &Silent).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ContainerError::TooDeep {
+                depth: 9,
+                limit: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("1/2/3/4/5/6/7/8"), "{err}");
+}
+
+/// Records progress calls.
+#[derive(Default)]
+struct Recorder {
+    total: std::cell::Cell<Option<u64>>,
+    done: std::cell::Cell<u64>,
+    finished: std::cell::Cell<bool>,
+}
+
+impl peforge::progress::Progress for Recorder {
+    fn start(&self, _what: &str, total: Option<u64>) {
+        self.total.set(total);
+    }
+    fn advance(&self, bytes: u64) {
+        self.done.set(self.done.get() + bytes);
+    }
+    fn finish(&self) {
+        self.finished.set(true);
+    }
+}
+
+#[test]
+fn progress_covers_every_content_byte() {
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let sum: u64 = tree
+        .files
+        .values()
+        .map(|s| source_bytes(s).len() as u64)
+        .sum();
+    for kind in ["iso", "usb", "dir"] {
+        let p = Recorder::default();
+        let out = d.join(&format!("p.{kind}"));
+        match kind {
+            "iso" => drop(iso::write(&tree, &out, &p).unwrap()),
+            "usb" => drop(media::usb::write(&tree, &out, &p).unwrap()),
+            _ => drop(media::write_dir(&tree, &out, &p).unwrap()),
+        }
+        assert_eq!(p.total.get(), Some(sum), "{kind}");
+        assert_eq!(p.done.get(), sum, "{kind}");
+        assert!(p.finished.get(), "{kind}");
+    }
+}
+
+#[test]
+fn directory_spellings_merge_in_every_container() {
+    // The builder may add `EFI/BOOT/...` and `efi/microsoft/...`: one `EFI` folder on media.
+    let d = Dir::new();
+    let mut tree = media::MediaTree::default();
+    tree.insert("EFI/BOOT/BOOTX64.EFI", FileSource::Bytes(b"x".to_vec()));
+    tree.insert("efi/microsoft/boot/BCD", FileSource::Bytes(b"bcd".to_vec()));
+    let folder = d.join("f");
+    media::write_dir(&tree, &folder, &Silent).unwrap();
+    assert_eq!(
+        common::list_files(&folder),
+        ["EFI/BOOT/BOOTX64.EFI", "EFI/microsoft/boot/BCD"]
+    );
+    let out = d.join("m.iso");
+    iso::write(&tree, &out, &Silent).unwrap();
+    let list = d.tool("bsdtar", &["-tf", out.to_str().unwrap()]).ok();
+    let mut names: Vec<&str> = list.stdout.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".",
+            "EFI",
+            "EFI/BOOT",
+            "EFI/BOOT/BOOTX64.EFI",
+            "EFI/microsoft",
+            "EFI/microsoft/boot",
+            "EFI/microsoft/boot/BCD"
+        ]
+    );
+}
+
+#[test]
+fn unreadable_sources_fail_cleanly_in_every_container() {
+    let d = Dir::new();
+    let fifo = d.join("not-a-file");
+    d.tool("mkfifo", &[fifo.to_str().unwrap()]).ok();
+    let missing = d.join("missing.wim");
+    for src in [&fifo, &missing] {
+        let mut tree = media::MediaTree::default();
+        tree.insert("a.txt", FileSource::Bytes(b"a".to_vec()));
+        tree.insert("sources/boot.wim", FileSource::Local(src.clone()));
+        let name = src.file_name().unwrap().to_str().unwrap();
+        let e1 = iso::write(&tree, &d.join("o.iso"), &Silent).unwrap_err();
+        let e2 = media::usb::write(&tree, &d.join("o.img"), &Silent).unwrap_err();
+        let e3 = media::write_dir(&tree, &d.join("o"), &Silent).unwrap_err();
+        for e in [e1, e2, e3] {
+            assert!(matches!(e, ContainerError::Io { .. }), "{e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        for out in ["o.iso", "o.img", "o"] {
+            assert!(!d.join(out).exists(), "{out} left behind");
+        }
+        assert!(leftovers(&d).is_empty(), "{:?}", leftovers(&d));
+    }
+}
+
+#[test]
+fn reader_takes_long_names_from_udf_when_there_is_no_joliet() {
+    // genisoimage -udf writes an ISO 9660 (8.3) + UDF 1.02 bridge, like oscdimg -u1.
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let folder = d.join("folder");
+    media::write_dir(&tree, &folder, &Silent).unwrap();
+    let x = d.join("udf.iso");
+    d.tool(
+        "genisoimage",
+        &[
+            "-quiet",
+            "-udf",
+            "-input-charset",
+            "utf-8",
+            "-V",
+            "UDFMEDIA",
+            "-o",
+            x.to_str().unwrap(),
+            "-b",
+            "boot/etfsboot.com",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "8",
+            folder.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let r = iso::IsoReader::open(&x).unwrap();
+    assert_eq!(r.file_system(), iso::IsoFileSystem::Udf);
+    let mut names: Vec<String> = r.files().iter().map(|f| f.path.clone()).collect();
+    names.retain(|n| n != "boot.catalog");
+    let want: Vec<String> = tree.files.keys().cloned().collect();
+    assert_eq!(names, want);
+    for (path, src) in &tree.files {
+        assert!(r.read(path).unwrap() == source_bytes(src), "{path}");
+    }
+    let e = r.boot_entries().unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].image.as_deref(), Some("boot/etfsboot.com"));
+    // Without its ISO 9660 descriptors (a UDF-only image, like oscdimg -u2) the UDF side alone
+    // still gives every file.
+    let mut bytes = std::fs::read(&x).unwrap();
+    let vrs_start = (16..32)
+        .find(|i| &bytes[i * 2048 + 1..i * 2048 + 6] == b"BEA01")
+        .unwrap();
+    bytes[16 * 2048..vrs_start * 2048].fill(0);
+    let only = d.join("udf-only.iso");
+    std::fs::write(&only, &bytes).unwrap();
+    let r = iso::IsoReader::open(&only).unwrap();
+    assert_eq!(r.file_system(), iso::IsoFileSystem::Udf);
+    assert_eq!(r.files().len(), tree.files.len() + 1);
+    assert_eq!(
+        r.read("sources/boot.wim").unwrap(),
+        source_bytes(&tree.files["sources/boot.wim"])
+    );
+    assert_eq!(media::Medium::open(&only).unwrap().kind(), "iso");
+    // Damaged UDF structures give errors, never a panic.
+    let bad = d.join("bad.iso");
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for round in 0..150 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + round % 6 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = 256 * 2048 + (x % (64 * 2048)) as usize;
+            b[at] ^= (x >> 32) as u8 | 1;
+        }
+        std::fs::write(&bad, &b).unwrap();
+        if let Ok(r) = iso::IsoReader::open(&bad) {
+            for f in r.files().iter().take(3) {
+                let _ = r.read(&f.path);
+            }
+        }
+    }
+}

@@ -14,54 +14,6 @@ const PASSWORD: &str = "Corr3ct-Horse!Battery";
 const PFX_PASSWORD: &str = "Pfx-Export#2026";
 const EPOCH: &str = "1700000000";
 
-/// Independent reader/writer of Variables.dat (spec §6) and the media PFX (§9), with python3
-/// `cryptography`. `read FILE PASSWORD` prints a JSON object: alg_id, trailer (hex), vars (list
-/// of [name, value]), and for a media PFX the certificate subject and public-key modulus.
-/// `write FILE PASSWORD ALGID TRAILERHEX NAME=VALUE...` writes a file.
-const PY: &str = r#"
-import sys, struct, hashlib, re, json, binascii
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.serialization import pkcs12
-
-def key(pw, alg):
-    h = hashlib.sha1(pw.encode('utf-16-le')).digest()
-    a = hashlib.sha1(bytes(x ^ y for x, y in zip(b'\x36' * 64, h + b'\0' * 44))).digest()
-    b = hashlib.sha1(bytes(x ^ y for x, y in zip(b'\x5c' * 64, h + b'\0' * 44))).digest()
-    return (a + b)[:{0x660e: 16, 0x6610: 32}[alg]]
-
-cmd, path, pw = sys.argv[1], sys.argv[2], sys.argv[3]
-if cmd == 'read':
-    data = open(path, 'rb').read()
-    magic, blk, plen, clen, alg, zero = struct.unpack('<4sIIIII', data[:24])
-    assert magic == b'\x00\x00\xed\xec' and blk == 0x14 and zero == 0
-    assert clen % 16 == 0 and 1 <= clen - plen <= 16, (plen, clen)
-    d = Cipher(algorithms.AES(key(pw, alg)), modes.CBC(b'\0' * 16)).decryptor()
-    pt = d.update(data[24:24 + clen]) + d.finalize()
-    u = padding.PKCS7(128).unpadder()
-    pt = u.update(pt) + u.finalize()
-    assert len(pt) == plen
-    xml = pt.decode('utf-16-le')
-    assert xml.startswith('<?xml ') and xml.endswith('</MediaVarList>\0'), xml[-40:]
-    vs = re.findall(r'<var name="([^"]+)"><!\[CDATA\[(.*?)\]\]></var>', xml, re.S)
-    out = {'alg_id': alg, 'trailer': data[24 + clen:].hex(), 'vars': vs}
-    d = dict(vs)
-    if '_SMSTSMediaPFX' in d:
-        k, c, extra = pkcs12.load_key_and_certificates(binascii.unhexlify(d['_SMSTSMediaPFX']), d['_SMSMediaGuid'][:31].encode())
-        out['pfx_subject'] = c.subject.rfc4514_string()
-        out['pfx_modulus'] = format(k.public_key().public_numbers().n, 'x')
-    print(json.dumps(out))
-elif cmd == 'write':
-    alg = int(sys.argv[4], 16); trailer = bytes.fromhex(sys.argv[5])
-    body = ''.join('<var name="%s"><![CDATA[%s]]></var>' % tuple(a.split('=', 1)) for a in sys.argv[6:])
-    xml = '<?xml version="1.0" ?><MediaVarList Version="5.00.9129.1000">' + body + '</MediaVarList>\0'
-    pt = xml.encode('utf-16-le')
-    p = padding.PKCS7(128).padder(); padded = p.update(pt) + p.finalize()
-    e = Cipher(algorithms.AES(key(pw, alg)), modes.CBC(b'\0' * 16)).encryptor()
-    ct = e.update(padded) + e.finalize()
-    open(path, 'wb').write(struct.pack('<4sIIIII', b'\x00\x00\xed\xec', 0x14, len(pt), len(ct), alg, 0) + ct + trailer)
-"#;
-
 struct Fixture {
     d: Dir,
     wim: PathBuf,
@@ -78,9 +30,12 @@ fn write(d: &Dir, name: &str, content: &str) -> PathBuf {
 fn fixture() -> Fixture {
     let d = Dir::new();
     let wim = d.sample_wim("boot.wim", true);
-    write(&d, "vars.py", PY);
-    write(&d, "media.pass", &format!("{PASSWORD}\n"));
-    write(&d, "pfx.pass", &format!("{PFX_PASSWORD}\n"));
+    write(&d, "vars.py", common::VARS_PY);
+    for (name, pw) in [("media.pass", PASSWORD), ("pfx.pass", PFX_PASSWORD)] {
+        use std::os::unix::fs::PermissionsExt;
+        let p = write(&d, name, &format!("{pw}\n"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     d.tool(
         "openssl",
         &[
@@ -407,6 +362,17 @@ fn secrets_appear_in_no_output() {
     let mut files = Vec::new();
     all_files(&d.join("media"), &mut files);
     files.push(d.join("peforge-manifest.json"));
+    // The ISO and USB images (and their manifests) too.
+    let mut outs = vec![r];
+    for (format, out) in [("iso", "media.iso"), ("usb", "media.img")] {
+        let manifest = format!("{out}.json");
+        outs.push(
+            d.peforge(&[&build_args(out, format)[..], &["--manifest", &manifest]].concat())
+                .ok(),
+        );
+        files.push(d.join(out));
+        files.push(d.join(&manifest));
+    }
     let insp = d.peforge(&[
         "media",
         "inspect",
@@ -429,7 +395,11 @@ fn secrets_appear_in_no_output() {
                 );
             }
         }
-        for out in [&r.stdout, &r.stderr, &insp.stdout, &insp.stderr] {
+        for out in outs
+            .iter()
+            .flat_map(|o| [&o.stdout, &o.stderr])
+            .chain([&insp.stdout, &insp.stderr])
+        {
             assert!(!out.contains(secret), "{secret} printed");
         }
     }
@@ -560,14 +530,22 @@ fn unsafe_media_are_refused() {
         .iter()
         .map(|a| if a == "out" { "lab".into() } else { a.clone() })
         .collect();
-    d.peforge(
-        &[
-            &s(&lab)[..],
-            &["--allow-weak-password", "--manifest", "lab.json"],
-        ]
-        .concat(),
-    )
-    .ok();
+    let r = d
+        .peforge(
+            &[
+                &s(&lab)[..],
+                &["--allow-weak-password", "--manifest", "lab.json"],
+            ]
+            .concat(),
+        )
+        .ok();
+    // weak.pass is readable by others (0644): said on stderr; the 0600 files are not named.
+    assert!(
+        r.stderr.contains("weak.pass can be read by other users"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("pfx.pass"), "{}", r.stderr);
     // http management point.
     let v = with(MP, "http://mp.contoso.com");
     assert_refused(&f, &s(&v), "not an https:// URL");
@@ -582,6 +560,9 @@ fn unsafe_media_are_refused() {
     let i = v.iter().position(|a| a == "--media-cert").unwrap();
     v.drain(i..i + 4);
     assert_refused(&f, &s(&v), "no media certificate");
+    // SMSTSMP through --variable would bypass the https check.
+    let v = with("OSDComputerName=PC-0042", "SMSTSMP=http://mp.contoso.com");
+    assert_refused(&f, &s(&v), "cannot be set with --variable");
     // Wrong PFX password.
     write(d, "wrong.pass", "nope\n");
     let v = with("pfx.pass", "wrong.pass");
@@ -723,6 +704,63 @@ fn retarget_keeps_unknown_variables_cipher_and_trailer() {
             "{p}"
         );
     }
+    // --root-cert adds a root to the template's boot image; the roots it had stay.
+    d.tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "root2.key",
+            "-out",
+            "root2.pem",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=Second CMG Root",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    )
+    .ok();
+    d.peforge(&[
+        "media",
+        "retarget",
+        "console",
+        "--password-file",
+        "media.pass",
+        "--root-cert",
+        "root2.pem",
+        "--format",
+        "dir",
+        "-o",
+        "rooted",
+        "--manifest",
+        "rooted.json",
+    ])
+    .ok();
+    let hive = d.wimextract(
+        &d.join("rooted/sources/boot.wim"),
+        1,
+        "/Windows/System32/config/SOFTWARE",
+    );
+    for pem in ["root.pem", "root2.pem"] {
+        let key = format!(
+            "\\Microsoft\\SystemCertificates\\AuthRoot\\Certificates\\{}",
+            sha1_thumb(d, pem)
+        );
+        d.tool("hivexget", &[hive.to_str().unwrap(), &key, "Blob"])
+            .ok();
+    }
+    let info = d.tool("wiminfo", &["rooted/sources/boot.wim"]).ok().stdout;
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Boot Index:") && l.trim_end().ends_with(" 1")),
+        "{info}"
+    );
     // The old password no longer opens it.
     let r = d
         .peforge(&[
@@ -734,4 +772,170 @@ fn retarget_keeps_unknown_variables_cipher_and_trailer() {
         ])
         .fails(2);
     assert!(r.stderr.contains("wrong media password"));
+}
+
+#[test]
+fn inspect_reports_findings() {
+    let f = fixture();
+    let d = &f.d;
+    d.peforge(&build_args("media", "dir")).ok();
+    // The boot image swapped for one without the CMG root: the manifest's root is missing.
+    std::fs::copy(&f.wim, d.join("media/sources/boot.wim")).unwrap();
+    // SMSTSMP rewritten to http by an independent writer (python), keeping the media PFX.
+    let old = py_read(d, &d.join("media/SMS/data/Variables.dat"), PASSWORD);
+    let dat = d.join("media/SMS/data/Variables.dat");
+    let args: Vec<String> = vec![
+        "vars.py".into(),
+        "write".into(),
+        dat.to_str().unwrap().into(),
+        PASSWORD.into(),
+        "660e".into(),
+        "00000000".into(),
+        "SMSTSMP=http://mp.contoso.com".into(),
+        format!("_SMSMediaGuid={}", var(&old, "_SMSMediaGuid").unwrap()),
+        format!("_SMSTSMediaPFX={}", var(&old, "_SMSTSMediaPFX").unwrap()),
+    ];
+    d.tool(
+        "python3",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .ok();
+    // The manifest describes the medium as built: point it at the new Variables.dat so it is
+    // still recognised as this medium's.
+    let mpath = d.join("peforge-manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    for e in m["files"].as_array_mut().unwrap() {
+        if e["path"] == "SMS/data/Variables.dat" {
+            e["sha256"] = sha256(&dat).into();
+        }
+    }
+    std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
+    let r = d.peforge(&[
+        "media",
+        "inspect",
+        "media",
+        "--password-file",
+        "media.pass",
+        "--json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let codes: Vec<String> = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap().to_string())
+        .collect();
+    for want in [
+        "mp-not-https",
+        "no-site-code",
+        "no-trusted-root",
+        "cmg-root-missing",
+    ] {
+        assert!(codes.iter().any(|c| c == want), "{want} not in {codes:?}");
+    }
+    // Text output names them too.
+    let r = d.peforge(&["media", "inspect", "media", "--password-file", "media.pass"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("[mp-not-https]"), "{}", r.stdout);
+}
+
+#[test]
+fn no_password_media_use_the_documented_default_password() {
+    let f = fixture();
+    let d = &f.d;
+    // Allowed for a plain https MP (not a CMG), with a note.
+    let r = d
+        .peforge(&[
+            "media",
+            "build",
+            "--boot-wim",
+            "boot.wim",
+            "--mp",
+            "https://mp01.contoso.com",
+            "--site-code",
+            "PS1",
+            "--media-cert",
+            "media.pfx",
+            "--media-cert-password-file",
+            "pfx.pass",
+            "--no-password",
+            "--format",
+            "dir",
+            "-o",
+            "open",
+        ])
+        .ok();
+    assert!(r.stderr.contains("default password"), "{}", r.stderr);
+    // python decrypts it with the fixed password of spec §6.4.
+    let v = py_read(
+        d,
+        &d.join("open/SMS/data/Variables.dat"),
+        "{BAC6E688-DE21-4ABE-B7FB-C9F54E6DB664}",
+    );
+    assert_eq!(var(&v, "SMSTSMP"), Some("https://mp01.contoso.com"));
+    let ini = std::fs::read_to_string(d.join("open/SMS/data/TsmBootstrap.ini")).unwrap();
+    assert!(ini.contains("PasswordRequired=false"), "{ini}");
+    // inspect needs no password and says what is wrong with that.
+    let r = d.peforge(&["media", "inspect", "open", "--json"]);
+    assert_eq!(r.code, 1);
+    let j = r.json();
+    let codes: Vec<&str> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"no-password") && codes.contains(&"mp-not-cmg"),
+        "{codes:?}"
+    );
+    assert!(
+        j["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == "SMSTSMP")
+    );
+}
+
+/// With neither --password-file nor PEFORGE_MEDIA_PASSWORD, a person at a terminal is asked twice;
+/// `script` gives peforge a real pseudo-terminal and types the answers. python3 `cryptography`
+/// then opens Variables.dat with the typed password, and the password was never echoed.
+#[test]
+fn tty_prompt_asks_twice_and_the_typed_password_protects_the_media() {
+    let f = fixture();
+    let d = &f.d;
+    let args: Vec<&str> = build_args("prompted", "dir")
+        .into_iter()
+        .filter(|a| *a != "--password-file" && *a != "media.pass")
+        .collect();
+    let cmd = std::iter::once(env!("CARGO_BIN_EXE_peforge").to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let shell = format!(
+        "(sleep 2; printf '%s\\r' '{PASSWORD}'; sleep 1; printf '%s\\r' '{PASSWORD}') | script -qec \"{cmd}\" /dev/null"
+    );
+    let r = d.tool("bash", &["-c", &shell]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Media password:"), "{}", r.stdout);
+    assert!(r.stdout.contains("Repeat:"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains(PASSWORD),
+        "the password was echoed:\n{}",
+        r.stdout
+    );
+    let v = py_read(d, &d.join("prompted/SMS/data/Variables.dat"), PASSWORD);
+    assert_eq!(var(&v, "_SMSTSSiteCode"), Some("PS1"));
+
+    // Two different answers: refused, nothing written.
+    let shell = format!(
+        "(sleep 2; printf 'first-Passw0rd!\\r'; sleep 1; printf 'second-Passw0rd!\\r') | script -qec \"{}\" /dev/null",
+        cmd.replace("'prompted'", "'mismatch'")
+    );
+    let r = d.tool("bash", &["-c", &shell]);
+    assert!(r.stdout.contains("the passwords differ"), "{}", r.stdout);
+    assert!(!d.join("mismatch").exists());
+    assert_eq!(sha256(&f.wim), f.wim_sha);
 }

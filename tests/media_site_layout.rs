@@ -216,6 +216,7 @@ fn pe_media_folder_overrides_and_missing_files_are_named() {
         "media/sources/boot.wim",
         "fwfiles/etfsboot.com",
         "fwfiles/efisys.bin",
+        "media/Boot/bootfix.bin",
     ] {
         put(&adk, f, &format!("adk {f}"));
     }
@@ -227,14 +228,15 @@ fn pe_media_folder_overrides_and_missing_files_are_named() {
     )
     .ok();
     let j = r.json();
-    assert_eq!(j["boot_entries"]["bios"], "boot/etfsboot.com");
+    // One spelling per folder: the ADK's "Boot" wins over "boot" (as on the written medium).
+    assert_eq!(j["boot_entries"]["bios"], "Boot/etfsboot.com");
     assert_eq!(
         sha256(&adk.join("media/EFI/Boot/bootx64.efi")),
         sha256(&d.join("adk/EFI/Boot/bootx64.efi"))
     );
     assert_eq!(
         sha256(&adk.join("fwfiles/etfsboot.com")),
-        sha256(&d.join("adk/boot/etfsboot.com"))
+        sha256(&d.join("adk/Boot/etfsboot.com"))
     );
     // sources/boot.wim is the exported input image, not the ADK's.
     assert_ne!(
@@ -246,6 +248,17 @@ fn pe_media_folder_overrides_and_missing_files_are_named() {
         .ok()
         .stdout;
     assert!(info.contains("bare"), "{info}");
+    assert!(d.join("adk/Boot/bootfix.bin").is_file());
+    // --no-prompt leaves out bootfix.bin (the BIOS "press any key" prompt).
+    build(
+        &d,
+        "bare.wim",
+        &["--pe-media", "WinPE_amd64/media", "--no-prompt"],
+        "adk-np",
+    )
+    .ok();
+    assert!(!d.join("adk-np/Boot/bootfix.bin").exists());
+    assert!(d.join("adk-np/Boot/BCD").is_file());
 }
 
 fn py_alg(d: &Dir, file: &str) -> u32 {
@@ -313,4 +326,60 @@ fn aes256_and_legacy_pfx_inputs() {
             .ok();
         assert!(r.stdout.contains("layout media"), "{}", r.stdout);
     }
+}
+
+#[test]
+fn only_the_chosen_image_is_kept_as_the_boot_index() {
+    let d = Dir::new();
+    setup(&d, &[]);
+    let (a, b) = (d.join("img1"), d.join("img2"));
+    for (dir, cm) in [(&a, false), (&b, true)] {
+        std::fs::create_dir_all(dir).unwrap();
+        let opts = peforge::sample::SampleOptions {
+            configmgr: cm,
+            filler_bytes: 1 << 16,
+            ..Default::default()
+        };
+        peforge::sample::stage_tree(dir, &opts).unwrap();
+    }
+    put(&b, "marker-second.txt", "second image");
+    let wim = d.join("two.wim");
+    peforge::wim::capture(
+        &[
+            peforge::wim::CaptureImage {
+                source: &a,
+                name: "first",
+                properties: &[("WINDOWS/ARCH", "9")],
+            },
+            peforge::wim::CaptureImage {
+                source: &b,
+                name: "second",
+                properties: &[("WINDOWS/ARCH", "9")],
+            },
+        ],
+        &wim,
+    )
+    .unwrap();
+    let before = sha256(&wim);
+    build(&d, "two.wim", &["--index", "2"], "m").ok();
+    let info = d.tool("wiminfo", &["m/sources/boot.wim"]).ok().stdout;
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(field("Image Count:"), "1", "{info}");
+    assert_eq!(field("Boot Index:"), "1", "{info}");
+    assert_eq!(field("Name:"), "second", "{info}");
+    let m = d.wimextract(&d.join("m/sources/boot.wim"), 1, "/marker-second.txt");
+    assert_eq!(std::fs::read_to_string(m).unwrap(), "second image");
+    assert_eq!(sha256(&wim), before);
+    // An index that does not exist is an error naming the WIM.
+    let r = build(&d, "two.wim", &["--index", "3"], "m3").fails(2);
+    assert!(
+        r.stderr.contains("two.wim") && r.stderr.contains("image 3"),
+        "{}",
+        r.stderr
+    );
 }

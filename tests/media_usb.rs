@@ -24,6 +24,13 @@ fn partition_table_as_sfdisk_and_fdisk_read_it() {
     let image_bytes = std::fs::metadata(&out).unwrap().len();
     assert_eq!(image_bytes, s.bytes);
     assert_eq!(image_bytes, (2048 + s.partition_bytes / 512) * 512);
+    let dump = d.tool("sfdisk", &["-d", out.to_str().unwrap()]).ok();
+    assert!(dump.stdout.contains("label: dos"), "{}", dump.stdout);
+    let line = dump.stdout.lines().find(|l| l.contains("start=")).unwrap();
+    assert!(
+        line.contains("start=        2048,") && line.ends_with("type=c, bootable"),
+        "{line}"
+    );
     let fdisk = d.tool("fdisk", &["-l", out.to_str().unwrap()]).ok();
     assert!(fdisk.stdout.contains("W95 FAT32 (LBA)"), "{}", fdisk.stdout);
     assert!(
@@ -228,4 +235,93 @@ fn reader_rejects_non_disk_images() {
     std::fs::write(&junk, &mbr).unwrap();
     let err = usb::UsbReader::open(&junk).unwrap_err();
     assert!(err.to_string().contains("beyond the end"), "{err}");
+}
+
+#[test]
+fn medium_opens_iso_usb_image_and_folder_alike() {
+    let d = Dir::new();
+    let tree = d.media_tree();
+    let iso = d.join("m.iso");
+    let img = d.join("m.img");
+    let dir = d.join("m");
+    media::iso::write(&tree, &iso, &Silent).unwrap();
+    usb::write(&tree, &img, &Silent).unwrap();
+    media::write_dir(&tree, &dir, &Silent).unwrap();
+    let mut want: Vec<(String, u64)> = tree
+        .files
+        .iter()
+        .map(|(p, s)| (p.clone(), source_bytes(s).len() as u64))
+        .collect();
+    want.sort();
+    for (path, kind) in [(&iso, "iso"), (&img, "usb"), (&dir, "dir")] {
+        let m = media::Medium::open(path).unwrap();
+        assert_eq!(m.kind(), kind);
+        let got: Vec<(String, u64)> = m
+            .files()
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.path, f.size))
+            .collect();
+        assert_eq!(got, want, "{kind}");
+        assert_eq!(
+            m.read("sms\\DATA\\tsmbootstrap.ini").unwrap(),
+            b"[MediaInfo]\r\nMediaType=BootMedia\r\n"
+        );
+        assert!(
+            matches!(
+                m.read("../etc/passwd"),
+                Err(ContainerError::NotFound { .. })
+            ),
+            "{kind}"
+        );
+        assert_eq!(
+            m.boot_entries().unwrap().len(),
+            if kind == "iso" { 2 } else { 0 }
+        );
+    }
+    // Output files are readable by everyone, like any file the user writes.
+    let mode = d
+        .tool(
+            "stat",
+            &["-c", "%a", iso.to_str().unwrap(), img.to_str().unwrap()],
+        )
+        .ok();
+    assert_eq!(mode.stdout, "644\n644\n");
+}
+
+#[test]
+fn reader_survives_corrupted_images() {
+    let d = Dir::new();
+    let mut tree = media::MediaTree::default();
+    for i in 0..40 {
+        tree.insert(
+            &format!("dir{}/file-with-long-name-{i}.txt", i % 4),
+            FileSource::Bytes(vec![i as u8; 3000]),
+        );
+    }
+    let good = d.join("good.img");
+    usb::write(&tree, &good, &Silent).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = d.join("bad.img");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    // Metadata of this small volume: boot sector, FATs, root and sub-directories.
+    let span = 1 << 20;
+    for round in 0..60 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + round % 8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (1 << 20) + (x % span) as usize;
+            b[at] ^= (x >> 32) as u8 | 1;
+        }
+        std::fs::write(&bad, &b).unwrap();
+        if let Ok(r) = usb::UsbReader::open(&bad)
+            && let Ok(files) = r.files()
+        {
+            for f in files.iter().take(5) {
+                let _ = r.read(&f.path);
+            }
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! `peforge cert inject|list|remove|reg|verify`: trusted certificates in the SOFTWARE hive of a
 //! boot image (or a loose hive file), and the `.reg` file of the manual procedure.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -114,6 +114,29 @@ pub struct Target {
     /// A loose SOFTWARE hive file instead of a WIM.
     #[arg(long, value_name = "PATH")]
     pub hive_file: Option<PathBuf>,
+}
+
+impl Target {
+    fn images(&self) -> offline::Images {
+        if self.all_images {
+            offline::Images::All
+        } else {
+            offline::Images::One(self.index.unwrap_or(1))
+        }
+    }
+
+    /// Where the hives are, for [`offline::edit_hives`].
+    fn source(&self) -> anyhow::Result<offline::HiveSource<'_>> {
+        match (&self.hive_file, &self.wim) {
+            (Some(file), _) => Ok(offline::HiveSource::File(file)),
+            (None, Some(path)) => Ok(offline::HiveSource::Wim {
+                path,
+                inner: wim::SOFTWARE_HIVE,
+                images: self.images(),
+            }),
+            (None, None) => anyhow::bail!("give --wim or --hive-file"),
+        }
+    }
 }
 
 /// Trusted certificate commands.
@@ -413,40 +436,21 @@ fn auto_store(info: &CertInfo, origin: &str) -> anyhow::Result<Store> {
 }
 
 /// The images to work on: `--index` (default 1) or every image with a SOFTWARE hive.
-fn images(w: &Wim, t: &Target) -> anyhow::Result<Vec<u32>> {
-    if !t.all_images {
-        return Ok(vec![t.index.unwrap_or(1)]);
+/// How a written hive is named in messages: the file, or the WIM and image.
+fn place(written: &Path, index: Option<u32>) -> String {
+    match index {
+        Some(i) => format!("{} image {i}", written.display()),
+        None => written.display().to_string(),
     }
-    let mut out = Vec::new();
-    for index in 1..=w.summary().image_count {
-        if w.stat(index, wim::SOFTWARE_HIVE)?
-            .is_some_and(|e| !e.is_dir)
-        {
-            out.push(index);
-        }
-    }
-    if out.is_empty() {
-        return Err(report::hinted(
-            format!("{}: no image has a SOFTWARE hive", w.path().display()),
-            "give a boot.wim or install.wim (see `peforge wim info`)",
-        ));
-    }
-    Ok(out)
 }
 
-/// Extracts and opens the SOFTWARE hive of an image; a hive error (corrupt, dirty) names the WIM.
+/// Extracts and opens the SOFTWARE hive of an image.
 pub(super) fn open_software(
     w: &Wim,
     index: u32,
     writable: bool,
 ) -> anyhow::Result<offline::ExtractedHive> {
-    match offline::open_hive(w, index, wim::SOFTWARE_HIVE, writable) {
-        Ok(x) => Ok(x),
-        Err(e @ offline::Error::Hive { .. }) => {
-            Err(anyhow::Error::new(e).context(w.path().display().to_string()))
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(offline::open_hive(w, index, wim::SOFTWARE_HIVE, writable)?)
 }
 
 fn outcome_name(o: Outcome) -> &'static str {
@@ -518,59 +522,27 @@ fn inject(
     json: bool,
     g: &Global,
 ) -> anyhow::Result<Status> {
-    let mut results: Vec<(Option<u32>, Vec<Outcome>)> = Vec::new();
-    let (input, written) = if let Some(file) = &t.hive_file {
-        let mut h = Hive::open_writable(file)?;
-        let (outcomes, changed) = apply(&mut h, items)?;
-        let written = if dry_run || (!changed && commit.output.is_none()) {
-            None
-        } else {
-            let out = h.commit(commit.output.as_deref())?;
-            confirm(
-                &Hive::open(&out)?,
-                items,
-                &outcomes,
-                &out.display().to_string(),
-            )?;
-            Some(out)
-        };
-        results.push((None, outcomes));
-        (file.clone(), written)
-    } else {
-        let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
-        let mut w = if dry_run {
-            Wim::open(wim_path)?
-        } else {
-            commit.open(wim_path)?
-        };
-        let indexes = images(&w, t)?;
-        let mut staged = false;
-        for &index in &indexes {
-            let mut x = open_software(&w, index, true)?;
-            let (outcomes, changed) = apply(&mut x.hive, items)?;
-            if changed && !dry_run {
-                x.stage(&mut w)?;
-                staged = true;
-            }
-            results.push((Some(index), outcomes));
-        }
-        let written = if dry_run || (!staged && commit.output.is_none()) {
-            None
-        } else {
-            w.set_progress(Rc::new(super::progress::Bar::new(!g.quiet && !json)));
-            let out = w.commit(commit.mode())?;
-            // Re-open what was written and read every certificate back.
-            let check = Wim::open(&out)?;
-            for (index, outcomes) in &results {
-                let index = index.unwrap_or(1);
-                let y = open_software(&check, index, false)?;
-                let what = format!("{} image {index}", out.display());
-                confirm(&y.hive, items, outcomes, &what)?;
-            }
-            Some(out)
-        };
-        (wim_path.clone(), written)
-    };
+    let results: RefCell<Vec<(Option<u32>, Vec<Outcome>)>> = RefCell::new(Vec::new());
+    let edited = offline::edit_hives(
+        t.source()?,
+        &commit.edit_options(dry_run, !g.quiet && !json),
+        |h, index| {
+            let (outcomes, changed) = apply(h, items)?;
+            results.borrow_mut().push((index, outcomes));
+            Ok::<_, anyhow::Error>(changed)
+        },
+        |h, index, written| {
+            let results = results.borrow();
+            let outcomes = results
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, o)| o.as_slice())
+                .unwrap_or_default();
+            confirm(h, items, outcomes, &place(written, index))
+        },
+    )?;
+    let results = results.into_inner();
+    let (input, written) = (edited.input, edited.written);
     let changed = results
         .iter()
         .any(|(_, o)| o.iter().any(|o| *o != Outcome::AlreadyPresent));
@@ -743,7 +715,7 @@ fn list(
     } else {
         let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
         let w = Wim::open(wim_path)?;
-        for index in images(&w, t)? {
+        for index in offline::select_images(&w, wim::SOFTWARE_HIVE, t.images())? {
             let x = open_software(&w, index, false)?;
             per_image.push((Some(index), read_stores(&x.hive, store)?));
         }
@@ -833,71 +805,36 @@ fn remove(
         Some(s) => vec![s.into()],
         None => Store::ALL.to_vec(),
     };
-    let mut removed: Vec<Removed> = Vec::new();
-    let do_remove =
-        |h: &mut Hive, index: Option<u32>, removed: &mut Vec<Removed>| -> anyhow::Result<bool> {
+    let removed: RefCell<Vec<Removed>> = RefCell::new(Vec::new());
+    let edited = offline::edit_hives(
+        t.source()?,
+        &commit.edit_options(dry_run, !g.quiet && !json),
+        |h, index| {
             let mut any = false;
             for s in &stores {
                 if store::remove(h, *s, &thumb)? {
-                    removed.push(Removed {
+                    removed.borrow_mut().push(Removed {
                         image: index,
                         store: s.key_name().into(),
                     });
                     any = true;
                 }
             }
-            Ok(any)
-        };
-    let check_gone = |h: &Hive, what: &str| -> anyhow::Result<()> {
-        for s in &stores {
-            anyhow::ensure!(
-                store::read_blob(h, *s, &thumb)?.is_none(),
-                "{what}: verification failed: {thumb} is still in {s} after writing"
-            );
-        }
-        Ok(())
-    };
-    let (input, written) = if let Some(file) = &t.hive_file {
-        let mut h = Hive::open_writable(file)?;
-        let any = do_remove(&mut h, None, &mut removed)?;
-        let written = if dry_run || (!any && commit.output.is_none()) {
-            None
-        } else {
-            let out = h.commit(commit.output.as_deref())?;
-            check_gone(&Hive::open(&out)?, &out.display().to_string())?;
-            Some(out)
-        };
-        (file.clone(), written)
-    } else {
-        let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
-        let mut w = if dry_run {
-            Wim::open(wim_path)?
-        } else {
-            commit.open(wim_path)?
-        };
-        let indexes = images(&w, t)?;
-        let mut staged = false;
-        for &index in &indexes {
-            let mut x = open_software(&w, index, true)?;
-            if do_remove(&mut x.hive, Some(index), &mut removed)? && !dry_run {
-                x.stage(&mut w)?;
-                staged = true;
+            Ok::<_, anyhow::Error>(any)
+        },
+        |h, index, written| {
+            for s in &stores {
+                anyhow::ensure!(
+                    store::read_blob(h, *s, &thumb)?.is_none(),
+                    "{}: verification failed: {thumb} is still in {s} after writing",
+                    place(written, index)
+                );
             }
-        }
-        let written = if dry_run || (!staged && commit.output.is_none()) {
-            None
-        } else {
-            w.set_progress(Rc::new(super::progress::Bar::new(!g.quiet && !json)));
-            let out = w.commit(commit.mode())?;
-            let check = Wim::open(&out)?;
-            for &index in &indexes {
-                let y = open_software(&check, index, false)?;
-                check_gone(&y.hive, &format!("{} image {index}", out.display()))?;
-            }
-            Some(out)
-        };
-        (wim_path.clone(), written)
-    };
+            Ok(())
+        },
+    )?;
+    let removed = removed.into_inner();
+    let (input, written) = (edited.input, edited.written);
     if json {
         output::print_json(&RemoveDoc {
             input: input.display().to_string(),

@@ -377,36 +377,25 @@ fn set(
     json: bool,
     g: &Global,
 ) -> anyhow::Result<Status> {
-    let (changed, written) = if let Some(file) = &t.hive_file {
-        let mut h = Hive::open_writable(file)?;
-        let changed = apply(&mut h, &t.key, name, new)?;
-        let out = if changed {
-            h.commit(commit.output.as_deref())?
-        } else {
-            file.clone()
-        };
-        verify(&Hive::open(&out)?, &t.key, name, new)?;
-        (changed, out)
-    } else {
-        let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
-        let mut w = commit.open(wim_path)?;
-        let mut x = offline::open_hive(&w, t.index, t.hive.inner(), true)?;
-        let changed = apply(&mut x.hive, &t.key, name, new)?;
-        let out = if changed {
-            x.stage(&mut w)?;
-            w.set_progress(std::rc::Rc::new(super::progress::Bar::new(
-                !g.quiet && !json,
-            )));
-            w.commit(commit.mode())?
-        } else {
-            wim_path.clone()
-        };
-        // Re-open what was written and read the value back.
-        let check = Wim::open(&out)?;
-        let y = offline::open_hive(&check, t.index, t.hive.inner(), false)?;
-        verify(&y.hive, &t.key, name, new)?;
-        (changed, out)
+    let source = match (&t.hive_file, &t.wim) {
+        (Some(file), _) => offline::HiveSource::File(file),
+        (None, Some(wim)) => offline::HiveSource::Wim {
+            path: wim,
+            inner: t.hive.inner(),
+            images: offline::Images::One(t.index),
+        },
+        (None, None) => anyhow::bail!("give --wim or --hive-file"),
     };
+    let opts = commit.edit_options(false, !g.quiet && !json);
+    let edited = offline::edit_hives(
+        source,
+        &opts,
+        |h, _| apply(h, &t.key, name, new),
+        |h, _, _| verify(h, &t.key, name, new),
+    )?;
+    let changed = edited.changed;
+    // Where the value now is: the file written, or the input when nothing needed writing.
+    let written = edited.written.unwrap_or(edited.input);
     if json {
         #[derive(Serialize)]
         struct Doc {

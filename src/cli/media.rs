@@ -7,6 +7,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -15,6 +16,7 @@ use super::{Global, Status, output, report};
 use crate::media::layout::LayoutOptions;
 use crate::media::site::{self, BuildRequest, MediaCert, Prepared, RetargetRequest, Secret};
 use crate::media::vars::Cipher;
+use crate::progress::Progress;
 
 /// Environment variable holding the media password.
 const PASSWORD_ENV: &str = "PEFORGE_MEDIA_PASSWORD";
@@ -283,6 +285,7 @@ fn load_profile(path: &Path) -> anyhow::Result<Profile> {
 
 /// Reads a secret from a file: the first line, without its line end. Refuses an empty secret.
 fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
+    warn_if_shared(path);
     let bytes = zeroize::Zeroizing::new(fs_err::read(path)?);
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         report::hinted(
@@ -299,6 +302,25 @@ fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
     }
     Ok(Secret::new(first))
 }
+
+/// Warns (once per file, on stderr) when a secret file can be read by other users.
+fn warn_if_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    if let Ok(m) = std::fs::metadata(path)
+        && m.permissions().mode() & 0o077 != 0
+    {
+        eprintln!(
+            "warning: {} can be read by other users; protect it with chmod 600",
+            path.display()
+        );
+    }
+}
+
+/// `--quiet` for the helpers that warn (set once per run).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The media password: --password-file, else PEFORGE_MEDIA_PASSWORD, else a TTY prompt.
 fn media_password(file: Option<&Path>, prompt: bool) -> anyhow::Result<Option<Secret>> {
@@ -362,6 +384,7 @@ fn require<T>(v: Option<T>, flag: &str, what: &str) -> anyhow::Result<T> {
 
 /// Runs a media command.
 pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
+    QUIET.store(g.quiet, std::sync::atomic::Ordering::Relaxed);
     match cmd {
         MediaCmd::Build(a) => build(*a, g),
         MediaCmd::Inspect {
@@ -399,7 +422,7 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
                 label,
                 source_date_epoch: source_date_epoch()?,
             };
-            let bar = super::progress::Bar::new(!g.quiet && !out.json);
+            let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !out.json));
             let parent = staging_parent(&output_path);
             let prepared = site::prepare_retarget(&req, &parent, &bar)
                 .with_context(|| format!("cannot retarget {}", req.template.display()))?;
@@ -497,7 +520,7 @@ fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
         ports: (p.http_port.unwrap_or(80), p.https_port.unwrap_or(443)),
         source_date_epoch: source_date_epoch()?,
     };
-    let bar = super::progress::Bar::new(!g.quiet && !a.out.json);
+    let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !a.out.json));
     let parent = staging_parent(&output_path);
     let prepared = site::prepare_build(&req, &parent, &bar)
         .with_context(|| format!("cannot build media from {}", req.boot_wim.display()))?;
@@ -524,24 +547,24 @@ fn finish(
     prepared.manifest.format = format.name().into();
     match format {
         Format::Dir => {
-            site::write_folder(&prepared.tree, out, &bar)
+            crate::media::write_dir(&prepared.tree, out, &bar)
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            // Verify: every file re-read against the manifest.
-            for f in &prepared.manifest.files {
-                let local = out.join(&f.path);
-                let got = crate::fsutil::sha256_file(&local)
-                    .with_context(|| format!("cannot verify {}", local.display()))?;
-                if got != f.sha256 {
-                    anyhow::bail!("{}: written content differs from the plan", local.display());
-                }
-            }
         }
-        Format::Iso | Format::Usb => {
-            return Err(report::hinted(
-                format!("--format {} is not available in this build", format.name()),
-                "build with --format dir and copy the folder onto a FAT32 stick",
-            ));
+        Format::Iso => {
+            crate::media::iso::write(&prepared.tree, out, &bar)
+                .with_context(|| format!("cannot write {}", out.display()))?;
         }
+        Format::Usb => {
+            crate::media::usb::write(&prepared.tree, out, &bar)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        }
+    }
+    verify(&prepared, format, out)?;
+    if format != Format::Dir {
+        prepared.manifest.output_sha256 = Some(
+            crate::fsutil::sha256_file(out)
+                .with_context(|| format!("cannot read {}", out.display()))?,
+        );
     }
     let manifest_path =
         manifest_path.unwrap_or_else(|| staging_parent(out).join("peforge-manifest.json"));
@@ -582,6 +605,84 @@ fn finish(
     Ok(Status::Success)
 }
 
+/// Re-reads every file of the written medium (through the container readers for an ISO or USB
+/// image) and compares it with the manifest; for an ISO also the El Torito entries.
+fn verify(prepared: &Prepared, format: Format, out: &Path) -> anyhow::Result<()> {
+    use sha2::Digest;
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let check = |path: &str,
+                 copy: &mut dyn FnMut(&mut Hashing) -> anyhow::Result<()>|
+     -> anyhow::Result<()> {
+        let want = prepared
+            .manifest
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.sha256.clone());
+        let mut h = Hashing(sha2::Sha256::new());
+        copy(&mut h)?;
+        if Some(hex::encode(h.0.finalize())) != want {
+            anyhow::bail!("{}: {path} does not read back as written", out.display());
+        }
+        Ok(())
+    };
+    match format {
+        Format::Dir => {
+            for f in &prepared.manifest.files {
+                check(&f.path, &mut |h| {
+                    let mut file = fs_err::File::open(out.join(&f.path))?;
+                    std::io::copy(&mut file, h)?;
+                    Ok(())
+                })?;
+            }
+        }
+        Format::Iso => {
+            let r = crate::media::iso::IsoReader::open(out)?;
+            for f in &prepared.manifest.files {
+                check(&f.path, &mut |h| {
+                    r.copy_to(&f.path, h)?;
+                    Ok(())
+                })?;
+            }
+            let entries = r.boot_entries()?;
+            let image = |p: u8| {
+                entries
+                    .iter()
+                    .find(|e| e.platform == p)
+                    .and_then(|e| e.image.clone())
+                    .map(|i| i.to_ascii_lowercase())
+            };
+            let want = &prepared.manifest.boot_entries;
+            let lower = |w: &Option<String>| w.as_ref().map(|w| w.to_ascii_lowercase());
+            if image(0x00) != lower(&want.bios) || image(0xEF) != lower(&want.uefi) {
+                anyhow::bail!(
+                    "{}: the El Torito entries do not read back as planned",
+                    out.display()
+                );
+            }
+        }
+        Format::Usb => {
+            let r = crate::media::usb::UsbReader::open(out)?;
+            for f in &prepared.manifest.files {
+                check(&f.path, &mut |h| {
+                    r.copy_to(&f.path, h)?;
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn inspect(
     medium: &Path,
     password_file: Option<&Path>,
@@ -598,7 +699,16 @@ fn inspect(
     if json {
         output::print_json(&r)?;
     } else {
-        output::line(format!("medium: {} ({} files)", r.medium, r.file_count))?;
+        output::line(format!(
+            "medium: {} ({}{}, {} files)",
+            r.medium,
+            r.container,
+            r.volume_label
+                .as_deref()
+                .map(|l| format!(", volume {l:?}"))
+                .unwrap_or_default(),
+            r.file_count
+        ))?;
         output::line(format!(
             "boot entries: BIOS {}, UEFI {}",
             r.boot_entries.bios.as_deref().unwrap_or("-"),

@@ -17,6 +17,7 @@ pub mod output;
 pub mod progress;
 mod report;
 mod sample;
+mod ts;
 mod wim;
 
 /// Outcome of a command that did not fail.
@@ -32,10 +33,10 @@ pub enum Status {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Global {
     /// Print nothing but results and errors (no progress, no notes).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     /// Explain more; with an error, print its full cause chain.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
 }
 
@@ -71,6 +72,9 @@ enum Command {
     /// Build synthetic samples (a WinPE-shaped boot.wim) for demos and tests.
     #[command(subcommand)]
     Sample(sample::SampleCmd),
+    /// Task sequences as code: import, build, lint for internet (CMG) execution, package.
+    #[command(subcommand)]
+    Ts(ts::TsCmd),
     /// ConfigMgr client install command line for Autopilot into co-management (Intune) or ccmsetup.
     #[command(subcommand)]
     Client(client::ClientCmd),
@@ -117,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Hive(c) => hive::run(c, g),
         Command::Cert(c) => cert::run(c, g),
         Command::Sample(c) => sample::run(c, g),
+        Command::Ts(c) => ts::run(c, g),
         Command::Media(c) => media::run(c, g),
         Command::Client(c) => client::run(c, g),
         Command::Esp(c) => esp::run(c, g),

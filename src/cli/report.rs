@@ -21,6 +21,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::registry::hive::Error>() {
         return x.hint();
     }
+    if let Some(x) = cause.downcast_ref::<crate::ts::Error>() {
+        return x.hint();
+    }
     if let Some(x) = cause.downcast_ref::<crate::media::ContainerError>() {
         return x.hint();
     }

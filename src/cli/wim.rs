@@ -86,6 +86,17 @@ impl CommitArgs {
         }
     }
 
+    /// The library edit options for this commit mode, with a progress bar when `progress`.
+    pub fn edit_options(&self, dry_run: bool, progress: bool) -> crate::wim::offline::EditOptions {
+        let bar: std::rc::Rc<dyn crate::progress::Progress> =
+            std::rc::Rc::new(super::progress::Bar::new(progress));
+        crate::wim::offline::EditOptions {
+            dry_run,
+            mode: self.mode(),
+            progress: Some(bar),
+        }
+    }
+
     /// Opens the WIM for the chosen mode (writable unless writing elsewhere).
     pub fn open(&self, path: &std::path::Path) -> Result<Wim, wim::Error> {
         if self.output.is_some() {

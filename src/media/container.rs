@@ -5,6 +5,7 @@
 //! before it writes a byte: names valid on Windows media (`shared/specs/boot-media.md` §1: paths
 //! are case-insensitive), no two entries that differ only in case, sizes known. [`Layout`] does
 //! them once and hands the writers a tree sorted by upper-cased name, so output is deterministic.
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -160,6 +161,9 @@ impl ContainerError {
             ContainerError::Malformed { .. } => {
                 Some("check that the file is an ISO 9660 image or a raw disk image with a FAT partition and that it is complete".into())
             }
+            ContainerError::MediumTooLarge { .. } => Some(
+                "leave large optional files off the medium (a USB stick can carry them on a second NTFS partition), or build an ISO".into(),
+            ),
             ContainerError::Internal { .. } => Some("please report this bug with the command line".into()),
             _ => None,
         }

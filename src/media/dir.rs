@@ -1,6 +1,7 @@
 //! The folder container: the media tree written as plain files (for copying to a stick by hand
 //! or to PXE tooling), with the same checks as the ISO and USB writers
 //! (`shared/specs/boot-media.md` §1: case-insensitive names).
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -40,6 +41,14 @@ fn write_level(
         let mut file = std::fs::File::create(&p).map_err(ContainerError::io(&p))?;
         copy_source(f, &mut file, &p, progress)?;
         file.set_modified(time).map_err(ContainerError::io(&p))?;
+        // Read back the size the file system recorded.
+        let len = std::fs::metadata(&p).map_err(ContainerError::io(&p))?.len();
+        if len != f.size {
+            return Err(ContainerError::Internal {
+                path: p,
+                what: format!("{len} bytes on disk, {} written", f.size),
+            });
+        }
         n += 1;
     }
     for d in dir.dirs.values() {

@@ -285,6 +285,14 @@ pub fn boot_files(
             }
         }
     }
+    if opts.no_prompt && out.has("boot/bootfix.bin") {
+        // bootfix.bin is what asks "Press any key to boot from CD or DVD" on BIOS (§1).
+        out.files
+            .retain(|k, _| !k.eq_ignore_ascii_case("boot/bootfix.bin"));
+        out.notes.push(
+            "--no-prompt: boot/bootfix.bin left out, so BIOS boots without asking for a key".into(),
+        );
+    }
     let mut required = vec![
         "bootmgr".to_string(),
         "boot/BCD".into(),

@@ -2,7 +2,8 @@
 //!
 //! Containers (one tree, three ways to store it): [`iso::write`] (ISO 9660 + Joliet + El
 //! Torito), [`usb::write`] (raw disk image, MBR + FAT32) and [`write_dir`] (a folder); readers
-//! for existing media: [`iso::IsoReader`] and [`usb::UsbReader`].
+//! for existing media: [`iso::IsoReader`] and [`usb::UsbReader`], or [`Medium`] for any of
+//! the three kinds.
 
 mod container;
 mod dir;
@@ -10,6 +11,7 @@ pub mod fat;
 pub mod ini;
 pub mod iso;
 pub mod layout;
+mod medium;
 pub mod pfx;
 pub mod site;
 pub mod tree;
@@ -17,5 +19,6 @@ pub mod usb;
 pub mod vars;
 
 pub use container::ContainerError;
-pub use dir::write_dir;
+pub use dir::{DirSummary, write_dir};
+pub use medium::{Medium, MediumFile};
 pub use tree::{BootImages, FileSource, MediaTree};

@@ -162,6 +162,11 @@ pub struct CertInfo {
     pub not_after: String,
     /// notAfter as Unix seconds (for expiry checks).
     pub not_after_unix: i64,
+    /// notBefore as Unix seconds.
+    pub not_before_unix: i64,
+    /// Whether the extended key usage allows client authentication (`None`: no EKU extension,
+    /// so any purpose).
+    pub client_auth: Option<bool>,
     /// SHA-1 thumbprint, upper-case hex.
     pub thumbprint: String,
 }
@@ -426,6 +431,12 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
         not_before: v.not_before.to_datetime().to_string(),
         not_after: v.not_after.to_datetime().to_string(),
         not_after_unix: v.not_after.timestamp(),
+        not_before_unix: v.not_before.timestamp(),
+        client_auth: c
+            .extended_key_usage()
+            .ok()
+            .flatten()
+            .map(|e| e.value.client_auth || e.value.any),
         thumbprint: hex::encode_upper(sha1::Sha1::digest(der)),
     })
 }
@@ -562,4 +573,74 @@ pub fn reprotect(
     let c = open(pfx, password, path)?;
     let out = c.write(&media_pfx_password(media_guid), salts)?;
     Ok((Zeroizing::new(out), c.cert_info()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Contents {
+        let cert_bag = pkcs12::cert_type::CertBag {
+            cert_id: pkcs12::PKCS_12_X509_CERT_OID,
+            cert_value: OctetString::new(vec![0x30, 0x03, 0x02, 0x01, 0x07]).unwrap(),
+        };
+        Contents {
+            certs: vec![SafeBag {
+                bag_id: pkcs12::PKCS_12_CERT_BAG_OID,
+                bag_value: cert_bag.to_der().unwrap(),
+                bag_attributes: None,
+            }],
+            keys: vec![(Zeroizing::new(b"not really a pkcs8 key".to_vec()), None)],
+        }
+    }
+
+    #[test]
+    fn write_open_round_trip_and_reproducible_salts() {
+        let salts = SaltSource::Derived([7; 32]);
+        let a = sample()
+            .write("0123456789ABCDEF0123456789ABCDE", &salts)
+            .unwrap();
+        let b = sample()
+            .write("0123456789ABCDEF0123456789ABCDE", &salts)
+            .unwrap();
+        assert_eq!(a, b, "derived salts make the output reproducible");
+        let c = sample()
+            .write("0123456789ABCDEF0123456789ABCDE", &SaltSource::Random)
+            .unwrap();
+        assert_ne!(a, c);
+        let back = open(&a, "0123456789ABCDEF0123456789ABCDE", "t").unwrap();
+        assert_eq!(back.keys[0].0.as_slice(), b"not really a pkcs8 key");
+        assert_eq!(back.certs, sample().certs);
+        assert!(matches!(
+            open(&a, "wrong", "t"),
+            Err(Error::WrongPassword { .. })
+        ));
+    }
+
+    #[test]
+    fn damaged_input_never_panics() {
+        let good = sample().write("pw", &SaltSource::Derived([1; 32])).unwrap();
+        for cut in 0..good.len() {
+            let _ = open(&good[..cut], "pw", "t");
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..400 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut bad = good.clone();
+            let i = (x as usize) % bad.len();
+            bad[i] ^= (x >> 32) as u8 | 1;
+            let _ = open(&bad, "pw", "t");
+        }
+    }
+
+    #[test]
+    fn media_password_is_31_characters() {
+        let g = "{D3ADBEEF-0000-4000-8000-0123456789AB}";
+        assert_eq!(
+            media_pfx_password(g).as_str(),
+            "{D3ADBEEF-0000-4000-8000-012345"
+        );
+    }
 }

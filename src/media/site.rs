@@ -29,6 +29,8 @@ use super::layout::{self, LayoutOptions};
 use super::pfx::{self, SaltSource};
 use super::tree::{BootImages, FileSource, MediaTree};
 use super::vars::{self, Cipher, MediaVarList};
+use std::rc::Rc;
+
 use crate::progress::Progress;
 use crate::wim::{self, Wim};
 
@@ -101,6 +103,9 @@ pub enum Error {
     /// The boot image's SOFTWARE hive.
     #[error(transparent)]
     Offline(#[from] wim::offline::Error),
+    /// Reading an ISO or USB image.
+    #[error(transparent)]
+    Container(#[from] super::ContainerError),
     /// The management point URL is not https.
     #[error("management point {value:?} is not an https:// URL")]
     NotHttps {
@@ -145,6 +150,12 @@ pub enum Error {
         /// The name part given (never the value).
         value: String,
     },
+    /// A `--variable` names a variable that an option sets.
+    #[error("variable {name} cannot be set with --variable")]
+    ReservedVariable {
+        /// The variable.
+        name: String,
+    },
     /// The template medium lacks something.
     #[error("{path}: {what}")]
     Template {
@@ -173,6 +184,7 @@ impl Error {
             Error::Layout(e) => e.hint(),
             Error::Wim(e) => e.hint(),
             Error::Offline(e) => e.hint(),
+            Error::Container(e) => e.hint(),
             Error::NotHttps { .. } => Some(
                 "give the CMG URL, e.g. --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500".into(),
             ),
@@ -191,6 +203,12 @@ impl Error {
                 "give the two GUIDs of the x64 and x86 \"Unknown Computer\" objects: --unknown-computers X64GUID,X86GUID".into(),
             ),
             Error::BadVariable { .. } => Some("write --variable OSDComputerName=PC001".into()),
+            Error::ReservedVariable { name } => Some(match name.as_str() {
+                "SMSTSMP" => "set the management point with --mp (it must be https)".into(),
+                "_SMSTSSiteCode" => "use --site-code".into(),
+                "_SMSTSMediaPFX" | "_SMSMediaGuid" => "give the media certificate with --media-cert; retarget keeps the template's".into(),
+                _ => "use --unknown-computers X64GUID,X86GUID".into(),
+            }),
             Error::Template { .. } => Some(
                 "give a site-based boot medium made by the ConfigMgr console (a folder, ISO or USB image)".into(),
             ),
@@ -270,6 +288,14 @@ fn check_guid(s: &str) -> Result<String, Error> {
     uuid::Uuid::parse_str(inner)
         .map(|_| t.to_string())
         .map_err(|_| Error::BadGuid { value: s.into() })
+}
+
+/// Refuses a `--variable` that would bypass the option (and the checks) that owns the name.
+fn reserved(name: &str, names: &[&str]) -> Result<(), Error> {
+    match names.iter().find(|r| r.eq_ignore_ascii_case(name)) {
+        Some(r) => Err(Error::ReservedVariable { name: (*r).into() }),
+        None => Ok(()),
+    }
 }
 
 /// Parses `NAME=VALUE` (a user variable).
@@ -503,33 +529,12 @@ fn inject_roots(
     for (st, thumb, blob) in &items {
         store::inject(&mut x.hive, *st, thumb, blob)?;
     }
-    // Stage the edited hive ourselves so that, for a reproducible build, its file times in the
-    // image are SOURCE_DATE_EPOCH rather than the time of the build.
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let staged = tempfile::NamedTempFile::new_in(dir)
-        .map_err(io(dir))?
-        .into_temp_path();
-    let inner = x.inner.clone();
-    x.hive
-        .commit(Some(&staged))
-        .map_err(|source| wim::offline::Error::Hive {
-            inner: inner.clone(),
-            index,
-            source,
-        })?;
-    if let Some(t) = epoch {
-        let when =
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0));
-        let times = std::fs::FileTimes::new()
-            .set_accessed(when)
-            .set_modified(when);
-        std::fs::File::options()
-            .write(true)
-            .open(&staged)
-            .and_then(|f| f.set_times(times))
-            .map_err(io(&staged))?;
-    }
-    w.replace_file(index, &inner, staged)?;
+    // For a reproducible build the hive's file times in the image are SOURCE_DATE_EPOCH rather
+    // than the time of the build.
+    let mtime = epoch.map(|t| {
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
+    });
+    x.stage_at(&mut w, mtime)?;
     w.commit(wim::CommitMode::Append)?;
     let check = Wim::open(path)?;
     let y = wim::offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
@@ -557,11 +562,10 @@ fn make_boot_wim(
     staging: &Path,
     seed: Option<&[u8; 32]>,
     epoch: Option<i64>,
-    progress: &dyn Progress,
+    progress: &Rc<dyn Progress>,
 ) -> Result<(PathBuf, Vec<String>), Error> {
     let out = staging.join("boot.wim");
     let guid = seed.map(|s| derived_guid(s, "boot.wim guid"));
-    progress.start("exporting boot image", None);
     let input = Wim::open(src)?;
     let thumbs = if roots.is_empty() {
         wim::export_image(
@@ -569,11 +573,18 @@ fn make_boot_wim(
             index,
             &out,
             &wim::ExportOptions { guid, mtime: None },
+            Some(progress.clone()),
         )?;
         Vec::new()
     } else {
         let stage1 = staging.join("stage1.wim");
-        wim::export_image(&input, index, &stage1, &wim::ExportOptions::default())?;
+        wim::export_image(
+            &input,
+            index,
+            &stage1,
+            &wim::ExportOptions::default(),
+            Some(progress.clone()),
+        )?;
         let thumbs = inject_roots(&stage1, 1, roots, epoch)?;
         let injected = Wim::open(&stage1)?;
         wim::export_image(
@@ -581,10 +592,10 @@ fn make_boot_wim(
             1,
             &out,
             &wim::ExportOptions { guid, mtime: epoch },
+            Some(progress.clone()),
         )?;
         thumbs
     };
-    progress.finish();
     // Verify what was written: one image, bootable.
     let check = Wim::open(&out)?;
     let s = check.summary();
@@ -600,8 +611,54 @@ fn make_boot_wim(
     Ok((out, thumbs))
 }
 
+/// SHA-256 over a folder: the sorted lines `<sha256>  <relative path>` of every file (what
+/// `find . -type f | sort | xargs sha256sum | sha256sum` gives, with `/` paths).
+fn folder_digest(dir: &Path) -> Result<String, Error> {
+    let mut files = BTreeMap::new();
+    walk(dir, "", &mut files)?;
+    let mut h = Sha256::new();
+    for (rel, local) in &files {
+        h.update(format!("{}  {rel}\n", sha256_file(local)?).as_bytes());
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
 fn label_file(label: &str) -> Vec<u8> {
     format!("label={label}\r\n").into_bytes()
+}
+
+/// Gives every directory one spelling (the first in sorted order, as the container writers do),
+/// so the manifest's paths are the paths on the written medium.
+fn canonical_dirs(tree: &mut MediaTree) {
+    let mut spelling: BTreeMap<String, String> = BTreeMap::new();
+    let old = std::mem::take(&mut tree.files);
+    for (path, src) in old {
+        let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
+        let n = parts.len();
+        let mut prefix = String::new();
+        for part in parts.iter_mut().take(n.saturating_sub(1)) {
+            prefix.push_str(&part.to_uppercase());
+            prefix.push('/');
+            let fixed = spelling
+                .entry(prefix.clone())
+                .or_insert_with(|| part.clone());
+            part.clone_from(fixed);
+        }
+        tree.files.insert(parts.join("/"), src);
+    }
+    let spell = |p: &Option<String>| {
+        p.as_ref().map(|p| {
+            tree.files
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(p))
+                .cloned()
+                .unwrap_or_else(|| p.clone())
+        })
+    };
+    tree.boot = BootImages {
+        bios: spell(&tree.boot.bios),
+        uefi: spell(&tree.boot.uefi),
+    };
 }
 
 fn fill_files(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
@@ -625,7 +682,7 @@ fn fill_files(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
 pub fn prepare_build(
     req: &BuildRequest,
     staging_parent: &Path,
-    progress: &dyn Progress,
+    progress: &Rc<dyn Progress>,
 ) -> Result<Prepared, Error> {
     let mut notes = Vec::new();
     // Validate everything cheap before touching the boot image.
@@ -656,6 +713,19 @@ pub fn prepare_build(
     let Some(media_cert) = &req.media_cert else {
         return Err(Error::NoMediaCert);
     };
+    for (n, _) in &req.variables {
+        reserved(
+            n,
+            &[
+                "SMSTSMP",
+                "_SMSTSSiteCode",
+                "_SMSMediaGuid",
+                "_SMSTSMediaPFX",
+                "_SMSTSx64UnknownMachineGUID",
+                "_SMSTSx86UnknownMachineGUID",
+            ],
+        )?;
+    }
     let unknown = match &req.unknown_computers {
         Some((a, b)) => Some((check_guid(a)?, check_guid(b)?)),
         None => None,
@@ -689,7 +759,7 @@ pub fn prepare_build(
         inputs.push(InputFact {
             role: "pe-media".into(),
             path: d.display().to_string(),
-            sha256: String::new(),
+            sha256: folder_digest(d)?,
         });
     }
     let label = req.label.clone().unwrap_or_else(|| DEFAULT_LABEL.into());
@@ -760,13 +830,25 @@ pub fn prepare_build(
         &salts,
         &media_cert.path.to_string_lossy(),
     )?;
-    if let Some(ci) = &cert_info
-        && ci.not_after_unix < req.source_date_epoch.unwrap_or_else(now)
-    {
-        notes.push(format!(
-            "the media certificate {} expired on {}",
-            ci.subject, ci.not_after
-        ));
+    if let Some(ci) = &cert_info {
+        let t = req.source_date_epoch.unwrap_or_else(now);
+        if ci.not_after_unix < t {
+            notes.push(format!(
+                "the media certificate {} expired on {}",
+                ci.subject, ci.not_after
+            ));
+        } else if ci.not_before_unix > t {
+            notes.push(format!(
+                "the media certificate {} is not valid before {}",
+                ci.subject, ci.not_before
+            ));
+        }
+        if ci.client_auth == Some(false) {
+            notes.push(format!(
+                "the media certificate {} does not allow client authentication (extended key usage): the CMG will refuse it",
+                ci.subject
+            ));
+        }
     }
 
     // Variables.
@@ -824,6 +906,7 @@ pub fn prepare_build(
     tree.insert(TSM_BOOTSTRAP_INI, FileSource::Bytes(ini.to_bytes()));
     tree.insert(VARIABLES_DAT, FileSource::Bytes(dat));
 
+    canonical_dirs(&mut tree);
     let manifest = Manifest {
         tool: "peforge".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -860,18 +943,108 @@ pub fn volume_label(label: &str) -> String {
         .to_string()
 }
 
-/// The files of an existing medium: a folder (read in place) or an ISO/USB image.
-pub fn medium_files(path: &Path, _staging: &Path) -> Result<BTreeMap<String, PathBuf>, Error> {
+/// An existing medium opened for reading: its files as local paths (a folder is read in place;
+/// an ISO or USB image is extracted into the staging folder) and what the container says.
+#[derive(Debug, Default)]
+pub struct Medium {
+    /// Media path → local file.
+    pub files: BTreeMap<String, PathBuf>,
+    /// El Torito entries of an ISO (image paths), `None` for other containers.
+    pub boot: Option<BootEntries>,
+    /// Volume label of an ISO or USB image.
+    pub volume_label: Option<String>,
+    /// `iso`, `usb` or `dir`.
+    pub container: &'static str,
+}
+
+fn extract_all(
+    list: Vec<(String, u64)>,
+    staging: &Path,
+    only: Option<&[&str]>,
+    copy: &dyn Fn(&str, &mut dyn std::io::Write) -> Result<u64, super::ContainerError>,
+) -> Result<BTreeMap<String, PathBuf>, Error> {
+    let mut out = BTreeMap::new();
+    for (path, _) in list {
+        // Names come from an untrusted image: never let one leave the staging folder.
+        let safe = !path.is_empty()
+            && path
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains(['\\', ':', '\0']));
+        if !safe {
+            return Err(Error::Template {
+                path: staging.into(),
+                what: format!("the medium holds a file with an unusable name {path:?}"),
+            });
+        }
+        let local = staging.join("medium").join(&path);
+        let wanted = only.is_none_or(|o| o.iter().any(|w| w.eq_ignore_ascii_case(&path)));
+        if wanted {
+            if let Some(d) = local.parent() {
+                std::fs::create_dir_all(d).map_err(io(d))?;
+            }
+            let mut f = std::fs::File::create(&local).map_err(io(&local))?;
+            copy(&path, &mut f)?;
+        }
+        out.insert(path, local);
+    }
+    Ok(out)
+}
+
+/// Opens a medium: a folder, an ISO (ISO 9660/Joliet) or a USB disk image (MBR + FAT). From an
+/// image, only the files named in `only` (case-insensitive media paths) are extracted when it
+/// is given; the others are listed with a local path that does not exist.
+pub fn open_medium(path: &Path, staging: &Path, only: Option<&[&str]>) -> Result<Medium, Error> {
     let meta = std::fs::metadata(path).map_err(io(path))?;
-    if !meta.is_dir() {
-        return Err(Error::Template {
-            path: path.into(),
-            what: "reading ISO and USB images is not available in this build; give the medium's folder (e.g. the mounted ISO or USB stick)".into(),
+    if meta.is_dir() {
+        let mut files = BTreeMap::new();
+        walk(path, "", &mut files)?;
+        return Ok(Medium {
+            files,
+            container: "dir",
+            ..Default::default()
         });
     }
-    let mut out = BTreeMap::new();
-    walk(path, "", &mut out)?;
-    Ok(out)
+    if let Ok(iso) = super::iso::IsoReader::open(path) {
+        let list = iso
+            .files()
+            .iter()
+            .map(|f| (f.path.clone(), f.size))
+            .collect();
+        let files = extract_all(list, staging, only, &|p, w| iso.copy_to(p, w))?;
+        let entries = iso.boot_entries()?;
+        let pick = |platform: u8| {
+            entries
+                .iter()
+                .find(|e| e.platform == platform)
+                .and_then(|e| e.image.clone())
+        };
+        return Ok(Medium {
+            files,
+            boot: Some(BootEntries {
+                bios: pick(0x00),
+                uefi: pick(0xEF),
+            }),
+            volume_label: Some(iso.label().to_string()),
+            container: "iso",
+        });
+    }
+    match super::usb::UsbReader::open(path) {
+        Ok(usb) => {
+            let list = usb.files()?.into_iter().map(|f| (f.path, f.size)).collect();
+            let files = extract_all(list, staging, only, &|p, w| usb.copy_to(p, w))?;
+            Ok(Medium {
+                files,
+                boot: None,
+                volume_label: Some(usb.label()),
+                container: "usb",
+            })
+        }
+        Err(_) => Err(Error::Template {
+            path: path.into(),
+            what: "neither a folder, an ISO 9660 image nor a USB disk image with a FAT partition"
+                .into(),
+        }),
+    }
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, PathBuf>) -> Result<(), Error> {
@@ -942,14 +1115,15 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
 pub fn prepare_retarget(
     req: &RetargetRequest,
     staging_parent: &Path,
-    progress: &dyn Progress,
+    progress: &Rc<dyn Progress>,
 ) -> Result<Prepared, Error> {
     let mut notes = Vec::new();
     let staging = tempfile::Builder::new()
         .prefix(".peforge-media-")
         .tempdir_in(staging_parent)
         .map_err(io(staging_parent))?;
-    let files = medium_files(&req.template, staging.path())?;
+    let medium = open_medium(&req.template, staging.path(), None)?;
+    let files = medium.files.clone();
     let not_site = |what: &str| Error::Template {
         path: req.template.clone(),
         what: format!("not a site-based medium: no {what}"),
@@ -975,6 +1149,9 @@ pub fn prepare_retarget(
         .map_or(vars::DEFAULT_PASSWORD, Secret::expose);
     let mut file = vars::open(&dat, old_pw, &dat_path.to_string_lossy())?;
 
+    for (n, _) in &req.variables {
+        reserved(n, &["SMSTSMP", "_SMSMediaGuid", "_SMSTSMediaPFX"])?;
+    }
     if let Some(mp) = &req.mp {
         if let Some(n) = check_mp(mp)? {
             notes.push(n);
@@ -1044,9 +1221,10 @@ pub fn prepare_retarget(
             let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
             seed_of(&refs)
         });
+        let boot_index = Wim::open(boot_path)?.summary().boot_index.max(1);
         let (wim, t) = make_boot_wim(
             boot_path,
-            1,
+            boot_index,
             &req.root_certs,
             staging.path(),
             seed.as_ref(),
@@ -1085,15 +1263,23 @@ pub fn prepare_retarget(
     ]
     .iter()
     .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
-    tree.boot = BootImages {
-        bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
-        uefi: efi,
+    tree.boot = match &medium.boot {
+        // An ISO template: the same El Torito images.
+        Some(b) => BootImages {
+            bios: b.bios.clone(),
+            uefi: b.uefi.clone(),
+        },
+        None => BootImages {
+            bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
+            uefi: efi,
+        },
     };
     let media_certificate = file
         .list
         .get("_SMSTSMediaPFX")
         .zip(file.list.get("_SMSMediaGuid"))
         .and_then(|(h, g)| media_cert_info(h, g).ok().flatten());
+    canonical_dirs(&mut tree);
     let manifest = Manifest {
         tool: "peforge".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -1137,66 +1323,42 @@ pub fn media_cert_info(pfx_hex: &str, media_guid: &str) -> Result<Option<pfx::Ce
 /// A certificate trusted by the boot image.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrustedCert {
+    /// Location of the store (`system`, `group-policy`, `enterprise`).
+    pub location: String,
     /// Store key (`ROOT`, `AuthRoot`, `CA`).
     pub store: String,
     /// Key name (SHA-1 thumbprint).
     pub thumbprint: String,
-    /// Subject, when the blob's certificate parses.
+    /// Subject, when the Blob's certificate parses.
     pub subject: Option<String>,
+    /// notAfter (Unix seconds), when the certificate parses.
+    pub not_after: Option<i64>,
+    /// Why Windows would skip the entry (empty when it is valid).
+    pub errors: Vec<String>,
 }
 
-/// Lists the machine certificate stores of the boot image's SOFTWARE hive
-/// (`shared/specs/cert-store-blob.md` §1): thumbprint key names and, from the blob's property
-/// 0x20, the subject.
+/// Lists the machine certificate stores (ROOT, AuthRoot, CA at every location) of the boot
+/// image's SOFTWARE hive with the certificate engine ([`crate::cert::store::list`], which also
+/// validates each Blob against its key name).
 pub fn trusted_certs(wim: &Wim, index: u32) -> Result<Vec<TrustedCert>, Error> {
+    use crate::cert::{Location, Store, store};
     let h = wim::offline::open_hive(wim, index, wim::SOFTWARE_HIVE, false)?;
-    let mut out = Vec::new();
-    for store in ["ROOT", "AuthRoot", "CA"] {
-        let key = format!("Microsoft\\SystemCertificates\\{store}\\Certificates");
-        let hive_err = |source| wim::offline::Error::Hive {
-            inner: wim::SOFTWARE_HIVE.into(),
-            index,
-            source,
-        };
-        let Some(node) = h.hive.lookup(&key).map_err(hive_err)? else {
-            continue;
-        };
-        for child in h.hive.children(node).map_err(hive_err)? {
-            let thumbprint = h.hive.name(child);
-            let subject = h
-                .hive
-                .value(child, "Blob")
-                .ok()
-                .flatten()
-                .and_then(|v| blob_cert(&v.data))
-                .and_then(|der| pfx::cert_info(&der))
-                .map(|c| c.subject);
-            out.push(TrustedCert {
-                store: store.into(),
-                thumbprint,
-                subject,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The DER certificate (property 0x20) of a serialized certificate store element.
-fn blob_cert(blob: &[u8]) -> Option<Vec<u8>> {
-    let mut pos = 0usize;
-    while pos.checked_add(12)? <= blob.len() {
-        let id = u32::from_le_bytes(blob.get(pos..pos + 4)?.try_into().ok()?);
-        let len = usize::try_from(u32::from_le_bytes(
-            blob.get(pos + 8..pos + 12)?.try_into().ok()?,
-        ))
-        .ok()?;
-        let data = blob.get(pos + 12..pos.checked_add(12)?.checked_add(len)?)?;
-        if id == 0x20 {
-            return Some(data.to_vec());
-        }
-        pos = pos + 12 + len;
-    }
-    None
+    let entries = store::list(
+        &h.hive,
+        &Location::ALL,
+        &[Store::Root, Store::AuthRoot, Store::Ca],
+    )?;
+    Ok(entries
+        .into_iter()
+        .map(|e| TrustedCert {
+            location: e.location.name().into(),
+            store: e.store.key_name().into(),
+            thumbprint: e.key_name,
+            subject: e.validation.cert.as_ref().map(|c| c.subject.clone()),
+            not_after: e.validation.cert.as_ref().map(|c| c.not_after),
+            errors: e.validation.errors,
+        })
+        .collect())
 }
 
 /// One problem found by [`inspect`].
@@ -1222,6 +1384,10 @@ pub struct VarReport {
 pub struct InspectReport {
     /// The medium.
     pub medium: String,
+    /// `iso`, `usb` or `dir`.
+    pub container: String,
+    /// ISO/FAT volume label.
+    pub volume_label: Option<String>,
     /// Files present (media paths).
     pub file_count: usize,
     /// Required boot files missing.
@@ -1277,7 +1443,12 @@ pub fn inspect(
     now_unix: i64,
 ) -> Result<InspectReport, Error> {
     let staging = tempfile::tempdir().map_err(io(medium))?;
-    let files = medium_files(medium, staging.path())?;
+    let opened = open_medium(
+        medium,
+        staging.path(),
+        Some(&[VARIABLES_DAT, TSM_BOOTSTRAP_INI, BOOT_WIM, MEDIA_LABEL]),
+    )?;
+    let files = opened.files.clone();
     let mut findings = Vec::new();
     let mut f = |code: &str, message: String| {
         findings.push(Finding {
@@ -1321,16 +1492,30 @@ pub fn inspect(
     .iter()
     .find_map(|m| find(&files, m).map(|(k, _)| k.clone()));
     let manifest = own_manifest(medium, &files);
-    let boot_entries = match &manifest {
-        Some((_, m)) => BootEntries {
+    let boot_entries = match (&opened.boot, &manifest) {
+        (Some(b), _) => b.clone(),
+        (None, Some((_, m))) => BootEntries {
             bios: m["boot_entries"]["bios"].as_str().map(str::to_string),
             uefi: m["boot_entries"]["uefi"].as_str().map(str::to_string),
         },
-        None => BootEntries {
+        (None, None) => BootEntries {
             bios: find(&files, "boot/etfsboot.com").map(|(k, _)| k.clone()),
             uefi: efi,
         },
     };
+    if opened.container == "iso" && (boot_entries.bios.is_none() || boot_entries.uefi.is_none()) {
+        f(
+            "el-torito",
+            format!(
+                "the ISO lacks a {} El Torito entry",
+                if boot_entries.uefi.is_none() {
+                    "UEFI (0xEF)"
+                } else {
+                    "BIOS (0x00)"
+                }
+            ),
+        );
+    }
     let ini = match find(&files, TSM_BOOTSTRAP_INI) {
         Some((_, p)) => Some(TsmBootstrapIni::parse(
             &read_limited(p, super::ini::MAX_LEN as u64)?,
@@ -1448,7 +1633,33 @@ pub fn inspect(
             f("not-configmgr", "sources\\boot.wim is not a ConfigMgr boot image (no sms\\bin\\<arch>\\TsBootShell.exe): it cannot run a task sequence".into());
         }
         trusted = trusted_certs(&wim, index)?;
-        if !trusted.iter().any(|c| c.store != "CA") {
+        for c in &trusted {
+            if !c.errors.is_empty() {
+                f(
+                    "invalid-cert-entry",
+                    format!(
+                        "{}\\Certificates\\{} is not a valid certificate entry: {}",
+                        c.store,
+                        c.thumbprint,
+                        c.errors.join("; ")
+                    ),
+                );
+            } else if c.not_after.is_some_and(|t| t < now_unix) {
+                f(
+                    "cert-expired",
+                    format!(
+                        "{} {} ({}) has expired",
+                        c.store,
+                        c.thumbprint,
+                        c.subject.as_deref().unwrap_or("?")
+                    ),
+                );
+            }
+        }
+        if !trusted
+            .iter()
+            .any(|c| c.store != "CA" && c.errors.is_empty())
+        {
             f("no-trusted-root", "the boot image trusts no root certificate (ROOT and AuthRoot are empty): if the CMG uses a PKI certificate, add its root (`peforge cert inject`, or retarget --root-cert)".into());
         }
         // Roots recorded in the medium's manifest must be in the image.
@@ -1470,6 +1681,8 @@ pub fn inspect(
     }
     Ok(InspectReport {
         medium: medium.display().to_string(),
+        container: opened.container.into(),
+        volume_label: opened.volume_label,
         file_count: files.len(),
         missing,
         boot_entries,
@@ -1480,58 +1693,4 @@ pub fn inspect(
         trusted_certificates: trusted,
         findings,
     })
-}
-
-/// Writes a tree into a new folder `out` (through a temporary folder next to it and a rename),
-/// then re-reads every file against the manifest.
-pub fn write_folder(tree: &MediaTree, out: &Path, progress: &dyn Progress) -> Result<(), Error> {
-    if out.exists() {
-        let empty = std::fs::read_dir(out)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty {
-            return Err(Error::Template {
-                path: out.into(),
-                what: "the output folder exists and is not empty".into(),
-            });
-        }
-    }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".peforge-")
-        .tempdir_in(parent)
-        .map_err(io(parent))?;
-    let total: u64 = tree
-        .files
-        .values()
-        .map(|s| match s {
-            FileSource::Bytes(b) => b.len() as u64,
-            FileSource::Local(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-        })
-        .sum();
-    progress.start("writing folder", Some(total));
-    for (path, src) in &tree.files {
-        let dst = tmp.path().join(path);
-        if let Some(d) = dst.parent() {
-            std::fs::create_dir_all(d).map_err(io(d))?;
-        }
-        let n = match src {
-            FileSource::Bytes(b) => {
-                std::fs::write(&dst, b).map_err(io(&dst))?;
-                b.len() as u64
-            }
-            FileSource::Local(p) => std::fs::copy(p, &dst).map_err(io(p))?,
-        };
-        progress.advance(n);
-    }
-    progress.finish();
-    if out.exists() {
-        std::fs::remove_dir(out).map_err(io(out))?;
-    }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, out).map_err(io(out))?;
-    Ok(())
 }

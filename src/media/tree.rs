@@ -47,3 +47,48 @@ impl MediaTree {
             .insert(path.trim_start_matches('/').replace('\\', "/"), source);
     }
 }
+
+impl MediaTree {
+    /// Builds a tree from a folder (an ADK `Media` folder, an extracted medium, a staged tree):
+    /// every regular file under `root` becomes a [`FileSource::Local`] entry at its relative
+    /// path. Symbolic links are followed; names that are not UTF-8 are refused. Label, boot
+    /// images and mtime are left for the caller to set.
+    pub fn from_dir(root: &std::path::Path) -> Result<MediaTree, super::ContainerError> {
+        const MAX_DEPTH: usize = 64;
+        let mut tree = MediaTree::default();
+        let mut stack = vec![(root.to_path_buf(), String::new(), 0usize)];
+        while let Some((dir, prefix, depth)) = stack.pop() {
+            if depth > MAX_DEPTH {
+                return Err(super::ContainerError::TooDeep {
+                    path: prefix,
+                    depth,
+                    limit: MAX_DEPTH,
+                    format: "a media folder",
+                });
+            }
+            let rd = std::fs::read_dir(&dir).map_err(super::ContainerError::io(&dir))?;
+            for entry in rd {
+                let entry = entry.map_err(super::ContainerError::io(&dir))?;
+                let path = entry.path();
+                let name = entry.file_name().into_string().map_err(|n| {
+                    super::ContainerError::BadName {
+                        path: format!("{prefix}{}", n.to_string_lossy()),
+                        reason: "is not valid UTF-8",
+                    }
+                })?;
+                let rel = if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                let md = std::fs::metadata(&path).map_err(super::ContainerError::io(&path))?;
+                if md.is_dir() {
+                    stack.push((path, rel, depth + 1));
+                } else if md.is_file() {
+                    tree.files.insert(rel, FileSource::Local(path));
+                }
+            }
+        }
+        Ok(tree)
+    }
+}

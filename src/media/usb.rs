@@ -8,6 +8,7 @@
 //! sized to the tree (at least 48 MiB, FAT32's minimum cluster count needs ~33 MiB), written
 //! sparse, and deterministic: the volume serial and disk signature are derived from the tree's
 //! label, `mtime`, paths and sizes, so two builds of the same tree are byte-identical.
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -83,7 +84,7 @@ const MIN_PARTITION: u64 = 48 << 20;
 /// above 32 GB (boot-media.md §4).
 const MAX_PARTITION: u64 = 32 << 30;
 
-/// What [`write`] produced.
+/// What [`write()`] produced.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct UsbSummary {
     /// The image written.
@@ -234,6 +235,12 @@ pub fn write(
         });
     }
     drop(check);
+    {
+        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(ContainerError::io(out))?;
+    }
     tmp.persist(out).map_err(|e| ContainerError::Io {
         path: out.to_path_buf(),
         source: e.error,
@@ -276,7 +283,10 @@ pub struct UsbReader {
 
 fn looks_like_fat_boot_sector(s: &[u8]) -> bool {
     let jump = matches!(s.first(), Some(0xEB) | Some(0xE9));
-    let bps = s.get(11..13).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let bps = s
+        .get(11..13)
+        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+        .map(u16::from_le_bytes);
     let fs_type = s.get(0x52..0x57) == Some(b"FAT32") || s.get(0x36..0x39) == Some(b"FAT");
     jump && matches!(bps, Some(512 | 1024 | 2048 | 4096)) && fs_type
 }

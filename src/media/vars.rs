@@ -959,4 +959,21 @@ mod tests {
         assert_eq!(back.get("SMSTSMP"), Some("https://b"));
         assert!(l.set("bad\"name", "x").is_err());
     }
+
+    #[test]
+    fn damaged_plaintext_never_panics() {
+        let good = utf16z(SAMPLE_XML);
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut bad = good.clone();
+            let i = (x as usize) % bad.len();
+            bad[i] = (x >> 40) as u8;
+            let cut = (x >> 20) as usize % (bad.len() + 1);
+            let _ = MediaVarList::parse(&bad, "v");
+            let _ = MediaVarList::parse(&bad[..cut], "v");
+        }
+    }
 }

@@ -475,30 +475,8 @@ impl Wim {
     /// Reports the bytes written by the next commit (or capture) to `progress`. The bar is
     /// started on wimlib's first write message and finished when metadata is written.
     pub fn set_progress(&mut self, progress: std::rc::Rc<dyn crate::progress::Progress>) {
-        let mut started = false;
-        let mut last = 0u64;
-        self.inner.register_progress_callback(move |msg| {
-            match msg {
-                wimlib::progress::ProgressMsg::WriteStreams {
-                    total_bytes,
-                    completed_bytes,
-                    ..
-                } => {
-                    if !started {
-                        progress.start("writing WIM", Some(*total_bytes));
-                        started = true;
-                    }
-                    progress.advance(completed_bytes.saturating_sub(last));
-                    last = *completed_bytes;
-                }
-                wimlib::progress::ProgressMsg::WriteMetadataEnd if started => {
-                    progress.finish();
-                    started = false;
-                }
-                _ => {}
-            }
-            wimlib::progress::ProgressStatus::Continue
-        });
+        self.inner
+            .register_progress_callback(write_progress_callback(progress));
     }
 
     /// Whether changes are staged.
@@ -530,31 +508,41 @@ impl Wim {
                 Ok(path)
             }
             CommitMode::Output(out) => {
-                let dir = out
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let tmp = tempfile::Builder::new()
-                    .prefix(".peforge-")
-                    .suffix(".wim.tmp")
-                    .tempfile_in(dir)
-                    .map_err(|source| Error::Io {
-                        path: out.clone(),
-                        source,
-                    })?
-                    .into_temp_path();
-                let c = cstr(&tmp.to_string_lossy());
-                self.inner
-                    .select_all_images()
-                    .write(tstr(&c), WriteFlags::empty(), 0)
-                    .map_err(|e| map_err(&out, "write", e))?;
-                tmp.persist(&out).map_err(|e| Error::Io {
-                    path: out.clone(),
-                    source: e.error,
-                })?;
+                write_new(&self.inner, &out, WriteFlags::empty())?;
                 Ok(out)
             }
         }
+    }
+}
+
+/// A wimlib progress callback reporting the bytes of a WIM write to `progress`: started on the
+/// first write message, finished when the metadata is written.
+fn write_progress_callback(
+    progress: std::rc::Rc<dyn crate::progress::Progress>,
+) -> impl FnMut(&mut wimlib::progress::ProgressMsg) -> wimlib::progress::ProgressStatus + 'static {
+    let mut started = false;
+    let mut last = 0u64;
+    move |msg| {
+        match msg {
+            wimlib::progress::ProgressMsg::WriteStreams {
+                total_bytes,
+                completed_bytes,
+                ..
+            } => {
+                if !started {
+                    progress.start("writing WIM", Some(*total_bytes));
+                    started = true;
+                }
+                progress.advance(completed_bytes.saturating_sub(last));
+                last = *completed_bytes;
+            }
+            wimlib::progress::ProgressMsg::WriteMetadataEnd if started => {
+                progress.finish();
+                started = false;
+            }
+            _ => {}
+        }
+        wimlib::progress::ProgressStatus::Continue
     }
 }
 
@@ -623,6 +611,13 @@ pub fn capture(images: &[CaptureImage<'_>], out: &Path) -> Result<(), Error> {
                 .map_err(|e| map_err(out, "set image property", e))?;
         }
     }
+    write_new(&wim, out, WriteFlags::empty())?;
+    Ok(())
+}
+
+/// Writes every image of `wim` to a new file at `out` through a temporary file in the same
+/// directory and a rename, so `out` is either the old file or the complete new one.
+fn write_new(wim: &wimlib::Wim, out: &Path, flags: WriteFlags) -> Result<(), Error> {
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -638,7 +633,7 @@ pub fn capture(images: &[CaptureImage<'_>], out: &Path) -> Result<(), Error> {
         .into_temp_path();
     let c = cstr(&tmp.to_string_lossy());
     wim.select_all_images()
-        .write(tstr(&c), WriteFlags::empty(), 0)
+        .write(tstr(&c), flags, 0)
         .map_err(|e| map_err(out, "write", e))?;
     tmp.persist(out).map_err(|e| Error::Io {
         path: out.into(),
@@ -706,15 +701,24 @@ pub struct ExportOptions {
 /// image marked bootable), through a temporary file and rename. Used for media, whose
 /// `sources\boot.wim` must hold only the chosen image as the boot index
 /// (`shared/specs/boot-media.md` §1). The source is only read.
-pub fn export_image(src: &Wim, index: u32, out: &Path, opts: &ExportOptions) -> Result<(), Error> {
+pub fn export_image(
+    src: &Wim,
+    index: u32,
+    out: &Path,
+    opts: &ExportOptions,
+    progress: Option<std::rc::Rc<dyn crate::progress::Progress>>,
+) -> Result<(), Error> {
     let i = src.check_index(index)?;
-    let dest = lib()
+    let mut dest = lib()
         .create_new_wim(src.inner.info().compression_type)
         .map_err(|e| map_err(out, "create", e))?;
     src.inner
         .select_image(i)
         .export(&dest, None, None, wimlib::ExportFlags::BOOT)
         .map_err(|e| map_err(src.path(), "export image", e))?;
+    if let Some(p) = progress {
+        dest.register_progress_callback(write_progress_callback(p));
+    }
     let mut flags = WriteFlags::empty();
     if let Some(g) = opts.guid {
         dest.set_info(wimlib::SetInfo::default().guid(uuid::Uuid::from_bytes(g)))
@@ -743,26 +747,6 @@ pub fn export_image(src: &Wim, index: u32, out: &Path, opts: &ExportOptions) -> 
                 .map_err(|e| map_err(out, "set image property", e))?;
         }
     }
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".peforge-")
-        .suffix(".wim.tmp")
-        .tempfile_in(dir)
-        .map_err(|source| Error::Io {
-            path: out.into(),
-            source,
-        })?
-        .into_temp_path();
-    let c = cstr(&tmp.to_string_lossy());
-    dest.select_all_images()
-        .write(tstr(&c), flags, 0)
-        .map_err(|e| map_err(out, "write", e))?;
-    tmp.persist(out).map_err(|e| Error::Io {
-        path: out.into(),
-        source: e.error,
-    })?;
+    write_new(&dest, out, flags)?;
     Ok(())
 }

@@ -1,10 +1,16 @@
 //! Editing a registry hive that lives inside a WIM image: extract it to a private temporary
 //! directory, open it with hivex, and stage the edited file back into the image. Nothing reaches
 //! the WIM until the caller commits the [`Wim`].
+//!
+//! [`edit_hives`] is the whole safe edit cycle every command that changes a hive uses: open (a
+//! loose hive file, or the hive of one or all images of a WIM), edit, write only if something
+//! changed, re-open what was written and verify it, all or nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use super::{Error as WimError, Wim};
+use super::{CommitMode, Error as WimError, Wim};
+use crate::progress::Progress;
 use crate::registry::hive::{self, Hive};
 
 /// Errors of offline hive editing.
@@ -21,13 +27,22 @@ pub enum Error {
         /// The hive path inside the image.
         hive: String,
     },
+    /// No image of the WIM contains the hive (with [`Images::All`]).
+    #[error("{wim}: no image has a {hive}")]
+    NoImageWithHive {
+        /// The WIM path.
+        wim: PathBuf,
+        /// The hive path inside the image.
+        hive: String,
+    },
     /// A WIM error.
     #[error(transparent)]
     Wim(#[from] WimError),
-    /// A hive error (corrupt, dirty...). The path named is the extracted copy's; the CLI says
-    /// which image it came from.
-    #[error("{inner} in image {index}: {source}")]
+    /// A hive error (corrupt, dirty...) in a hive of an image.
+    #[error("{wim}: {inner} in image {index}: {source}")]
     Hive {
+        /// The WIM path.
+        wim: PathBuf,
         /// The hive path inside the image.
         inner: String,
         /// The image index.
@@ -35,6 +50,9 @@ pub enum Error {
         /// The hive error.
         source: hive::Error,
     },
+    /// A hive error in a loose hive file (the error names the file).
+    #[error(transparent)]
+    File(#[from] hive::Error),
 }
 
 impl Error {
@@ -44,8 +62,11 @@ impl Error {
             Error::NoHive { .. } => {
                 Some("pick the WinPE image with --index (see `peforge wim info`)".into())
             }
+            Error::NoImageWithHive { .. } => {
+                Some("give a boot.wim or install.wim (see `peforge wim info`)".into())
+            }
             Error::Wim(e) => e.hint(),
-            Error::Hive { source, .. } => source.hint(),
+            Error::Hive { source, .. } | Error::File(source) => source.hint(),
         }
     }
 }
@@ -59,6 +80,7 @@ pub struct ExtractedHive {
     pub index: u32,
     /// Path inside the image.
     pub inner: String,
+    wim: PathBuf,
     local: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -84,21 +106,22 @@ pub fn open_hive(
         source,
     })?;
     let local = wim.extract_to(index, &entry.path, dir.path())?;
-    let wrap = |source| Error::Hive {
-        inner: super::normalize(inner),
-        index,
-        source,
-    };
     let hive = if writable {
         Hive::open_writable(&local)
     } else {
         Hive::open(&local)
     }
-    .map_err(wrap)?;
+    .map_err(|source| Error::Hive {
+        wim: wim.path().into(),
+        inner: super::normalize(inner),
+        index,
+        source,
+    })?;
     Ok(ExtractedHive {
         hive,
         index,
         inner: entry.path,
+        wim: wim.path().into(),
         local,
         _dir: dir,
     })
@@ -107,32 +130,208 @@ pub fn open_hive(
 impl ExtractedHive {
     /// Writes the edited hive and stages it into `wim` at its original path.
     pub fn stage(self, wim: &mut Wim) -> Result<(), Error> {
+        self.stage_at(wim, None)
+    }
+
+    /// Like [`ExtractedHive::stage`], with the file's modification time in the image set to
+    /// `mtime` (for reproducible builds) instead of now.
+    pub fn stage_at(
+        self,
+        wim: &mut Wim,
+        mtime: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
         let ExtractedHive {
             hive,
             index,
             inner,
+            wim: wim_path,
             local,
             _dir,
         } = self;
-        let wrap = |source| Error::Hive {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Wim(WimError::Io { path, source })
+        };
+        let written = hive.commit(Some(&local)).map_err(|source| Error::Hive {
+            wim: wim_path,
             inner: super::normalize(&inner),
             index,
             source,
-        };
-        let written = hive.commit(Some(&local)).map_err(wrap)?;
+        })?;
         // Move the file out of the temporary directory into a TempPath owned by the WIM's
         // staging list, which outlives this directory until the commit.
         let staged = tempfile::NamedTempFile::new()
-            .map_err(|source| WimError::Io {
-                path: wim.path().into(),
-                source,
-            })?
+            .map_err(io(wim.path()))?
             .into_temp_path();
-        std::fs::copy(&written, &staged).map_err(|source| WimError::Io {
-            path: written.clone(),
-            source,
-        })?;
+        std::fs::copy(&written, &staged).map_err(io(&written))?;
+        if let Some(t) = mtime {
+            let times = std::fs::FileTimes::new().set_accessed(t).set_modified(t);
+            std::fs::File::options()
+                .write(true)
+                .open(&staged)
+                .and_then(|f| f.set_times(times))
+                .map_err(io(&staged))?;
+        }
         wim.replace_file(index, &inner, staged)?;
         Ok(())
     }
+}
+
+/// Which images of a WIM to edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Images {
+    /// One image, by 1-based index.
+    One(u32),
+    /// Every image that has the hive.
+    All,
+}
+
+/// Where the hives to edit are.
+#[derive(Debug, Clone, Copy)]
+pub enum HiveSource<'a> {
+    /// A loose hive file.
+    File(&'a Path),
+    /// The hive at `inner` (e.g. [`super::SOFTWARE_HIVE`]) of some images of a WIM.
+    Wim {
+        /// The WIM file.
+        path: &'a Path,
+        /// The hive's path inside each image.
+        inner: &'a str,
+        /// Which images.
+        images: Images,
+    },
+}
+
+/// How [`edit_hives`] writes.
+#[derive(Clone)]
+pub struct EditOptions {
+    /// Edit in memory only: nothing is written.
+    pub dry_run: bool,
+    /// Append in place, rebuild, or write a new file (for a loose hive: `Output` writes the
+    /// edited hive there, the others rewrite the file itself).
+    pub mode: CommitMode,
+    /// Progress of the WIM write.
+    pub progress: Option<Rc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for EditOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EditOptions")
+            .field("dry_run", &self.dry_run)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`edit_hives`] did.
+#[derive(Debug, Clone)]
+pub struct Edited {
+    /// The input (hive file or WIM).
+    pub input: PathBuf,
+    /// The file written, if any: nothing is written on a dry run or when nothing changed
+    /// (except with an explicit output path, which always gets a file).
+    pub written: Option<PathBuf>,
+    /// Whether any edit changed something.
+    pub changed: bool,
+}
+
+/// The whole edit cycle: open each hive (a dirty hive is refused), call `edit` on it (it returns
+/// whether it changed anything; the image index is `None` for a loose file), write the result
+/// when needed, then re-open what was written and call `verify` on every hive, with the path
+/// written. The input is untouched if any step fails, or with an output path.
+pub fn edit_hives<E: From<Error>>(
+    source: HiveSource<'_>,
+    opts: &EditOptions,
+    mut edit: impl FnMut(&mut Hive, Option<u32>) -> Result<bool, E>,
+    mut verify: impl FnMut(&Hive, Option<u32>, &Path) -> Result<(), E>,
+) -> Result<Edited, E> {
+    let explicit_output = matches!(opts.mode, CommitMode::Output(_));
+    match source {
+        HiveSource::File(file) => {
+            let mut h = Hive::open_writable(file).map_err(Error::from)?;
+            let changed = edit(&mut h, None)?;
+            if opts.dry_run || (!changed && !explicit_output) {
+                return Ok(Edited {
+                    input: file.into(),
+                    written: None,
+                    changed,
+                });
+            }
+            let out = match &opts.mode {
+                CommitMode::Output(p) => Some(p.as_path()),
+                _ => None,
+            };
+            let written = h.commit(out).map_err(Error::from)?;
+            verify(&Hive::open(&written).map_err(Error::from)?, None, &written)?;
+            Ok(Edited {
+                input: file.into(),
+                written: Some(written),
+                changed,
+            })
+        }
+        HiveSource::Wim {
+            path,
+            inner,
+            images,
+        } => {
+            let mut w = if opts.dry_run || explicit_output {
+                Wim::open(path)
+            } else {
+                Wim::open_writable(path)
+            }
+            .map_err(Error::from)?;
+            let indexes = select_images(&w, inner, images)?;
+            let mut changed = false;
+            for &index in &indexes {
+                let mut x = open_hive(&w, index, inner, true)?;
+                if edit(&mut x.hive, Some(index))? {
+                    changed = true;
+                    if !opts.dry_run {
+                        x.stage(&mut w)?;
+                    }
+                }
+            }
+            if opts.dry_run || (!changed && !explicit_output) {
+                return Ok(Edited {
+                    input: path.into(),
+                    written: None,
+                    changed,
+                });
+            }
+            if let Some(p) = &opts.progress {
+                w.set_progress(Rc::clone(p));
+            }
+            let written = w.commit(opts.mode.clone()).map_err(Error::from)?;
+            let check = Wim::open(&written).map_err(Error::from)?;
+            for &index in &indexes {
+                let y = open_hive(&check, index, inner, false)?;
+                verify(&y.hive, Some(index), &written)?;
+            }
+            Ok(Edited {
+                input: path.into(),
+                written: Some(written),
+                changed,
+            })
+        }
+    }
+}
+
+/// The indexes to edit: the one asked for, or every image that has the hive.
+pub fn select_images(w: &Wim, inner: &str, images: Images) -> Result<Vec<u32>, Error> {
+    if let Images::One(i) = images {
+        return Ok(vec![i]);
+    }
+    let mut out = Vec::new();
+    for index in 1..=w.summary().image_count {
+        if w.stat(index, inner)?.is_some_and(|e| !e.is_dir) {
+            out.push(index);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::NoImageWithHive {
+            wim: w.path().into(),
+            hive: super::normalize(inner),
+        });
+    }
+    Ok(out)
 }

@@ -503,6 +503,54 @@ pub fn assert_tree_equals_dir(tree: &peforge::media::MediaTree, root: &Path, wha
     }
 }
 
+/// Independent reader/writer of Variables.dat (spec §6) and the media PFX (§9), with python3
+/// `cryptography`. `read FILE PASSWORD` prints a JSON object: alg_id, trailer (hex), vars (list
+/// of [name, value]), and for a media PFX the certificate subject and public-key modulus.
+/// `write FILE PASSWORD ALGID TRAILERHEX NAME=VALUE...` writes a file.
+pub const VARS_PY: &str = r#"
+import sys, struct, hashlib, re, json, binascii
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+def key(pw, alg):
+    h = hashlib.sha1(pw.encode('utf-16-le')).digest()
+    a = hashlib.sha1(bytes(x ^ y for x, y in zip(b'\x36' * 64, h + b'\0' * 44))).digest()
+    b = hashlib.sha1(bytes(x ^ y for x, y in zip(b'\x5c' * 64, h + b'\0' * 44))).digest()
+    return (a + b)[:{0x660e: 16, 0x6610: 32}[alg]]
+
+cmd, path, pw = sys.argv[1], sys.argv[2], sys.argv[3]
+if cmd == 'read':
+    data = open(path, 'rb').read()
+    magic, blk, plen, clen, alg, zero = struct.unpack('<4sIIIII', data[:24])
+    assert magic == b'\x00\x00\xed\xec' and blk == 0x14 and zero == 0
+    assert clen % 16 == 0 and 1 <= clen - plen <= 16, (plen, clen)
+    d = Cipher(algorithms.AES(key(pw, alg)), modes.CBC(b'\0' * 16)).decryptor()
+    pt = d.update(data[24:24 + clen]) + d.finalize()
+    u = padding.PKCS7(128).unpadder()
+    pt = u.update(pt) + u.finalize()
+    assert len(pt) == plen
+    xml = pt.decode('utf-16-le')
+    assert xml.startswith('<?xml ') and xml.endswith('</MediaVarList>\0'), xml[-40:]
+    vs = re.findall(r'<var name="([^"]+)"><!\[CDATA\[(.*?)\]\]></var>', xml, re.S)
+    out = {'alg_id': alg, 'trailer': data[24 + clen:].hex(), 'vars': vs}
+    d = dict(vs)
+    if '_SMSTSMediaPFX' in d:
+        k, c, extra = pkcs12.load_key_and_certificates(binascii.unhexlify(d['_SMSTSMediaPFX']), d['_SMSMediaGuid'][:31].encode())
+        out['pfx_subject'] = c.subject.rfc4514_string()
+        out['pfx_modulus'] = format(k.public_key().public_numbers().n, 'x')
+    print(json.dumps(out))
+elif cmd == 'write':
+    alg = int(sys.argv[4], 16); trailer = bytes.fromhex(sys.argv[5])
+    body = ''.join('<var name="%s"><![CDATA[%s]]></var>' % tuple(a.split('=', 1)) for a in sys.argv[6:])
+    xml = '<?xml version="1.0" ?><MediaVarList Version="5.00.9129.1000">' + body + '</MediaVarList>\0'
+    pt = xml.encode('utf-16-le')
+    p = padding.PKCS7(128).padder(); padded = p.update(pt) + p.finalize()
+    e = Cipher(algorithms.AES(key(pw, alg)), modes.CBC(b'\0' * 16)).encryptor()
+    ct = e.update(padded) + e.finalize()
+    open(path, 'wb').write(struct.pack('<4sIIIII', b'\x00\x00\xed\xec', 0x14, len(pt), len(ct), alg, 0) + ct + trailer)
+"#;
+
 impl Dir {
     /// Runs peforge with `args`, feeding `input` on stdin.
     pub fn peforge_stdin(&self, args: &[&str], input: &[u8]) -> Run {

@@ -10,6 +10,7 @@
 //!
 //! Limits: FAT32 stores files up to 4 GiB − 1 byte; larger ones are refused with the fix
 //! (split the WIM).
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 pub mod raw;
 
@@ -125,7 +126,7 @@ pub fn cluster_size_for(bytes: u64) -> u32 {
 
 /// Bytes the tree occupies in clusters of `cluster` bytes, directories included (each entry
 /// counted with its long-name slots).
-pub fn tree_bytes(layout: &Layout<'_>, cluster: u64) -> u64 {
+pub(crate) fn tree_bytes(layout: &Layout<'_>, cluster: u64) -> u64 {
     fn dir_bytes(d: &LayoutDir<'_>, cluster: u64) -> u64 {
         let entry = |name: &str| 32 * (1 + (name.encode_utf16().count() as u64).div_ceil(13));
         let own: u64 = 64
@@ -144,7 +145,7 @@ pub fn tree_bytes(layout: &Layout<'_>, cluster: u64) -> u64 {
 }
 
 /// Refuses files FAT32 cannot store.
-pub fn check_sizes(layout: &Layout<'_>) -> Result<(), ContainerError> {
+pub(crate) fn check_sizes(layout: &Layout<'_>) -> Result<(), ContainerError> {
     for f in layout.files() {
         if f.size > MAX_FILE {
             return Err(ContainerError::FileTooLarge {
@@ -185,7 +186,7 @@ fn fill_dir<D: fatfs::ReadWriteSeek>(
 
 /// Formats `disk` (positioned anywhere; the volume starts at its offset 0) as FAT32 and writes
 /// the tree into it. `out_path` names the output in errors.
-pub fn write_volume<D: Read + Write + Seek>(
+pub(crate) fn write_volume<D: Read + Write + Seek>(
     disk: &mut D,
     layout: &Layout<'_>,
     params: &VolumeParams,
@@ -290,7 +291,8 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
         })?;
     let fat_at = u64::from(bs.reserved_sectors.get()) * 512;
     let data_at = fat_at + u64::from(bs.fats) * u64::from(bs.fat_size_32.get()) * 512;
-    let cluster_bytes = u64::from(bs.sectors_per_cluster) * 512;
+    let cluster_len = usize::from(bs.sectors_per_cluster) * 512;
+    let cluster_bytes = cluster_len as u64;
     let max_chain = u64::from(bs.total_sectors_32.get()) / u64::from(bs.sectors_per_cluster.max(1));
     let chain_of = |disk: &mut D, first: u32| -> Result<Vec<u32>, ContainerError> {
         let mut chain = Vec::new();
@@ -310,9 +312,9 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
     let mut queue = vec![(bs.root_cluster.get(), true, false)];
     while let Some((first, is_root, parent_is_root)) = queue.pop() {
         let chain = chain_of(disk, first)?;
-        let mut content = Vec::with_capacity(chain.len() * cluster_bytes as usize);
+        let mut content = Vec::with_capacity(chain.len() * cluster_len);
         for &c in &chain {
-            let mut buf = vec![0u8; cluster_bytes as usize];
+            let mut buf = vec![0u8; cluster_len];
             disk.seek(SeekFrom::Start(cluster_offset(c))).map_err(io)?;
             disk.read_exact(&mut buf).map_err(io)?;
             content.extend_from_slice(&buf);
@@ -372,7 +374,7 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
         }
         if dropped && !is_root {
             kept.resize(content.len(), 0);
-            for (&c, bytes) in chain.iter().zip(kept.chunks(cluster_bytes as usize)) {
+            for (&c, bytes) in chain.iter().zip(kept.chunks(cluster_len)) {
                 disk.seek(SeekFrom::Start(cluster_offset(c))).map_err(io)?;
                 disk.write_all(bytes).map_err(io)?;
             }
@@ -388,7 +390,9 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
         .chunks_exact(4)
         .zip(0u32..)
         .skip(2)
-        .filter(|(e, _)| u32::from_le_bytes([e[0], e[1], e[2], e[3]]) & 0x0FFF_FFFF == 0)
+        .filter(|(e, _)| {
+            <[u8; 4]>::try_from(*e).is_ok_and(|b| u32::from_le_bytes(b) & 0x0FFF_FFFF == 0)
+        })
         .map(|(_, i)| i)
         .collect();
     let count = u32::try_from(free.len()).unwrap_or(u32::MAX);
@@ -566,6 +570,7 @@ fn check_bpb(boot: &[u8]) -> Result<(), (u64, &'static str)> {
 pub struct FatVolume<D: Read + Seek> {
     fs: fatfs::FileSystem<ReadOnly<D>>,
     medium: PathBuf,
+    capacity: u64,
 }
 
 impl<D: Read + Seek> std::fmt::Debug for FatVolume<D> {
@@ -579,6 +584,9 @@ impl<D: Read + Seek> std::fmt::Debug for FatVolume<D> {
 impl<D: Read + Seek> FatVolume<D> {
     /// Mounts the FAT volume that starts at offset 0 of `disk`; `medium` names it in errors.
     pub fn open(mut disk: D, medium: &Path) -> Result<FatVolume<D>, ContainerError> {
+        let capacity = disk
+            .seek(SeekFrom::End(0))
+            .map_err(ContainerError::io(medium))?;
         disk.seek(SeekFrom::Start(0))
             .map_err(ContainerError::io(medium))?;
         let mut boot = [0u8; 512];
@@ -603,6 +611,7 @@ impl<D: Read + Seek> FatVolume<D> {
         Ok(FatVolume {
             fs,
             medium: medium.to_path_buf(),
+            capacity,
         })
     }
 
@@ -629,6 +638,9 @@ impl<D: Read + Seek> FatVolume<D> {
                 let name = e.file_name();
                 if name == "." || name == ".." {
                     continue;
+                }
+                if name.is_empty() || name.contains('/') {
+                    return Err(self.malformed(format!("invalid file name {name:?} in {prefix:?}")));
                 }
                 if out.len() + stack.len() > MAX_ENTRIES {
                     return Err(self.malformed("too many directory entries".into()));
@@ -672,6 +684,16 @@ impl<D: Read + Seek> FatVolume<D> {
             return Err(not_found());
         }
         let mut f = self.fs.root_dir().open_file(p).map_err(|_| not_found())?;
+        // A file larger than its volume is damage (a looping cluster chain would otherwise be
+        // copied until the recorded size).
+        let size = f
+            .seek(SeekFrom::End(0))
+            .map_err(ContainerError::io(&self.medium))?;
+        f.seek(SeekFrom::Start(0))
+            .map_err(ContainerError::io(&self.medium))?;
+        if size > self.capacity {
+            return Err(self.malformed(format!("{path:?} is {size} bytes, larger than the volume")));
+        }
         std::io::copy(&mut f, out).map_err(ContainerError::io(&self.medium))
     }
 

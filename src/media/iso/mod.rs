@@ -2,13 +2,15 @@
 //! Specification 1995; El Torito 1.0 with the UEFI platform ID 0xEF), as described in
 //! `shared/specs/boot-media.md` §3.
 //!
-//! - [`write`] lays a [`MediaTree`](super::MediaTree) out as an ISO: plan first (every volume
+//! - [`write()`] lays a [`MediaTree`](super::MediaTree) out as an ISO: plan first (every volume
 //!   descriptor, path table, directory, the boot catalog and every file get their sector), then
 //!   stream the contents in sector order. Memory stays flat whatever the size of `boot.wim`, and
 //!   the output depends only on the tree (sorted names, every timestamp from `tree.mtime`), so two
 //!   builds of the same tree are byte-identical.
-//! - [`IsoReader`] lists files, reads them and decodes the boot catalog of an existing ISO (ours
-//!   or Microsoft's ISO 9660/Joliet bridge), for `media inspect` and `media retarget`.
+//! - [`IsoReader`] lists files, reads them and decodes the boot catalog of an existing ISO, for
+//!   `media inspect` and `media retarget`: names come from Joliet (peforge, xorriso, oscdimg
+//!   `-j1`), else from UDF 1.02–2.01 (oscdimg `-u1`/`-u2`, genisoimage `-udf`), else from the
+//!   primary hierarchy.
 //!
 //! Limits: ISO level 1 names (8.3, upper case) in the primary hierarchy — Windows and Linux read
 //! the Joliet hierarchy, which keeps the real names (at most 64 UCS-2 characters). Files of
@@ -16,12 +18,14 @@
 //! must stay one file below that size for the USB image anyway (FAT32), and one rule for both
 //! containers is simpler to explain. The reader does understand multi-extent files written by
 //! other tools.
+#![warn(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 pub mod raw;
 mod read;
+mod udf;
 mod write;
 
-pub use read::{IsoFile, IsoReader};
+pub use read::{IsoFile, IsoFileSystem, IsoReader};
 pub use write::{IsoSummary, write};
 
 /// One El Torito boot entry, as written or as read back.

@@ -11,10 +11,18 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// Logical sector (block) size used by every structure here (ECMA-119 6.1.2: 2048 bytes).
 pub const SECTOR: u64 = 2048;
+/// [`SECTOR`] as a buffer length.
+pub const SECTOR_LEN: usize = 2048;
 /// First sector of the volume descriptor set (ECMA-119 6.2.1: the system area is sectors 0–15).
 pub const FIRST_DESCRIPTOR_LBA: u32 = 16;
 /// Standard identifier of every volume descriptor (ECMA-119 8.1.2).
 pub const STANDARD_ID: [u8; 5] = *b"CD001";
+
+/// Identifiers of UDF's volume recognition sequence (ECMA-167 2/9.1, 3/9.1) that may sit
+/// among the ISO 9660 descriptors of a UDF bridge image.
+pub const VRS_IDS: [[u8; 5]; 6] = [
+    *b"BEA01", *b"NSR02", *b"NSR03", *b"TEA01", *b"BOOT2", *b"CDW02",
+];
 
 /// Volume descriptor type: boot record (ECMA-119 8.2; El Torito 2.0).
 pub const VD_BOOT_RECORD: u8 = 0;

@@ -32,16 +32,30 @@ pub struct IsoFile {
     pub path: String,
     /// Size in bytes (all extents).
     pub size: u64,
-    /// Extents (first sector, length in bytes); several for ISO level 3 multi-extent files.
+    /// Pieces of the data (absolute byte offset in the image, length); several for ISO
+    /// level 3 multi-extent files and fragmented UDF files.
     #[serde(skip)]
-    pub extents: Vec<(u32, u64)>,
+    pieces: Vec<(u64, u64)>,
 }
 
 impl IsoFile {
     /// First sector of the file's data (0 for an empty file).
     pub fn lba(&self) -> u32 {
-        self.extents.first().map_or(0, |e| e.0)
+        self.pieces
+            .first()
+            .map_or(0, |p| u32::try_from(p.0 / SECTOR).unwrap_or(u32::MAX))
     }
+}
+
+/// The file system an [`IsoReader`] read names from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum IsoFileSystem {
+    /// Joliet supplementary hierarchy (long Unicode names): peforge, xorriso, oscdimg `-j1`.
+    Joliet,
+    /// UDF (long Unicode names): oscdimg `-u1`/`-u2` without Joliet.
+    Udf,
+    /// The primary ISO 9660 hierarchy only (usually 8.3 names).
+    Iso9660,
 }
 
 /// An ISO 9660 image opened for reading.
@@ -52,6 +66,7 @@ pub struct IsoReader {
     len: u64,
     label: String,
     joliet: bool,
+    fs: IsoFileSystem,
     files: Vec<IsoFile>,
     catalog_lba: Option<u32>,
 }
@@ -76,6 +91,7 @@ impl IsoReader {
             len,
             label: String::new(),
             joliet: false,
+            fs: IsoFileSystem::Iso9660,
             files: Vec::new(),
             catalog_lba: None,
         };
@@ -85,13 +101,17 @@ impl IsoReader {
         for i in 0..MAX_DESCRIPTORS {
             let lba = raw::FIRST_DESCRIPTOR_LBA + i;
             let offset = u64::from(lba) * SECTOR;
-            let sector = r.read_at(offset, SECTOR, "volume descriptor")?;
-            if sector.get(1..6) != Some(&raw::STANDARD_ID[..]) {
-                return Err(malformed(
-                    path,
-                    offset,
-                    "not an ISO 9660 image (no CD001 volume descriptor)",
-                ));
+            let Ok(sector) = r.read_at(offset, SECTOR, "volume descriptor") else {
+                break;
+            };
+            let id = sector.get(1..6).unwrap_or_default();
+            if id != raw::STANDARD_ID {
+                // UDF's volume recognition sequence (ECMA-167 2/9.1) sits among or after the
+                // ISO 9660 descriptors; anything else ends the set.
+                if raw::VRS_IDS.iter().any(|v| v.as_slice() == id) {
+                    continue;
+                }
+                break;
             }
             match sector.first().copied() {
                 Some(raw::VD_PRIMARY) if primary.is_none() => {
@@ -120,12 +140,36 @@ impl IsoReader {
                 _ => {}
             }
         }
-        if !terminated {
+        let first = u64::from(raw::FIRST_DESCRIPTOR_LBA) * SECTOR;
+        if (primary.is_some() || joliet.is_some()) && !terminated {
             return Err(malformed(
                 path,
-                u64::from(raw::FIRST_DESCRIPTOR_LBA) * SECTOR,
+                first,
                 "no volume descriptor set terminator",
             ));
+        }
+        // Long names: Joliet first (what peforge writes), then UDF, then the primary hierarchy.
+        if joliet.is_none() {
+            match super::udf::read_udf(&r.file, path, len) {
+                Ok(Some(files)) => {
+                    r.fs = IsoFileSystem::Udf;
+                    r.files = files
+                        .into_iter()
+                        .map(|f| IsoFile {
+                            path: f.path,
+                            size: f.size,
+                            pieces: f.pieces.iter().map(|p| (p.offset, p.len)).collect(),
+                        })
+                        .collect();
+                    r.label = primary
+                        .map(|p| String::from_utf8_lossy(&p.volume_id).trim_end().to_string())
+                        .unwrap_or_default();
+                    return Ok(r);
+                }
+                Ok(None) => {}
+                Err(e) if primary.is_none() => return Err(e),
+                Err(_) => {}
+            }
         }
         let (vd, is_joliet) = match (joliet, primary) {
             (Some(j), _) => (j, true),
@@ -133,10 +177,15 @@ impl IsoReader {
             (None, None) => {
                 return Err(malformed(
                     path,
-                    u64::from(raw::FIRST_DESCRIPTOR_LBA) * SECTOR,
-                    "no primary volume descriptor",
+                    first,
+                    "not an ISO image (no ISO 9660 volume descriptor, no UDF anchor)",
                 ));
             }
+        };
+        r.fs = if is_joliet {
+            IsoFileSystem::Joliet
+        } else {
+            IsoFileSystem::Iso9660
         };
         r.joliet = is_joliet;
         r.label = if is_joliet {
@@ -238,7 +287,7 @@ impl IsoReader {
                 let len = usize::from(data.get(pos).copied().unwrap_or(0));
                 if len == 0 {
                     // Rest of this sector is padding.
-                    pos = (pos / SECTOR as usize + 1) * SECTOR as usize;
+                    pos = (pos / raw::SECTOR_LEN + 1) * raw::SECTOR_LEN;
                     continue;
                 }
                 let at = offset + pos as u64;
@@ -261,7 +310,7 @@ impl IsoReader {
                     return Err(malformed(&self.path, at, "too many directory entries"));
                 }
                 let name = self.decode_name(id);
-                if name.is_empty() || name.contains('/') {
+                if name.is_empty() || name.contains('/') || name == "." || name == ".." {
                     return Err(malformed(
                         &self.path,
                         at,
@@ -295,11 +344,23 @@ impl IsoReader {
                 parts.push((extent, dlen));
                 if h.flags & raw::FLAG_MULTI_EXTENT == 0 {
                     let extents = pending.remove(&full).unwrap_or_default();
-                    let size = extents.iter().map(|e| e.1).sum();
+                    let size: u64 = extents.iter().map(|e| e.1).sum();
+                    if size > self.len {
+                        return Err(malformed(
+                            &self.path,
+                            at,
+                            format!("file {full:?} of {size} bytes in a {}-byte image", self.len),
+                        ));
+                    }
+                    let extents = extents
+                        .into_iter()
+                        .filter(|e| e.1 > 0)
+                        .map(|(lba, len)| (u64::from(lba) * SECTOR, len))
+                        .collect();
                     self.files.push(IsoFile {
                         path: full,
                         size,
-                        extents,
+                        pieces: extents,
                     });
                 }
             }
@@ -329,6 +390,11 @@ impl IsoReader {
         self.joliet
     }
 
+    /// The hierarchy the names come from.
+    pub fn file_system(&self) -> IsoFileSystem {
+        self.fs
+    }
+
     /// Every file, sorted by path.
     pub fn files(&self) -> &[IsoFile] {
         &self.files
@@ -352,8 +418,7 @@ impl IsoReader {
         })?;
         let mut buf = vec![0u8; 1 << 20];
         let mut total = 0u64;
-        for &(lba, len) in &f.extents {
-            let mut off = u64::from(lba) * SECTOR;
+        for &(mut off, len) in &f.pieces {
             let mut left = len;
             while left > 0 {
                 let n = left.min(buf.len() as u64);

@@ -28,7 +28,7 @@ const JOLIET_MAX_NAME: usize = 64;
 /// BIOS load size written for `etfsboot.com` (boot-media.md §3: 8 × 512 B).
 const BIOS_LOAD_SECTORS: u64 = 8;
 
-/// What [`write`] produced.
+/// What [`write()`] produced.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IsoSummary {
     /// The ISO written.
@@ -498,7 +498,7 @@ fn dir_bytes(dirs: &[PDir], idx: usize, files: &[PFile<'_>], time: raw::RecordDa
     let mut push = |rec: Vec<u8>| {
         let rem = out.len() as u64 % SECTOR;
         if rem + rec.len() as u64 > SECTOR {
-            out.resize((sectors(out.len() as u64) * SECTOR) as usize, 0);
+            out.resize(out.len().div_ceil(raw::SECTOR_LEN) * raw::SECTOR_LEN, 0);
         }
         out.extend_from_slice(&rec);
     };
@@ -599,7 +599,11 @@ fn volume_descriptor(
         raw::FLAG_DIRECTORY,
         record_time(now),
     );
-    let pt = plan.pt_size[usize::from(joliet)];
+    let pt = if joliet {
+        plan.pt_size[1]
+    } else {
+        plan.pt_size[0]
+    };
     let base = if joliet { 2 } else { 0 };
     let mut vd = raw::VolumeDescriptor::new_zeroed();
     vd.descriptor_type = if joliet {
@@ -639,10 +643,15 @@ fn volume_descriptor(
     vd.volume_space_size = Both32::new(plan.total);
     vd.volume_set_size = Both16::new(1);
     vd.volume_sequence_number = Both16::new(1);
-    vd.logical_block_size = Both16::new(SECTOR as u16);
+    vd.logical_block_size = Both16::new(2048);
     vd.path_table_size = Both32::new(pt);
-    vd.l_path_table = U32::new(plan.pt_lba[base]);
-    vd.m_path_table = U32::new(plan.pt_lba[base + 1]);
+    let [l, m] = if base == 0 {
+        [plan.pt_lba[0], plan.pt_lba[1]]
+    } else {
+        [plan.pt_lba[2], plan.pt_lba[3]]
+    };
+    vd.l_path_table = U32::new(l);
+    vd.m_path_table = U32::new(m);
     vd.root_record = fill(&root, 0);
     vd.creation = descriptor_time(now);
     vd.modification = descriptor_time(now);
@@ -680,7 +689,7 @@ fn boot_catalog(plan: &Plan<'_>) -> Vec<u8> {
         selection_criteria: 0,
         vendor_criteria: [0; 19],
     };
-    let mut out = Vec::with_capacity(SECTOR as usize);
+    let mut out = Vec::with_capacity(raw::SECTOR_LEN);
     let Some(first) = plan.boot.first() else {
         return out;
     };
@@ -693,7 +702,7 @@ fn boot_catalog(plan: &Plan<'_>) -> Vec<u8> {
         key: raw::VALIDATION_KEY,
     };
     let sum = validation.as_bytes().chunks_exact(2).fold(0u16, |s, w| {
-        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+        s.wrapping_add(<[u8; 2]>::try_from(w).map_or(0, u16::from_le_bytes))
     });
     validation.checksum = U16::new(0u16.wrapping_sub(sum));
     out.extend_from_slice(validation.as_bytes());
@@ -774,7 +783,7 @@ pub fn write(
     o.at(plan.joliet_vd, "Joliet volume descriptor")?;
     o.put(volume_descriptor(&plan, true, label, now).as_bytes())?;
     o.at(plan.terminator, "terminator")?;
-    let mut term = [0u8; SECTOR as usize];
+    let mut term = [0u8; raw::SECTOR_LEN];
     term[0] = raw::VD_TERMINATOR;
     term[1..6].copy_from_slice(&raw::STANDARD_ID);
     term[6] = 1;
@@ -784,12 +793,15 @@ pub fn write(
         o.put(&boot_catalog(&plan))?;
         o.pad_sector()?;
     }
-    for (i, dirs) in [&plan.primary, &plan.primary, &plan.joliet, &plan.joliet]
-        .iter()
-        .enumerate()
-    {
-        o.at(plan.pt_lba[i], "path table")?;
-        o.put(&path_table(dirs, i % 2 == 1))?;
+    let tables = [
+        (&plan.primary, false),
+        (&plan.primary, true),
+        (&plan.joliet, false),
+        (&plan.joliet, true),
+    ];
+    for ((dirs, big_endian), lba) in tables.into_iter().zip(plan.pt_lba) {
+        o.at(lba, "path table")?;
+        o.put(&path_table(dirs, big_endian))?;
         o.pad_sector()?;
     }
     for dirs in [&plan.primary, &plan.joliet] {
@@ -827,6 +839,12 @@ pub fn write(
                 plan.boot.len()
             ),
         });
+    }
+    {
+        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(ContainerError::io(out))?;
     }
     tmp.persist(out).map_err(|e| ContainerError::Io {
         path: out.to_path_buf(),
