@@ -1648,3 +1648,86 @@ fn r_client_nested_ccmsetupcmd_is_refused() {
     assert!(client_round_trip(found).is_ok());
     assert!(CommandLine::parse(found).is_err());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Targets: task sequences (XML import in its three text forms, TOML authoring)
+
+fn ts_vectors() -> Vec<PathBuf> {
+    vector_files("ts-xml", "xml")
+}
+
+/// Parses an XML task sequence, lints it, and writes it again (all must not panic).
+fn exercise_ts_xml(b: &[u8]) {
+    use peforge::ts::{lint, source};
+    if let Ok(l) = source::load_xml_bytes(b, Path::new("fuzz.xml")) {
+        let _ = lint::lint(&l.sequence, &l.package, None, "fuzz.xml");
+        let _ = source::parse_sequence_str(&l.sequence.to_xml(), Path::new("rewritten.xml"));
+    }
+}
+
+#[test]
+fn ts_xml_never_panics_and_round_trips() {
+    use peforge::ts::source;
+    let all = ts_vectors();
+    // Round trip on every vector: XML → model → XML → model → the same XML (the writer puts
+    // attributes in ConfigMgr's order, so the first model may differ in attribute order only;
+    // tests/ts_roundtrip.rs compares the meaning with Python's xml.etree).
+    for p in &all {
+        let l = source::load_xml_bytes(&std::fs::read(p).unwrap(), p).unwrap();
+        let back = source::parse_sequence_str(&l.sequence.to_xml(), Path::new("rewritten.xml"))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(
+            back.to_xml() == l.sequence.to_xml(),
+            "{}: rewrite differs",
+            p.display()
+        );
+        assert!(l.sequence.steps().count() > 0, "{}", p.display());
+    }
+    // Mutations on the smaller vectors plus an inline raw sequence (a few KB each keeps the
+    // debug-build parse fast).
+    let mut seeds: Vec<Seed> = all
+        .iter()
+        .filter(|p| std::fs::metadata(p).unwrap().len() <= 17 << 10)
+        .map(|p| file_seed(p))
+        .collect();
+    seeds.push(Seed::new(
+        "inline-raw",
+        br#"<sequence version="3.10"><referenceList><reference package="ABC00001" program="*"/></referenceList><globalVarList><variable name="A" property="" hidden="true">x&amp;y</variable></globalVarList><group name="G" continueOnError="true"><condition><expression type="SMS_TaskSequence_VariableConditionExpression"><variable name="Operator">equals</variable><variable name="Variable">_SMSTSInWinPE</variable><variable name="Value">true</variable></expression></condition><step type="SMS_TaskSequence_RebootAction" name="Restart" description=""><defaultVarList><variable name="SMSRebootTarget" property="Target">WinPE</variable></defaultVarList><action>smsboot.exe /target:WinPE</action></step></group></sequence>"#.to_vec(),
+    ));
+    fuzz_bytes("ts-xml", &seeds, 25, exercise_ts_xml);
+}
+
+#[test]
+fn ts_toml_never_panics_and_round_trips() {
+    use peforge::ts::{author, source};
+    let mut seeds = Vec::new();
+    for p in ts_vectors().iter().step_by(5) {
+        let l = source::load_xml_bytes(&std::fs::read(p).unwrap(), p).unwrap();
+        let toml = author::to_toml(&author::from_model(&l.sequence, &l.package)).unwrap();
+        // TOML (written by `ts import`) → model: the same sequence (as XML).
+        let (seq, _) = author::build(&toml, Path::new("import.toml"))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(
+            seq.to_xml() == l.sequence.to_xml(),
+            "{}: TOML round trip differs",
+            p.display()
+        );
+        if toml.len() <= 24 << 10 {
+            seeds.push(Seed::new(
+                format!("{}.toml", p.file_stem().unwrap().to_string_lossy()),
+                toml.into_bytes(),
+            ));
+        }
+    }
+    assert!(!seeds.is_empty());
+    fuzz_bytes("ts-toml", &seeds, 40, |b| {
+        let Ok(text) = std::str::from_utf8(b) else {
+            return;
+        };
+        if let Ok((seq, pkg)) = author::build(text, Path::new("fuzz.toml")) {
+            let _ = peforge::ts::lint::lint(&seq, &pkg, None, "fuzz.toml");
+            let _ = author::to_toml(&author::from_model(&seq, &pkg));
+            let _ = seq.to_xml();
+        }
+    });
+}
