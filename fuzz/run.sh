@@ -18,7 +18,7 @@ dirs=("corpus/$target")
 [ -d "$seeds/$target" ] && dirs+=("$seeds/$target")
 case $target in
   reg|cert_load) dirs+=("$vectors/cert-reg") ;;
-  ts*) dirs+=("$vectors/ts-xml") ;;
+  ts_xml) dirs+=("$vectors/ts-xml") ;;
 esac
 mkdir -p "corpus/$target"
 # cargo-fuzz needs nightly compiler flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 unlocks them on the
