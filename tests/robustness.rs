@@ -1731,3 +1731,19 @@ fn ts_toml_never_panics_and_round_trips() {
         }
     });
 }
+
+#[test]
+fn r_fat_dir_entry_cluster_overflow() {
+    // BPB_NumFATs 2 → 1 on a peforge USB image: the data area moves onto the second FAT, whose
+    // entries are then read as directory entries with 32-bit cluster numbers; fatfs multiplied
+    // them unchecked (panic at fatfs table.rs:330 in debug builds).
+    let d = common::Dir::new();
+    let img = d.join("usb.img");
+    let s = peforge::media::usb::write(&small_tree(), &img, &Silent).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
+    f.write_all_at(&[1], s.partition_offset + 16).unwrap();
+    let before = common::sha256(&img);
+    let msg = guarded(|| exercise_usb(&img));
+    assert!(msg.is_none(), "{msg:?}");
+    assert_eq!(common::sha256(&img), before, "the reader changed its input");
+}
