@@ -1446,7 +1446,7 @@ fn usb_and_fat_readers_never_panic() {
             )
             .hot(vec![0..512, start..start + 4096, start..meta_end]),
     );
-    fuzz_file("usb", &seeds, 250, exercise_usb);
+    fuzz_file("usb", &seeds, 200, exercise_usb);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -37,7 +37,9 @@ fuzz_target!(|data: &[u8]| {
     };
     for f in r.files().iter().take(64) {
         let _ = r.copy_to(&f.path, &mut Capped(0));
-        if f.size <= 4096 && let Ok(b) = r.read(&f.path) {
+        if f.size <= 4096
+            && let Ok(b) = r.read(&f.path)
+        {
             tree.insert(&f.path, FileSource::Bytes(b));
         }
     }

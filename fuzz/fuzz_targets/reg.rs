@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let back = reg::parse(&out, Path::new("rewritten.reg")).expect("rewritten .reg unreadable");
     assert_eq!(back.keys.len(), f.keys.len());
     for (a, b) in back.keys.iter().zip(&f.keys) {
-        assert_eq!((&a.path, a.delete, &a.values), (&b.path, b.delete, &b.values));
+        assert_eq!(
+            (&a.path, a.delete, &a.values),
+            (&b.path, b.delete, &b.values)
+        );
     }
 });
