@@ -1747,3 +1747,27 @@ fn r_fat_dir_entry_cluster_overflow() {
     assert!(msg.is_none(), "{msg:?}");
     assert_eq!(common::sha256(&img), before, "the reader changed its input");
 }
+
+#[test]
+fn r_vars_header_field_20_not_zero_is_refused() {
+    // Found by fuzz/vars_file: the header field at offset 20 (0 per boot-media.md §6.1) was not
+    // read, so a file with another value decrypted and was rewritten with 0, changed silently.
+    let plain = utf16z(VARS_XML);
+    let mut f = vars::encrypt(&plain, PASSWORD, Cipher::Aes128, &[0; 4]).unwrap();
+    assert!(vars::open(&f, PASSWORD, "Variables.dat").is_ok());
+    f[20] = 3;
+    let e = vars::open(&f, PASSWORD, "Variables.dat").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            vars::Error::BadHeader {
+                offset: 20,
+                value: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().starts_with("Variables.dat: "), "{e}");
+    assert!(vars::read_header(&f, "Variables.dat").is_err());
+}
