@@ -204,27 +204,15 @@ impl CertInfo {
     }
 }
 
-/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC), the one time format of peforge's
+/// output; a time outside the representable range prints as its raw number.
 pub fn format_time(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Civil-from-days (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    const FORMAT: &[::time::format_description::FormatItem<'static>] =
+        ::time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    ::time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(FORMAT).ok())
+        .unwrap_or_else(|| format!("@{t}"))
 }
 
 #[cfg(test)]

@@ -428,8 +428,8 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
     Some(CertInfo {
         subject: c.subject().to_string(),
         issuer: c.issuer().to_string(),
-        not_before: v.not_before.to_datetime().to_string(),
-        not_after: v.not_after.to_datetime().to_string(),
+        not_before: crate::cert::x509::format_time(v.not_before.timestamp()),
+        not_after: crate::cert::x509::format_time(v.not_after.timestamp()),
         not_after_unix: v.not_after.timestamp(),
         not_before_unix: v.not_before.timestamp(),
         client_auth: c
