@@ -290,6 +290,17 @@ pub fn read_header(bytes: &[u8], path: &str) -> Result<Header, Error> {
         path: path.into(),
         alg_id,
     })?;
+    // §6.1: the last header field is 0. A writer rewrites it as 0, so a file with anything else
+    // is refused rather than silently changed.
+    let zero = u32_at(bytes, 20, path, "header")?;
+    if zero != 0 {
+        return Err(Error::BadHeader {
+            path: path.into(),
+            offset: 20,
+            field: "header field after the ALG_ID",
+            value: zero.into(),
+        });
+    }
     let plaintext_len = usize::try_from(plain).unwrap_or(usize::MAX);
     let ciphertext_len = usize::try_from(cipher_len).unwrap_or(usize::MAX);
     let bl = cipher.block_len();
