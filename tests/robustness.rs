@@ -1749,25 +1749,22 @@ fn r_fat_dir_entry_cluster_overflow() {
 }
 
 #[test]
-fn r_vars_header_field_20_not_zero_is_refused() {
-    // Found by fuzz/vars_file: the header field at offset 20 (0 per boot-media.md §6.1) was not
-    // read, so a file with another value decrypted and was rewritten with 0, changed silently.
+fn r_vars_header_field_20_is_kept_on_rewrite() {
+    // Found by fuzz/vars_file: the header field at offset 20 (0 per boot-media.md §6.1, meaning
+    // unknown) was not read, so a file with another value was rewritten with 0, changed silently.
+    // Like the trailer, it is now kept from the template.
     let plain = utf16z(VARS_XML);
     let mut f = vars::encrypt(&plain, PASSWORD, Cipher::Aes128, &[0; 4]).unwrap();
-    assert!(vars::open(&f, PASSWORD, "Variables.dat").is_ok());
     f[20] = 3;
-    let e = vars::open(&f, PASSWORD, "Variables.dat").unwrap_err();
-    assert!(
-        matches!(
-            e,
-            vars::Error::BadHeader {
-                offset: 20,
-                value: 3,
-                ..
-            }
-        ),
-        "{e:?}"
+    let v = vars::open(&f, PASSWORD, "Variables.dat").unwrap();
+    assert_eq!(v.header.reserved, 3);
+    let again = v.encrypt(PASSWORD).unwrap();
+    assert_eq!(
+        again[20..24],
+        f[20..24],
+        "the field must be written back as read"
     );
-    assert!(e.to_string().starts_with("Variables.dat: "), "{e}");
-    assert!(vars::read_header(&f, "Variables.dat").is_err());
+    let back = vars::open(&again, PASSWORD, "Variables.dat").unwrap();
+    assert_eq!(back.header.reserved, 3);
+    assert_eq!(back.list.to_plaintext(), v.list.to_plaintext());
 }
