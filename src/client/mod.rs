@@ -196,6 +196,9 @@ impl Error {
             Error::BadToken { .. } => {
                 "separate items with spaces and quote values that contain spaces: NAME=\"a b\"".into()
             }
+            Error::BadPropertyName { name } if is_wrapper(name) => {
+                "CCMSETUPCMD is the Intune wrapper around the ccmsetup line, not one of its properties: give the line inside it once".into()
+            }
             Error::BadPropertyName { .. } => {
                 "property names are letters, digits and _ and start with a letter, e.g. SMSCACHESIZE".into()
             }
@@ -346,8 +349,18 @@ fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
+/// `CCMSETUPCMD`: the ccmsetup.msi property that wraps the whole line. Nested inside the line it
+/// would be emitted as a property that the parser then reads as the wrapper again.
+fn is_wrapper(name: &str) -> bool {
+    name.eq_ignore_ascii_case("CCMSETUPCMD")
+}
+
 /// Whether a token is the program itself (`ccmsetup.exe`, `C:\x\ccmsetup.msi`, `msiexec`).
+/// A property (`NAME=...`) or parameter (`/name...`) never is, whatever its value ends with.
 fn is_program(token: &str) -> bool {
+    if token.starts_with('/') || token.contains('=') {
+        return false;
+    }
     let base = token
         .rsplit(['\\', '/'])
         .next()
@@ -440,7 +453,7 @@ impl CommandLine {
                 cause: format!("{tok:?} has no property name before ="),
             });
         }
-        if !valid_name(name) {
+        if !valid_name(name) || is_wrapper(name) {
             return Err(Error::BadPropertyName { name: name.into() });
         }
         if let Some(old) = self.property(name) {
@@ -520,7 +533,7 @@ impl CommandLine {
             }
         }
         for p in &self.properties {
-            if !valid_name(&p.name) {
+            if !valid_name(&p.name) || is_wrapper(&p.name) {
                 return Err(Error::BadPropertyName {
                     name: p.name.clone(),
                 });

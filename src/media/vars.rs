@@ -225,6 +225,9 @@ pub struct Header {
     pub ciphertext_len: usize,
     /// Bytes after the ciphertext, kept as read (meaning unknown, §6.1).
     pub trailer: Vec<u8>,
+    /// The header field after the ALG_ID: 0 in every known file (§6.1), meaning unknown, so kept
+    /// as read when a template is rewritten.
+    pub reserved: u32,
 }
 
 fn u32_at(bytes: &[u8], offset: usize, path: &str, field: &'static str) -> Result<u32, Error> {
@@ -290,6 +293,9 @@ pub fn read_header(bytes: &[u8], path: &str) -> Result<Header, Error> {
         path: path.into(),
         alg_id,
     })?;
+    // §6.1: the last header field is 0 in every known file; its meaning is unknown, so it is
+    // kept (and written back by `VariablesFile::encrypt`) rather than refused or zeroed.
+    let reserved = u32_at(bytes, 20, path, "header")?;
     let plaintext_len = usize::try_from(plain).unwrap_or(usize::MAX);
     let ciphertext_len = usize::try_from(cipher_len).unwrap_or(usize::MAX);
     let bl = cipher.block_len();
@@ -338,6 +344,7 @@ pub fn read_header(bytes: &[u8], path: &str) -> Result<Header, Error> {
         plaintext_len,
         ciphertext_len,
         trailer: trailer.to_vec(),
+        reserved,
     })
 }
 
@@ -778,14 +785,18 @@ pub fn open(bytes: &[u8], password: &str, path: &str) -> Result<VariablesFile, E
 }
 
 impl VariablesFile {
-    /// Encrypts the list with `password`, the file's cipher and trailer.
+    /// Encrypts the list with `password`, the file's cipher, trailer and reserved header field.
     pub fn encrypt(&self, password: &str) -> Result<Vec<u8>, Error> {
-        encrypt(
+        let mut out = encrypt(
             &self.list.to_plaintext(),
             password,
             self.header.cipher,
             &self.header.trailer,
-        )
+        )?;
+        if let Some(field) = out.get_mut(20..24) {
+            field.copy_from_slice(&self.header.reserved.to_le_bytes());
+        }
+        Ok(out)
     }
 }
 

@@ -522,6 +522,50 @@ const MAX_DEPTH: usize = 32;
 /// Entries the reader accepts in total.
 const MAX_ENTRIES: usize = 1_000_000;
 
+/// Checks the BPB fields (fatgen103 §3.1–3.3) that `fatfs` combines with unchecked u32
+/// arithmetic — data area start, cluster count, FAT32 root cluster — so hostile values are an
+/// error naming the field's offset instead of an overflow (a panic in debug builds, a wrong
+/// offset in release builds). Everything else is left to `fatfs`'s own validation.
+fn check_bpb(boot: &[u8]) -> Result<(), (u64, &'static str)> {
+    let u8_at = |o: usize| boot.get(o).copied().map(u32::from).unwrap_or(0);
+    let u16_at = |o: usize| u8_at(o) | (u8_at(o + 1) << 8);
+    let u32_at = |o: usize| u16_at(o) | (u16_at(o + 2) << 16);
+    let bytes_per_sector = u16_at(11);
+    if !bytes_per_sector.is_power_of_two() || !(512..=4096).contains(&bytes_per_sector) {
+        return Err((11, "bytes per sector is not 512, 1024, 2048 or 4096"));
+    }
+    let sectors_per_cluster = u8_at(13);
+    if !sectors_per_cluster.is_power_of_two() {
+        return Err((13, "sectors per cluster is not a power of two"));
+    }
+    let fat_size = match u16_at(22) {
+        0 => u32_at(36),
+        n => n,
+    };
+    let root_dir_sectors = (u16_at(17) * 32).div_ceil(bytes_per_sector);
+    let first_data = u8_at(16)
+        .checked_mul(fat_size)
+        .and_then(|f| f.checked_add(u16_at(14)))
+        .and_then(|f| f.checked_add(root_dir_sectors))
+        .ok_or((36, "reserved sectors plus FATs overflow the sector count"))?;
+    let total = match u16_at(19) {
+        0 => u32_at(32),
+        n => n,
+    };
+    let clusters = total
+        .checked_sub(first_data)
+        .filter(|c| *c > 0)
+        .ok_or((32, "no data area after the reserved sectors and FATs"))?
+        / sectors_per_cluster;
+    if u16_at(22) == 0 {
+        let root = u32_at(44);
+        if root < 2 || root - 2 >= clusters {
+            return Err((44, "the root directory cluster is outside the data area"));
+        }
+    }
+    Ok(())
+}
+
 /// A FAT volume opened read-only (listing and reading files).
 pub struct FatVolume<D: Read + Seek> {
     fs: fatfs::FileSystem<ReadOnly<D>>,
@@ -543,6 +587,16 @@ impl<D: Read + Seek> FatVolume<D> {
         let capacity = disk
             .seek(SeekFrom::End(0))
             .map_err(ContainerError::io(medium))?;
+        disk.seek(SeekFrom::Start(0))
+            .map_err(ContainerError::io(medium))?;
+        let mut boot = [0u8; 512];
+        disk.read_exact(&mut boot)
+            .map_err(ContainerError::io(medium))?;
+        check_bpb(&boot).map_err(|(offset, what)| ContainerError::Malformed {
+            path: medium.to_path_buf(),
+            offset,
+            what: format!("not a usable FAT file system ({what})"),
+        })?;
         disk.seek(SeekFrom::Start(0))
             .map_err(ContainerError::io(medium))?;
         let fs = fatfs::FileSystem::new(
