@@ -448,11 +448,13 @@ fn unsafe_media_are_refused() {
     v.drain(i..i + 2);
     v.push("--no-password".into());
     assert_refused(&f, &s(&v), "must have a password");
-    // No media certificate: say what to do.
+    // No media certificate and an impossible validity for the new self-signed one.
     let mut v: Vec<String> = base.iter().map(|a| a.to_string()).collect();
     let i = v.iter().position(|a| a == "--media-cert").unwrap();
     v.drain(i..i + 4);
-    assert_refused(&f, &s(&v), "no media certificate");
+    v.extend(["--media-cert-days".into(), "0".into()]);
+    assert_refused(&f, &s(&v), "--media-cert-days 0");
+    assert!(!d.join("out.media-cert-registration.json").exists());
     // SMSTSMP through --variable would bypass the https check.
     let v = with("OSDComputerName=PC-0042", "SMSTSMP=http://mp.contoso.com");
     assert_refused(&f, &s(&v), "cannot be set with --variable");

@@ -97,6 +97,10 @@ pub struct BuildArgs {
     /// File holding the PFX's password.
     #[arg(long, value_name = "F")]
     pub media_cert_password_file: Option<PathBuf>,
+    /// Without --media-cert: validity in days of the new self-signed media certificate
+    /// (default 365). Its registration record is written to OUT.media-cert-registration.json.
+    #[arg(long, value_name = "N", conflicts_with = "media_cert")]
+    pub media_cert_days: Option<u32>,
     /// File holding the media password (else PEFORGE_MEDIA_PASSWORD, else a prompt on a TTY).
     #[arg(long, value_name = "F")]
     pub password_file: Option<PathBuf>,
@@ -213,6 +217,7 @@ struct Profile {
     root_certs: Vec<PathBuf>,
     media_cert: Option<PathBuf>,
     media_cert_password_file: Option<PathBuf>,
+    media_cert_days: Option<u32>,
     password_file: Option<PathBuf>,
     #[serde(default)]
     no_password: bool,
@@ -368,6 +373,9 @@ fn parse_vars(list: &[String]) -> anyhow::Result<Vec<(String, Secret)>> {
 struct BuildOutput<'a> {
     output: String,
     manifest_path: String,
+    /// Where the registration record of a new self-signed media certificate was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_cert_registration: Option<String>,
     #[serde(flatten)]
     manifest: &'a site::Manifest,
     notes: &'a [String],
@@ -571,6 +579,10 @@ fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
         site_code,
         root_certs,
         media_cert,
+        media_cert_days: a
+            .media_cert_days
+            .or(p.media_cert_days)
+            .unwrap_or(crate::media::mediacert::DEFAULT_DAYS),
         password,
         allow_weak_password: a.allow_weak_password || p.allow_weak_password,
         variables,
@@ -636,11 +648,22 @@ fn finish(
     fs_err::rename(&staged, out)?;
     let manifest_path =
         manifest_path.unwrap_or_else(|| staging_parent(out).join("peforge-manifest.json"));
-    // A medium whose manifest cannot be written is not left behind.
+    let registration_path = prepared
+        .registration
+        .as_ref()
+        .map(|_| registration_path(out));
+    // A medium whose manifest (or certificate registration) cannot be written is not left behind.
     let sealed = (|| -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(&prepared.manifest)? + "\n";
         crate::fsutil::write_atomic(&manifest_path, text.as_bytes())
             .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+        if let (Some(r), Some(path)) = (&prepared.registration, &registration_path) {
+            // The SMSID is the media GUID (it opens the PFX inside the decrypted Variables.dat):
+            // readable by the owner only.
+            let text = serde_json::to_string_pretty(r)? + "\n";
+            crate::fsutil::write_atomic_private(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         Ok(())
     })();
     if let Err(e) = sealed {
@@ -655,6 +678,7 @@ fn finish(
         output::print_json(&BuildOutput {
             output: out.display().to_string(),
             manifest_path: manifest_path.display().to_string(),
+            media_cert_registration: registration_path.as_ref().map(|p| p.display().to_string()),
             manifest: &prepared.manifest,
             notes: &prepared.notes,
         })?;
@@ -681,8 +705,19 @@ fn finish(
             m.boot_entries.uefi.as_deref().unwrap_or("-")
         ))?;
         output::line(format!("manifest: {}", manifest_path.display()))?;
+        if let Some(p) = &registration_path {
+            output::line(format!("media certificate registration: {}", p.display()))?;
+        }
     }
     Ok(Status::Success)
+}
+
+/// `<OUT>.media-cert-registration.json` beside the output file or folder.
+fn registration_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map_or_else(|| "media".into(), |n| n.to_string_lossy().into_owned());
+    staging_parent(out).join(format!("{name}.media-cert-registration.json"))
 }
 
 /// Re-reads every file of the medium written at `at` (through the container readers for an ISO

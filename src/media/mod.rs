@@ -11,6 +11,7 @@ pub mod fat;
 pub mod ini;
 pub mod iso;
 pub mod layout;
+pub mod mediacert;
 mod medium;
 pub mod pfx;
 pub mod site;

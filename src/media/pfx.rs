@@ -179,7 +179,8 @@ pub struct Contents {
     keys: Vec<(Zeroizing<Vec<u8>>, Option<x509_attrs::Attributes>)>,
 }
 
-mod x509_attrs {
+/// Bag attribute types (the X.509 attribute set PKCS#12 bags carry).
+pub mod x509_attrs {
     pub use cms::cert::x509::attr::Attributes;
 }
 
@@ -552,6 +553,46 @@ impl Contents {
             }),
         };
         pfx.to_der().map_err(enc)
+    }
+}
+
+/// PKCS#9 localKeyId: pairs the key bag with its certificate bag on import.
+const OID_LOCAL_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.21");
+
+/// Bag attributes holding one PKCS#9 `localKeyId` (what Windows and OpenSSL use to pair a
+/// key with its certificate on import).
+pub fn local_key_id(id: &[u8]) -> Result<x509_attrs::Attributes, Error> {
+    let enc = |e: der::Error| Error::Encode(e.to_string());
+    let value =
+        Any::from_der(&OctetString::new(id).map_err(enc)?.to_der().map_err(enc)?).map_err(enc)?;
+    let attr = cms::cert::x509::attr::Attribute {
+        oid: OID_LOCAL_KEY_ID,
+        values: der::asn1::SetOfVec::try_from(vec![value]).map_err(enc)?,
+    };
+    der::asn1::SetOfVec::try_from(vec![attr]).map_err(enc)
+}
+
+impl Contents {
+    /// Contents made of one certificate (DER) and its private key (plain PKCS#8 DER), both
+    /// with `attrs`: what a new media identity writes ([`super::mediacert`]).
+    pub fn from_parts(
+        cert_der: &[u8],
+        pkcs8: Zeroizing<Vec<u8>>,
+        attrs: Option<x509_attrs::Attributes>,
+    ) -> Result<Contents, Error> {
+        let enc = |e: der::Error| Error::Encode(e.to_string());
+        let cert_bag = pkcs12::cert_type::CertBag {
+            cert_id: pkcs12::PKCS_12_X509_CERT_OID,
+            cert_value: OctetString::new(cert_der).map_err(enc)?,
+        };
+        Ok(Contents {
+            certs: vec![SafeBag {
+                bag_id: pkcs12::PKCS_12_CERT_BAG_OID,
+                bag_value: cert_bag.to_der().map_err(enc)?,
+                bag_attributes: attrs.clone(),
+            }],
+            keys: vec![(pkcs8, attrs)],
+        })
     }
 }
 

@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 
 use super::ini::TsmBootstrapIni;
 use super::layout::{self, LayoutOptions};
+use super::mediacert;
 use super::pfx::{self, SaltSource};
 use super::tree::{BootImages, FileSource, MediaTree};
 use super::vars::{self, Cipher, MediaVarList};
@@ -130,11 +131,12 @@ pub enum Error {
         /// The management point.
         mp: String,
     },
-    /// No media certificate.
-    #[error(
-        "no media certificate: site-based media authenticate to the CMG with a client certificate (_SMSTSMediaPFX), and peforge does not invent one"
-    )]
-    NoMediaCert,
+    /// The validity asked for a new media certificate is out of range.
+    #[error("--media-cert-days {value}: a new media certificate must be valid 1 to {max} days", max = mediacert::MAX_DAYS)]
+    BadCertDays {
+        /// The value given.
+        value: u32,
+    },
     /// The certificate engine.
     #[error(transparent)]
     Cert(#[from] crate::cert::Error),
@@ -201,8 +203,8 @@ impl Error {
             Error::NoPasswordWithCmg { .. } => Some(
                 "Microsoft requires a strong media password for CMG boot media: give --password-file F or set PEFORGE_MEDIA_PASSWORD".into(),
             ),
-            Error::NoMediaCert => Some(
-                "give the media client certificate with --media-cert PFX --media-cert-password-file F (a PKI client-authentication certificate), or start from a console-made medium with `peforge media retarget`, which keeps its registered certificate".into(),
+            Error::BadCertDays { .. } => Some(
+                "give --media-cert-days between 1 and 3650 (the console's default is 365)".into(),
             ),
             Error::Cert(e) => e.hint(),
             Error::BadGuid { .. } => Some(
@@ -339,8 +341,11 @@ pub struct BuildRequest {
     pub site_code: String,
     /// Root certificates to inject into the boot image.
     pub root_certs: Vec<PathBuf>,
-    /// The media certificate.
+    /// The media certificate; `None` = create a new self-signed one (§9 option (b)) valid
+    /// [`BuildRequest::media_cert_days`] days.
     pub media_cert: Option<MediaCert>,
+    /// Validity in days of a new self-signed media certificate.
+    pub media_cert_days: u32,
     /// The media password; `None` = no password (default password, §6.4).
     pub password: Option<Secret>,
     /// Accept a weak password.
@@ -447,6 +452,8 @@ pub struct Prepared {
     pub manifest: Manifest,
     /// Remarks (fallbacks taken, values kept from the template, what to do next).
     pub notes: Vec<String>,
+    /// When a new self-signed media certificate was made: what the site must register.
+    pub registration: Option<mediacert::Registration>,
     _staging: tempfile::TempDir,
 }
 
@@ -685,6 +692,7 @@ fn seal(
         tree,
         manifest,
         notes,
+        registration: None,
         _staging: staging,
     })
 }
@@ -738,9 +746,11 @@ pub fn prepare_build(
             }
         }
     }
-    let Some(media_cert) = &req.media_cert else {
-        return Err(Error::NoMediaCert);
-    };
+    if req.media_cert.is_none() && !(1..=mediacert::MAX_DAYS).contains(&req.media_cert_days) {
+        return Err(Error::BadCertDays {
+            value: req.media_cert_days,
+        });
+    }
     for (n, _) in &req.variables {
         reserved(
             n,
@@ -758,13 +768,15 @@ pub fn prepare_build(
         Some((a, b)) => Some((check_guid(a)?, check_guid(b)?)),
         None => None,
     };
-    let pfx_bytes = Zeroizing::new(std::fs::read(&media_cert.path).map_err(io(&media_cert.path))?);
-    // Open the PFX now so a wrong password fails before the long steps.
-    pfx::open(
-        &pfx_bytes,
-        media_cert.password.expose(),
-        &media_cert.path.to_string_lossy(),
-    )?;
+    let pfx_in = match &req.media_cert {
+        Some(mc) => {
+            let bytes = Zeroizing::new(std::fs::read(&mc.path).map_err(io(&mc.path))?);
+            // Open the PFX now so a wrong password fails before the long steps.
+            pfx::open(&bytes, mc.password.expose(), &mc.path.to_string_lossy())?;
+            Some((mc, bytes))
+        }
+        None => None,
+    };
 
     let mut inputs = vec![InputFact {
         role: "boot-wim".into(),
@@ -778,11 +790,13 @@ pub fn prepare_build(
             sha256: sha256_file(r)?,
         });
     }
-    inputs.push(InputFact {
-        role: "media-cert".into(),
-        path: media_cert.path.display().to_string(),
-        sha256: sha256_bytes(&pfx_bytes),
-    });
+    if let Some((mc, bytes)) = &pfx_in {
+        inputs.push(InputFact {
+            role: "media-cert".into(),
+            path: mc.path.display().to_string(),
+            sha256: sha256_bytes(bytes),
+        });
+    }
     if let Some(d) = &req.layout.pe_media {
         inputs.push(InputFact {
             role: "pe-media".into(),
@@ -799,6 +813,7 @@ pub fn prepare_build(
             req.mp.as_bytes().to_vec(),
             site.as_bytes().to_vec(),
             label.as_bytes().to_vec(),
+            req.media_cert_days.to_le_bytes().to_vec(),
             vec![
                 u8::from(req.layout.secure_boot_2023),
                 u8::from(req.layout.no_prompt),
@@ -851,13 +866,40 @@ pub fn prepare_build(
         Some(s) => SaltSource::Derived(derived(s, "pkcs12")),
         None => SaltSource::Random,
     };
-    let (pfx_out, cert_info) = pfx::reprotect(
-        &pfx_bytes,
-        media_cert.password.expose(),
-        media_guid.expose(),
-        &salts,
-        &media_cert.path.to_string_lossy(),
-    )?;
+    let mut registration = None;
+    let (pfx_out, cert_info) = match &pfx_in {
+        Some((mc, bytes)) => pfx::reprotect(
+            bytes,
+            mc.password.expose(),
+            media_guid.expose(),
+            &salts,
+            &mc.path.to_string_lossy(),
+        )?,
+        None => {
+            let start = req.source_date_epoch.unwrap_or_else(now);
+            let id = mediacert::create(
+                &site,
+                media_guid.expose(),
+                start,
+                req.media_cert_days,
+                seed.as_ref()
+                    .map(|s| derived(s, "media certificate"))
+                    .as_ref(),
+                &salts,
+            )?;
+            notes.push(format!(
+                "created a new self-signed media certificate {} (RSA 2048, client authentication, valid to {}): the site must know it before the medium can authenticate; submit the registration record written beside the output through the SMS Provider (SMS_Site.SubmitRegistrationRecord; inferred, spec §9). Microsoft recommends a PKI client certificate for CMG boot media: --media-cert PFX",
+                id.info.subject, id.info.not_after
+            ));
+            registration = Some(mediacert::Registration::new(
+                &id,
+                media_guid.expose(),
+                &site,
+            ));
+            let info = id.info.clone();
+            (id.pfx, Some(info))
+        }
+    };
     if let Some(ci) = &cert_info {
         // Validity is judged at the real time: SOURCE_DATE_EPOCH fixes output times, not the clock.
         let t = now();
@@ -952,7 +994,9 @@ pub fn prepare_build(
         files: Vec::new(),
         output_sha256: None,
     };
-    seal(tree, manifest, notes, staging)
+    let mut prepared = seal(tree, manifest, notes, staging)?;
+    prepared.registration = registration;
+    Ok(prepared)
 }
 
 /// The ISO/FAT volume label: ConfigMgr uses the first 11 characters of the media label (§4).
