@@ -272,3 +272,69 @@ fn reproducible_builds_derive_the_new_identity() {
         "2023-11-14T22:13:20Z"
     );
 }
+
+#[test]
+fn profile_sets_the_validity_and_json_names_the_registration() {
+    let d = fixture();
+    std::fs::write(
+        d.join("m.toml"),
+        format!(
+            "boot_wim = \"boot.wim\"\nmp = \"{MP}\"\nsite_code = \"PS1\"\npassword_file = \"media.pass\"\nmedia_cert_days = 10\nformat = \"dir\"\noutput = \"out\"\n"
+        ),
+    )
+    .unwrap();
+    let r = d
+        .peforge(&["media", "build", "--profile", "m.toml", "--json"])
+        .ok();
+    let j = r.json();
+    let reg_path = j["media_cert_registration"].as_str().unwrap();
+    assert!(
+        reg_path.ends_with("out.media-cert-registration.json"),
+        "{j}"
+    );
+    let reg: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("out.media-cert-registration.json")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("reg.der"),
+        hex::decode(reg["Certificate"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    d.tool(
+        "openssl",
+        &[
+            "x509", "-inform", "DER", "-in", "reg.der", "-out", "reg.pem",
+        ],
+    )
+    .ok();
+    std::fs::write(d.join("cert.py"), CERT_PY).unwrap();
+    let c: serde_json::Value =
+        serde_json::from_str(&d.tool("python3", &["cert.py", "reg.pem"]).ok().stdout).unwrap();
+    assert_eq!(
+        c["not_after"].as_i64().unwrap() - c["not_before"].as_i64().unwrap(),
+        10 * 86_400
+    );
+    // Same certificate as in the medium's PFX.
+    extract_pfx(&d, &d.join("out/SMS/data/Variables.dat"));
+    let guid = reg["SMSID"].as_str().unwrap();
+    let pass = format!("pass:{}", &guid[..31]);
+    d.tool(
+        "openssl",
+        &[
+            "pkcs12",
+            "-in",
+            "media-out.pfx",
+            "-passin",
+            &pass,
+            "-nokeys",
+            "-out",
+            "cert.pem",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        common::openssl_der(&d, &d.join("cert.pem")),
+        std::fs::read(d.join("reg.der")).unwrap()
+    );
+}
