@@ -15,7 +15,9 @@
 //!
 //! Values that are not publicly known (site signing certificate, public root key, a media
 //! certificate registered with the site) are never invented: they come from the user (a PFX) or
-//! from a template medium.
+//! from a template medium. Without a PFX, [`prepare_build`] creates a new self-signed media
+//! certificate ([`mediacert`], §9 option (b)) and returns its registration record
+//! ([`Prepared::registration`]) for an administrator to submit: the site does not know it yet.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -214,7 +216,7 @@ impl Error {
             Error::ReservedVariable { name } => Some(match name.as_str() {
                 "SMSTSMP" => "set the management point with --mp (it must be https)".into(),
                 "_SMSTSSiteCode" => "use --site-code".into(),
-                "_SMSTSMediaPFX" | "_SMSMediaGuid" => "give the media certificate with --media-cert; retarget keeps the template's".into(),
+                "_SMSTSMediaPFX" | "_SMSMediaGuid" => "give the media certificate with --media-cert (without it a new self-signed one is made); retarget keeps the template's".into(),
                 _ => "use --unknown-computers X64GUID,X86GUID".into(),
             }),
             Error::PasswordNeeded { .. } => Some(
