@@ -27,4 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The tests run `python3` from PATH, which may be another interpreter than Debian's (pyenv):
+# make sure that one has `cryptography` too.
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 2; }
