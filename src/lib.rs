@@ -22,5 +22,6 @@ pub mod media;
 pub mod progress;
 pub mod registry;
 pub mod sample;
+pub mod text;
 pub mod ts;
 pub mod wim;

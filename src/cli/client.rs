@@ -210,16 +210,7 @@ fn read_stdin() -> anyhow::Result<String> {
     // Notepad's "Unicode" is UTF-16LE with a byte order mark.
     let text = match buf.strip_prefix(&[0xff, 0xfe]) {
         Some(rest) if rest.len() % 2 == 0 => {
-            let units: Vec<u16> = rest
-                .chunks_exact(2)
-                .map(|c| {
-                    u16::from_le_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect();
-            String::from_utf16(&units).map_err(|_| not_text())?
+            crate::text::decode_utf16le(rest).ok_or_else(not_text)?
         }
         _ => String::from_utf8(buf).map_err(|_| not_text())?,
     };

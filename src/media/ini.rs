@@ -93,20 +93,8 @@ impl TsmBootstrapIni {
         }
         let enc_err = || Error::Encoding { path: path.into() };
         let (text, encoding) = if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-            if !rest.len().is_multiple_of(2) {
-                return Err(enc_err());
-            }
-            let units: Vec<u16> = rest
-                .chunks_exact(2)
-                .map(|c| {
-                    u16::from_le_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect();
             (
-                String::from_utf16(&units).map_err(|_| enc_err())?,
+                crate::text::decode_utf16le(rest).ok_or_else(enc_err)?,
                 Encoding::Utf16LeBom,
             )
         } else if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {

@@ -320,18 +320,10 @@ fn cp1252_char(b: u8) -> char {
 }
 
 fn decode_utf16le(bytes: &[u8], path: &Path) -> Result<String, Error> {
-    if !bytes.len().is_multiple_of(2) {
-        return Err(Error::Encoding {
-            path: path.into(),
-            cause: "UTF-16LE text with an odd number of bytes (truncated?)".into(),
-        });
-    }
-    let units = bytes.chunks_exact(2).map(|c| {
-        u16::from_le_bytes([
-            c.first().copied().unwrap_or(0),
-            c.get(1).copied().unwrap_or(0),
-        ])
-    });
+    let units = crate::text::utf16le_units(bytes).ok_or_else(|| Error::Encoding {
+        path: path.into(),
+        cause: "UTF-16LE text with an odd number of bytes (truncated?)".into(),
+    })?;
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map_err(|e| Error::Encoding {
@@ -529,18 +521,7 @@ fn escape(s: &str) -> String {
 /// REG_SZ data that regedit writes as `"text"`: valid UTF-16LE, exactly one terminating NUL, no
 /// CR or LF (their export form is unconfirmed, §7.1, so they go out as `hex(1):`).
 fn sz_text(data: &[u8]) -> Option<String> {
-    if !data.len().is_multiple_of(2) {
-        return None;
-    }
-    let units: Vec<u16> = data
-        .chunks_exact(2)
-        .map(|c| {
-            u16::from_le_bytes([
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ])
-        })
-        .collect();
+    let units = crate::text::utf16le_units(data)?;
     let (last, body) = units.split_last()?;
     if *last != 0 || body.contains(&0) {
         return None;

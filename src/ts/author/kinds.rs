@@ -175,19 +175,7 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
 pub fn decode_script(s: &str) -> Option<String> {
     let b = base64_decode(s)?;
     let b = b.strip_prefix(&[0xFF, 0xFE]).unwrap_or(&b);
-    if b.len() % 2 != 0 {
-        return None;
-    }
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| {
-            u16::from_le_bytes([
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ])
-        })
-        .collect();
-    String::from_utf16(&units).ok()
+    crate::text::decode_utf16le(b)
 }
 
 /// Encodes an inline PowerShell script as ConfigMgr stores it: base64 of UTF-16LE with BOM (§4).
