@@ -11,12 +11,14 @@
 //! - [`ts`]: task sequences.
 //! - [`client`]: ConfigMgr client install command lines.
 //! - [`diag`]: offline diagnosis (Autopilot enrollment status page).
+//! - [`driver`]: driver packages (INF) and boot image customization (drivers, overlay, start-up).
 #![deny(missing_docs)]
 
 pub mod cert;
 pub mod cli;
 pub mod client;
 pub mod diag;
+pub mod driver;
 pub mod fsutil;
 pub mod media;
 pub mod progress;

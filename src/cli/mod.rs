@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod cert;
 mod client;
+mod driver;
 mod esp;
 mod hive;
 mod media;
@@ -81,6 +82,9 @@ enum Command {
     /// Autopilot enrollment status page: offline diagnosis from a device's registry.
     #[command(subcommand)]
     Esp(esp::EspCmd),
+    /// Driver packages: inspect INF packages before staging them into a boot image.
+    #[command(subcommand)]
+    Driver(driver::DriverCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -125,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Media(c) => media::run(c, g),
         Command::Client(c) => client::run(c, g),
         Command::Esp(c) => esp::run(c, g),
+        Command::Driver(c) => driver::run(c, g),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

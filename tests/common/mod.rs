@@ -803,3 +803,36 @@ pub fn py_var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
         .find(|p| p[0] == name)
         .and_then(|p| p[1].as_str())
 }
+
+/// Validates a `--json` document against `schemas/<name>.schema.json` with Python `jsonschema`
+/// (draft 2020-12), an independent validator; panics with its message on a mismatch.
+pub fn assert_json_schema(name: &str, doc: &str) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{name}.schema.json"));
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys,jsonschema\n\
+             s=json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(s)\n\
+             jsonschema.Draft202012Validator(s).validate(json.load(sys.stdin))",
+            schema.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with jsonschema is required (run scripts/setup.sh)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: output does not match its schema:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,1 @@
+//! Offline customization of a boot image (placeholder, filled in part 3).

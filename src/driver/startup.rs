@@ -1,0 +1,1 @@
+//! Start-up files of a WinPE image (placeholder, filled in part 2).
