@@ -27,6 +27,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::media::ContainerError>() {
         return x.hint();
     }
+    if let Some(x) = cause.downcast_ref::<crate::media::pipeline::Error>() {
+        return x.hint();
+    }
     if let Some(x) = cause.downcast_ref::<crate::media::site::Error>() {
         return x.hint();
     }
