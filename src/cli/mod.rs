@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod cert;
 mod client;
 mod commit;
+mod customize;
 mod driver;
 mod esp;
 mod hive;
