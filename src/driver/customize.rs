@@ -918,6 +918,63 @@ pub fn verify(path: &Path, index: u32, exp: &Expect) -> Result<(), Error> {
     Ok(())
 }
 
+/// What peforge added to an image, as found in it (for `media inspect`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Described {
+    /// The record (`peforge\customize.json`).
+    pub record: Record,
+    /// How WinPE starts.
+    pub shape: Shape,
+    /// The apps of winpeshl.ini or the lines of startnet.cmd.
+    pub startup_lines: Vec<String>,
+    /// Problems: a recorded INF or the start-up line missing from the image.
+    pub problems: Vec<String>,
+}
+
+/// Reads what peforge added to image `index`; `None` when the image has no record.
+pub fn describe(w: &Wim, index: u32) -> Result<Option<Described>, Error> {
+    let Some(record) = read_record(w, index)? else {
+        return Ok(None);
+    };
+    let (_, shape, _) = image_facts(w, index)?;
+    let startup_lines = startup_lines(w, index, shape)?;
+    let mut problems = Vec::new();
+    for inf in record.inf_paths() {
+        if w.stat(index, &inf)?.is_none() {
+            problems.push(format!("{inf} is recorded but not in the image"));
+        }
+    }
+    if let Some(h) = &record.hook
+        && !startup_lines
+            .iter()
+            .any(|l| l.trim().eq_ignore_ascii_case(&h.line))
+    {
+        problems.push(format!(
+            "{} does not run the start-up step ({}): the drivers will not load",
+            h.file, h.line
+        ));
+    }
+    Ok(Some(Described {
+        record,
+        shape,
+        startup_lines,
+        problems,
+    }))
+}
+
+/// Applies `c` to image `index` of the WIM at `path` (a staging copy the caller owns, e.g. the
+/// medium's boot image): stages, appends in place, and reads everything back.
+pub fn apply_in_place(path: &Path, index: u32, c: &Customization) -> Result<Outcome, Error> {
+    let mut w = Wim::open_writable(path)?;
+    let (mut out, exp) = stage(&mut w, index, &Action::Apply(c.clone()))?;
+    if out.changed {
+        let written = w.commit(wim::CommitMode::Append)?;
+        verify(&written, index, &exp)?;
+        out.written = Some(written);
+    }
+    Ok(out)
+}
+
 /// Runs a [`CustomizePlan`]: opens the WIM, stages, commits as `plan.write` says (nothing on a
 /// dry run, or when nothing changes without an explicit output), and reads everything back.
 pub fn execute(plan: &CustomizePlan, progress: Option<Rc<dyn Progress>>) -> Result<Outcome, Error> {
