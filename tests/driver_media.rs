@@ -142,3 +142,18 @@ fn media_build_refuses_a_bad_driver_and_writes_nothing() {
     assert!(!d.join("media").exists(), "no medium is left behind");
     assert_eq!(sha256(&wim), before);
 }
+
+#[test]
+fn media_build_with_drivers_is_reproducible_with_source_date_epoch() {
+    let (d, _) = fixture();
+    let kvm = netkvm();
+    let mut shas = Vec::new();
+    for out in ["m1", "m2"] {
+        let mut args = common::media_build_args(MP, "dir", out);
+        args.extend(["--driver", s(&kvm)]);
+        d.peforge_env(&args, &[("SOURCE_DATE_EPOCH", "1700000000")])
+            .ok();
+        shas.push(sha256(&d.join(out).join("sources/boot.wim")));
+    }
+    assert_eq!(shas[0], shas[1], "same inputs, same boot.wim");
+}

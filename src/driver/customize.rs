@@ -555,10 +555,59 @@ fn staging(wim: &Path) -> Result<tempfile::TempDir, Error> {
     tempfile::tempdir().map_err(io(wim))
 }
 
-fn stage_bytes(w: &mut Wim, index: u32, inner: &str, bytes: &[u8]) -> Result<(), Error> {
-    let mut tmp = tempfile::NamedTempFile::new().map_err(io(w.path()))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(io(w.path()))?;
-    w.replace_file(index, inner, tmp.into_temp_path())?;
+/// Sets a staged file's (or folder's) times, so a reproducible build does not record the time
+/// of the run.
+fn set_mtime(path: &Path, t: Option<std::time::SystemTime>) -> Result<(), Error> {
+    let Some(t) = t else { return Ok(()) };
+    let times = std::fs::FileTimes::new().set_accessed(t).set_modified(t);
+    std::fs::File::open(path)
+        .and_then(|f| f.set_times(times))
+        .map_err(io(path))
+}
+
+/// With a fixed `mtime`, creates the missing parent folders of `inner` explicitly (an empty
+/// folder with that time each), so wimlib does not make them with the time of the run.
+fn ensure_parents(
+    w: &mut Wim,
+    index: u32,
+    inner: &str,
+    mtime: Option<std::time::SystemTime>,
+) -> Result<(), Error> {
+    if mtime.is_none() {
+        return Ok(());
+    }
+    let parts: Vec<&str> = inner.split('\\').filter(|p| !p.is_empty()).collect();
+    for n in 1..parts.len() {
+        let dir = parts.get(..n).unwrap_or_default().join("\\");
+        if w.stat(index, &dir)?.is_none() {
+            let empty = staging(w.path())?;
+            set_mtime(empty.path(), mtime)?;
+            let local = empty.path().to_path_buf();
+            w.add_tree(index, &local, &dir, Some(empty))?;
+        }
+    }
+    Ok(())
+}
+
+/// Stages `bytes` as image file `inner`, through a file in `dir` named after `inner` (wimlib
+/// orders new data by the local path: fixed names keep a reproducible build's order).
+fn stage_bytes(
+    w: &mut Wim,
+    dir: &Path,
+    index: u32,
+    inner: &str,
+    bytes: &[u8],
+    mtime: Option<std::time::SystemTime>,
+) -> Result<(), Error> {
+    ensure_parents(w, index, inner, mtime)?;
+    let local = dir.join("generated").join(inner.replace('\\', "_"));
+    if let Some(p) = local.parent() {
+        std::fs::create_dir_all(p).map_err(io(p))?;
+    }
+    std::fs::write(&local, bytes).map_err(io(&local))?;
+    set_mtime(&local, mtime)?;
+    let tmp = tempfile::TempPath::try_from_path(&local).map_err(io(&local))?;
+    w.replace_file(index, inner, tmp)?;
     Ok(())
 }
 
@@ -575,7 +624,12 @@ pub struct Expect {
 
 /// Stages `action` (Apply or RemoveDrivers) into image `index` of the open `w`. Nothing is
 /// written until the caller commits `w`; [`Expect`] says what to read back.
-pub fn stage(w: &mut Wim, index: u32, action: &Action) -> Result<(Outcome, Expect), Error> {
+pub fn stage(
+    w: &mut Wim,
+    index: u32,
+    action: &Action,
+    mtime: Option<std::time::SystemTime>,
+) -> Result<(Outcome, Expect), Error> {
     let (arch, shape, target) = image_facts(w, index)?;
     let old = read_record(w, index)?;
     let mut rec = old.clone().unwrap_or(Record {
@@ -747,10 +801,33 @@ pub fn stage(w: &mut Wim, index: u32, action: &Action) -> Result<(Outcome, Expec
                 std::fs::create_dir_all(p).map_err(io(p))?;
             }
             std::fs::copy(src, &dst).map_err(io(src))?;
+            // Keep the vendor's file times (or SOURCE_DATE_EPOCH), not the time of the copy.
+            let t = match mtime {
+                Some(t) => t,
+                None => std::fs::metadata(src)
+                    .and_then(|m| m.modified())
+                    .map_err(io(src))?,
+            };
+            set_mtime(&dst, Some(t))?;
             let size = std::fs::metadata(&dst).map_err(io(&dst))?.len();
             exp.sizes
                 .push((format!("{folder}\\{}", rel.replace('/', "\\")), size));
         }
+        // Folders too, deepest first (setting a file's time does not touch its folder's).
+        if mtime.is_some() {
+            let mut dirs: Vec<PathBuf> = g
+                .files
+                .iter()
+                .filter_map(|(rel, _)| local.join(rel).parent().map(Path::to_path_buf))
+                .collect();
+            dirs.push(local.clone());
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            dirs.dedup();
+            for dir in dirs {
+                set_mtime(&dir, mtime)?;
+            }
+        }
+        ensure_parents(w, index, &folder, mtime)?;
         w.add_tree(index, &local, &folder, None)?;
         out.drivers_added.push(folder);
         out.driver_bytes += g.bytes;
@@ -773,7 +850,7 @@ pub fn stage(w: &mut Wim, index: u32, action: &Action) -> Result<(Outcome, Expec
             {
                 w.delete(index, &old.path)?;
             }
-            stage_bytes(w, index, path, bytes)?;
+            stage_bytes(w, stage_dir.path(), index, path, bytes, mtime)?;
             exp.files.push((path.clone(), bytes.clone()));
             rec.start_script = Some(RecordScript {
                 path: path.clone(),
@@ -795,7 +872,14 @@ pub fn stage(w: &mut Wim, index: u32, action: &Action) -> Result<(Outcome, Expec
     };
     if needs_step {
         if current_start.as_deref() != Some(start.as_slice()) {
-            stage_bytes(w, index, startup::START_CMD, &start)?;
+            stage_bytes(
+                w,
+                stage_dir.path(),
+                index,
+                startup::START_CMD,
+                &start,
+                mtime,
+            )?;
             exp.files.push((startup::START_CMD.into(), start.clone()));
         }
     } else if current_start.is_some() && (driver_dirty || script_dirty) {
@@ -806,7 +890,7 @@ pub fn stage(w: &mut Wim, index: u32, action: &Action) -> Result<(Outcome, Expec
     if needs_step || had_hook {
         let e = edit_hook(w, index, shape, needs_step)?;
         if e.before.as_deref() != Some(e.after.as_slice()) {
-            stage_bytes(w, index, &e.file, &e.after)?;
+            stage_bytes(w, stage_dir.path(), index, &e.file, &e.after, mtime)?;
             exp.files.push((e.file.clone(), e.after.clone()));
         }
         out.startup_lines = e.lines.clone();
@@ -880,7 +964,7 @@ pub fn stage(w: &mut Wim, index: u32, action: &Action) -> Result<(Outcome, Expec
             w.delete(index, "peforge")?;
             exp.gone.push("peforge".into());
         } else if !nothing_left {
-            stage_bytes(w, index, RECORD, &after_record)?;
+            stage_bytes(w, stage_dir.path(), index, RECORD, &after_record, mtime)?;
             exp.files.push((RECORD.into(), after_record));
         }
     }
@@ -963,10 +1047,16 @@ pub fn describe(w: &Wim, index: u32) -> Result<Option<Described>, Error> {
 }
 
 /// Applies `c` to image `index` of the WIM at `path` (a staging copy the caller owns, e.g. the
-/// medium's boot image): stages, appends in place, and reads everything back.
-pub fn apply_in_place(path: &Path, index: u32, c: &Customization) -> Result<Outcome, Error> {
+/// medium's boot image): stages, appends in place, and reads everything back. `mtime` (for
+/// `SOURCE_DATE_EPOCH`) is the time of every file peforge stages.
+pub fn apply_in_place(
+    path: &Path,
+    index: u32,
+    c: &Customization,
+    mtime: Option<std::time::SystemTime>,
+) -> Result<Outcome, Error> {
     let mut w = Wim::open_writable(path)?;
-    let (mut out, exp) = stage(&mut w, index, &Action::Apply(c.clone()))?;
+    let (mut out, exp) = stage(&mut w, index, &Action::Apply(c.clone()), mtime)?;
     if out.changed {
         let written = w.commit(wim::CommitMode::Append)?;
         verify(&written, index, &exp)?;
@@ -1007,7 +1097,7 @@ pub fn execute(plan: &CustomizePlan, progress: Option<Rc<dyn Progress>>) -> Resu
     } else {
         Wim::open_writable(&plan.wim)?
     };
-    let (mut out, exp) = stage(&mut w, plan.index, &plan.action)?;
+    let (mut out, exp) = stage(&mut w, plan.index, &plan.action, None)?;
     out.dry_run = plan.write.dry_run;
     if plan.write.dry_run || (!out.changed && !explicit_output) {
         return Ok(out);

@@ -31,10 +31,14 @@ fn service(
     let customized = if changes.customization.is_empty() {
         None
     } else {
+        let mtime = epoch.map(|t| {
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
+        });
         Some(crate::driver::customize::apply_in_place(
             path,
             index,
             &changes.customization,
+            mtime,
         )?)
     };
     Ok(Serviced { roots, customized })
