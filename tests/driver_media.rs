@@ -157,3 +157,28 @@ fn media_build_with_drivers_is_reproducible_with_source_date_epoch() {
     }
     assert_eq!(shas[0], shas[1], "same inputs, same boot.wim");
 }
+
+#[test]
+fn media_profile_drivers_key() {
+    let (d, _) = fixture();
+    std::fs::write(
+        d.join("p.toml"),
+        format!("drivers = [{:?}]\n", s(&netkvm())),
+    )
+    .unwrap();
+    let mut args = common::media_build_args(MP, "dir", "media");
+    args.extend(["--profile", "p.toml"]);
+    d.peforge(&args).ok();
+    let list = d
+        .tool(
+            "wimlib-imagex",
+            &["dir", s(&d.join("media/sources/boot.wim")), "1"],
+        )
+        .ok()
+        .stdout;
+    assert!(
+        list.lines()
+            .any(|l| l == "/peforge/drivers/01-netkvm/netkvm.inf"),
+        "{list}"
+    );
+}
