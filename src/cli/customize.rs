@@ -258,7 +258,7 @@ fn print(o: &Outcome, list: bool) -> anyhow::Result<()> {
         (_, _, _, true) => return Ok(()),
         (Some(w), _, _, _) => format!("written and read back: {}", w.display()),
         (None, true, true, _) => "dry run: nothing written".into(),
-        (None, _, false, _) => "unchanged: the image already has this customization".into(),
+        (None, _, false, _) => "unchanged: nothing to do (the image already is as asked)".into(),
         (None, _, true, _) => "nothing written".into(),
     };
     output::line(format!("  {result}"))
