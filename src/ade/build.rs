@@ -80,7 +80,7 @@ pub fn resolve_certs(p: &Profile, base: &Path, path: &Path, text: &str) -> Resul
                         column,
                         setting,
                         message: format!("{} is not an X.509 certificate (PEM or DER)", file.display()),
-                        fix: "export the certificate from Apple Configurator (Preferences > Organizations > Export Supervision Identity, certificate only) and point configurator_certs at it".into(),
+                        fix: "point configurator_certs at the Apple Configurator certificate file (PEM or DER), the same one the Mac holds (S1 L290)".into(),
                     });
                 }
                 out.push(Cert {
