@@ -596,10 +596,18 @@ pub fn from_graph(m: &Map<String, Value>, path: &Path) -> Result<Profile> {
     let mut p = typed_from_graph(m);
     let certs = inline_certs(&p);
     let built = to_graph(&p, &certs).map_err(|e| internal(path, &e))?;
-    fix_up(&mut p.graph, m, &built, &["@odata.type"]);
+    // The older type is read onto the iOS one, and a body without a type gets it; any other
+    // type is kept as written (lint reports it).
+    let ty = m.get("@odata.type").and_then(Value::as_str);
+    let retype = ty
+        .is_none_or(|t| t.trim_start_matches('#') == graph::ODATA_TYPE_OLD.trim_start_matches('#'));
+    let ignore: &[&str] = if retype { &["@odata.type"] } else { &[] };
+    fix_up(&mut p.graph, m, &built, ignore);
     let again = to_graph(&p, &certs).map_err(|e| internal(path, &e))?;
     let mut want = m.clone();
-    want.insert("@odata.type".into(), json!(ODATA_TYPE));
+    if retype {
+        want.insert("@odata.type".into(), json!(ODATA_TYPE));
+    }
     if graph::canonical(&Value::Object(again)) != graph::canonical(&Value::Object(want)) {
         return Err(internal(
             path,
@@ -609,8 +617,15 @@ pub fn from_graph(m: &Map<String, Value>, path: &Path) -> Result<Profile> {
     Ok(p)
 }
 
-/// Certificates of a profile whose certificates are all inline (an import).
+/// The inline certificates of a profile (an import); certificate files are never read here, so
+/// a profile that names files gets none (use [`resolve_certs`]).
 pub fn inline_certs(p: &Profile) -> Vec<Cert> {
+    let Some(list) = &p.configurator_certs else {
+        return Vec::new();
+    };
+    if list.iter().any(|c| matches!(c, CertRef::File(_))) {
+        return Vec::new();
+    }
     resolve_certs(p, Path::new("."), Path::new(""), "").unwrap_or_default()
 }
 

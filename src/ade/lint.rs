@@ -225,8 +225,8 @@ pub struct Context {
     pub min_ios: Option<String>,
     /// `--jit-sso-policy`: the SSO app-extension policy exists.
     pub jit_sso_policy: bool,
-    /// `--baseline`: the profile as it is in the tenant now.
-    pub baseline: Option<Profile>,
+    /// `--baseline`: the profile as it is in the tenant now, with its certificates.
+    pub baseline: Option<(Profile, Vec<Cert>)>,
 }
 
 /// What to lint.
@@ -419,8 +419,8 @@ pub fn lint(input: &Input, ctx: &Context) -> Report {
     rules_screens(&mut l, p, &below, &at_least);
     rules_certs(&mut l, p, input.certs);
     rules_x(&mut l, p, ctx);
-    if let Some(b) = &ctx.baseline {
-        rules_baseline(&mut l, p, b, input.certs);
+    if let Some((b, bc)) = &ctx.baseline {
+        rules_baseline(&mut l, p, b, input.certs, bc);
     }
     match (input.form, input.graph) {
         (Form::Graph, Some(body)) => rules_graph_body(&mut l, body),
@@ -456,6 +456,8 @@ fn rules_affinity(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
         l.add("ADE-031", Error, "name", "the profile has no name; the wizard requires one (administrators see it, users never do)", "set name = \"...\"");
     }
     match (&p.affinity, p.affinity()) {
+        // An Apple profile has no affinity (Intune applies it): nothing to report there.
+        (None, _) if l.input.form == Form::Apple => {}
         (None, _) => l.add(
             "ADE-035",
             Error,
@@ -1052,7 +1054,7 @@ fn rules_x(l: &mut Lint, p: &Profile, ctx: &Context) {
     }
 }
 
-fn rules_baseline(l: &mut Lint, p: &Profile, b: &Profile, certs: &[Cert]) {
+fn rules_baseline(l: &mut Lint, p: &Profile, b: &Profile, certs: &[Cert], bcerts: &[Cert]) {
     use Severity::{Note, Warning};
     if p.name != b.name {
         l.add("ADE-032", Note, "name", format!("renamed from {:?}: the name is the enrollmentProfileName of Entra dynamic groups and filters, which stop matching", b.name.as_deref().unwrap_or("")), "update the dynamic group rules and filters that use the old name");
@@ -1071,10 +1073,7 @@ fn rules_baseline(l: &mut Lint, p: &Profile, b: &Profile, certs: &[Cert]) {
     {
         l.add("ADE-053", Warning, "shared_ipad.temporary_session_only", "leaving temporary sessions on an existing Shared iPad setup needs a full reset and a new profile", "reset the iPads and assign a new profile");
     }
-    let (Ok(now), Ok(then)) = (
-        build::to_graph(p, certs),
-        build::to_graph(b, &build::inline_certs(b)),
-    ) else {
+    let (Ok(now), Ok(then)) = (build::to_graph(p, certs), build::to_graph(b, bcerts)) else {
         return;
     };
     let changed: Vec<&String> = now

@@ -290,7 +290,10 @@ fn init(
 
 fn context(c: &ContextArgs) -> anyhow::Result<lint::Context> {
     let baseline = match &c.baseline {
-        Some(b) => Some(ade::load(b)?.profile),
+        Some(b) => {
+            let l = ade::load(b)?;
+            Some((l.profile, l.certs))
+        }
         None => None,
     };
     Ok(lint::Context {
@@ -420,10 +423,7 @@ fn build_cmd(a: &BuildArgs, c: &ContextArgs, g: &Global) -> anyhow::Result<Statu
     let full = build::to_graph(&l.profile, &l.certs).map_err(bad)?;
     let baseline_body = match &c.baseline {
         Some(_) => {
-            let b = ctx
-                .baseline
-                .as_ref()
-                .map(|b| build::to_graph(b, &build::inline_certs(b)));
+            let b = ctx.baseline.as_ref().map(|(b, bc)| build::to_graph(b, bc));
             b.transpose().map_err(bad)?
         }
         None => None,
