@@ -979,6 +979,15 @@ fn every_preset_is_lint_clean() {
         );
         // The comments use the wizard's words (French seed labels included).
         let t = std::fs::read_to_string(d.join(&f)).unwrap();
+        // The shipped template is the preset as init writes it.
+        let tpl = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("templates/ade/{p}.toml"));
+        assert_eq!(
+            std::fs::read_to_string(&tpl).unwrap(),
+            t,
+            "{}: regenerate with peforge ade profile init --preset {p} --force",
+            tpl.display()
+        );
         for w in [
             "Affinité utilisateur",
             "Inscription verrouillée",
