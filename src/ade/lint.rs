@@ -130,6 +130,13 @@ pub const RULES: &[Rule] = &[
     r("ADE-078", "default-profile", P, D, "S1 L421-428"),
     r("DEP-003", "legacy-no-mfa", P, D, "S2 L58"),
     r("DEP-004", "legacy-ws-trust", X, D, "S2 L62; M2"),
+    r(
+        "ADE-021",
+        "tenant-limits",
+        X,
+        D,
+        "S1 L84-88, L176, L432-442, L469; S2 L138",
+    ),
     r("DEP-005", "userless-user-apps", P, D, "S2 L64"),
     r("DEP-007", "supervision-fixed", P, D, "S2 L80-82"),
     r("DEP-008", "locked-needs-supervised", P, D, "S2 L83-85; A2"),
@@ -1033,6 +1040,9 @@ fn rules_certs(l: &mut Lint, p: &Profile, certs: &[Cert]) {
 
 fn rules_x(l: &mut Lint, p: &Profile, ctx: &Context) {
     use Severity::Note;
+    // One note for the tenant checks no profile file can answer (ADE-021..024, 079, 080, 084,
+    // DEP-013).
+    l.add("ADE-021", Note, "(tenant)", "not checked offline: at most 1,000 profiles per token (a 2020 service error said 100: follows S1, conflict 5), 200,000 devices per profile and per token, the token renewed every year, licensed users (or device licences for userless devices), the \"All users\" device type restriction allowing iOS/iPadOS, and the user device limit", "check them in the tenant before assigning the profile");
     let user = p.affinity() == Some(Affinity::User);
     let auth = p.auth();
     if p.jit == Some(true) && !ctx.jit_sso_policy {
