@@ -686,3 +686,90 @@ fn patch_bodies_and_the_request() {
     );
     assert!(r.stdout.contains("/setDefaultProfile"), "{}", r.stdout);
 }
+
+/// A profile with every setting set (certificates, VPP token, Shared iPad values, groups,
+/// cellular URL): still only type-chain keys with their EDM types, nullable ones included.
+#[test]
+fn a_profile_with_every_setting_stays_on_the_type_chain() {
+    let c = csdl();
+    let d = Dir::new();
+    let toml = r#"
+name = "Every setting"
+description = "d"
+affinity = "user"
+auth = "setup-assistant"
+jit = false
+install_company_portal = true
+company_portal_vpp_token = "5f5a5226-27b9-45cc-8008-e4f7c9dd6c04"
+single_app_until_auth = true
+supervised = true
+locked_enrollment = true
+sync_with_computers = "certificate"
+configurator_certs = [{ certificate = "MIIB", thumbprint = "00" }]
+await_final_configuration = false
+device_name_template = "{{SERIAL}}"
+cellular_activation = true
+cellular_activation_url = "https://carrier.example/a"
+enrollment_time_groups = ["0b6f1e4c-6a8e-4c1e-9a43-1f0c2d3e4f50"]
+mandatory = true
+default = true
+[setup_assistant]
+department = "IT"
+department_phone = "1"
+hide = ["Passcode", "TermsOfAddress", "ExpressLanguage", "Preferred Language", "Apple Pay", "Code secret"]
+show = ["Siri"]
+[shared_ipad]
+enabled = false
+max_cached_users = 3
+passcode_grace_seconds = 900
+user_session_timeout_seconds = 60
+temporary_session_only = false
+temporary_session_timeout_seconds = 0
+[target]
+min_ios = "17.0"
+device_families = ["iphone"]
+single_app_kiosk = false
+"#;
+    std::fs::write(d.join("all.toml"), toml).unwrap();
+    d.peforge(&[
+        "ade",
+        "profile",
+        "build",
+        "all.toml",
+        "-o",
+        "all.json",
+        "--allow-lint-errors",
+    ])
+    .ok();
+    let b: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("all.json")).unwrap()).unwrap();
+    assert_on_chain(&c, &b, "every setting");
+    let chain = c.chain("depIOSEnrollmentProfile");
+    let emitted = b
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !k.starts_with('@'))
+        .count();
+    // All but the server-set id and configurationEndpointUrl.
+    assert_eq!(emitted, chain.len() - 2, "{b}");
+    assert_eq!(
+        b["managementCertificates"],
+        json!([{"certificate": "MIIB", "thumbprint": "00"}])
+    );
+    assert_eq!(
+        b["enabledSkipKeys"],
+        json!(["Passcode", "TermsOfAddress", "Payment"]),
+        "Graph-only screens are booleans only; names resolve to Apple keys once"
+    );
+    assert_eq!(b["expressLanguageScreenDisabled"], true);
+    assert_eq!(b["preferredLanguageScreenDisabled"], true);
+    assert_eq!(b["applePayDisabled"], true);
+    assert_eq!(b["siriDisabled"], false);
+    assert_eq!(b["isDefault"], true);
+    assert_eq!(
+        b["requireCompanyPortalOnSetupAssistantEnrolledDevices"],
+        true
+    );
+    assert_eq!(b["configurationWebUrl"], false, "legacy Setup Assistant");
+}

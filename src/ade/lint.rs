@@ -921,10 +921,13 @@ fn rules_screens(
             }
             let Some(k) = known else { continue };
             if below(k.introduced) {
-                let seed = k
+                let mut seed = k
                     .seed_minimum
                     .map(|s| format!("; the seed says {s} (conflict 6: both values reported)"))
                     .unwrap_or_default();
+                if k.key == "DeviceToDeviceMigration" {
+                    seed.push_str("; Apple's own description says iOS 13 (conflict 6)");
+                }
                 l.add(
                     "ADE-070",
                     Note,
