@@ -773,3 +773,21 @@ single_app_kiosk = false
     );
     assert_eq!(b["configurationWebUrl"], false, "legacy Setup Assistant");
 }
+
+/// peforge's Graph model (used by lint's schema rules) equals the CSDL: same 58 names, same
+/// types, same nullability.
+#[test]
+fn the_librarys_graph_model_equals_the_csdl() {
+    use peforge::ade::graph::{PAIRING_MODES, PROPS};
+    let c = csdl();
+    let chain = c.chain("depIOSEnrollmentProfile");
+    assert_eq!(PROPS.len(), chain.len());
+    for p in PROPS {
+        let x = chain
+            .get(p.name)
+            .unwrap_or_else(|| panic!("{} not in the CSDL", p.name));
+        assert_eq!(p.edm.csdl(), x.ty, "{}", p.name);
+        assert_eq!(p.nullable, x.nullable, "{}", p.name);
+    }
+    assert_eq!(c.enums["iTunesPairingMode"], PAIRING_MODES);
+}

@@ -11,7 +11,8 @@ use serde::Serialize;
 pub struct SkipKey {
     /// Apple's skip key (the string in `skip_setup_items` and Graph `enabledSkipKeys`).
     pub key: &'static str,
-    /// The screen's name in the Intune wizard (English admin center).
+    /// The screen's name in the English Intune wizard (peforge's rendering, *inferred*: the seeds
+    /// are French; `wizard_fr` is the documented label).
     pub wizard: &'static str,
     /// The screen's name in the French seed page, when it lists it.
     #[serde(skip_serializing_if = "Option::is_none")]
