@@ -277,7 +277,7 @@ impl Profile {
                 path: path.into(),
                 line,
                 column,
-                message: e.message().trim().replace('\n', "; "),
+                message: shorten_unknown(e.message().trim()).replace('\n', "; "),
             }
         })
     }
@@ -369,6 +369,45 @@ impl Profile {
         }
         p
     }
+}
+
+/// serde's "unknown field `x`, expected one of …" listing every setting becomes "unknown setting
+/// `x` (did you mean `y`?)" when one name is close.
+fn shorten_unknown(msg: &str) -> String {
+    let Some(rest) = msg.strip_prefix("unknown field `") else {
+        return msg.to_string();
+    };
+    let Some((name, expected)) = rest.split_once('`') else {
+        return msg.to_string();
+    };
+    let best = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|c| (distance(name, c), c))
+        .min();
+    match best {
+        Some((d, c)) if d <= 3 => format!("unknown setting `{name}` (did you mean `{c}`?)"),
+        _ => msg.to_string(),
+    }
+}
+
+/// Levenshtein distance (names are short).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// `init` presets.
@@ -751,6 +790,17 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
             assert_eq!(back, prof, "{name}");
         }
+    }
+
+    #[test]
+    fn unknown_settings_get_a_suggestion() {
+        let e = Profile::parse("supervized = true\n", Path::new("p.toml")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p.toml:1:1: unknown setting `supervized` (did you mean `supervised`?)"
+        );
+        let e = Profile::parse("zzzzzzzzzzzz = 1\n", Path::new("p.toml")).unwrap_err();
+        assert!(e.to_string().contains("expected one of"), "{e}");
     }
 
     #[test]
