@@ -7,17 +7,21 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use peforge::ade::{self, apple, build, lint, profile};
 
-fn lint_it(text: &str, form: lint::Form, p: &profile::Profile, graph: Option<&serde_json::Map<String, serde_json::Value>>) {
-    let certs = build::inline_certs(p);
-    let input = lint::Input {
-        source: "fuzz",
-        text,
-        form,
-        profile: p,
-        certs: &certs,
-        graph,
-    };
-    let _ = lint::lint(&input, &lint::Context::default());
+// A macro, not a function: the fuzz crate does not depend on serde_json, so the Graph map's
+// type is never named here.
+macro_rules! lint_it {
+    ($text:expr, $form:expr, $p:expr, $graph:expr) => {{
+        let certs = build::inline_certs($p);
+        let input = lint::Input {
+            source: "fuzz",
+            text: $text,
+            form: $form,
+            profile: $p,
+            certs: &certs,
+            graph: $graph,
+        };
+        let _ = lint::lint(&input, &lint::Context::default());
+    }};
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -26,11 +30,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = Path::new("fuzz");
     if let Ok(p) = profile::Profile::parse(text, path) {
-        lint_it(text, lint::Form::Toml, &p, None);
+        lint_it!(text, lint::Form::Toml, &p, None);
         let certs = build::inline_certs(&p);
         if let Ok(body) = build::to_graph(&p, &certs) {
             let back = build::from_graph(&body, path).expect("peforge's own body must import");
-            assert_eq!(build::to_graph(&back, &build::inline_certs(&back)).unwrap(), body);
+            assert_eq!(
+                build::to_graph(&back, &build::inline_certs(&back)).unwrap(),
+                body
+            );
         }
         let _ = apple::to_apple(&p, &certs);
         let t = profile::to_toml(&p);
@@ -39,19 +46,20 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(v) = ade::parse_json(text, path)
         && let Ok(form) = build::detect(&v, path)
-        && let serde_json::Value::Object(m) = &v
+        && let Some(m) = v.as_object()
     {
         match form {
             build::JsonForm::Apple => {
                 if let Ok(p) = apple::from_apple(m, path) {
-                    lint_it(text, lint::Form::Apple, &p, None);
+                    lint_it!(text, lint::Form::Apple, &p, None);
                 }
             }
             build::JsonForm::Graph | build::JsonForm::GraphOld => {
                 if let Ok(p) = build::from_graph(m, path) {
-                    lint_it(text, lint::Form::Graph, &p, Some(m));
+                    lint_it!(text, lint::Form::Graph, &p, Some(m));
                     let t = profile::to_toml(&p);
-                    let _ = profile::Profile::parse(&t, path).expect("imported TOML must read back");
+                    let _ =
+                        profile::Profile::parse(&t, path).expect("imported TOML must read back");
                 }
             }
             build::JsonForm::GraphList => {}
