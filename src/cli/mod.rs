@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod ade;
 mod cert;
 mod client;
+mod commit;
 mod esp;
 mod hive;
 mod media;
