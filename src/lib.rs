@@ -11,9 +11,11 @@
 //! - [`ts`]: task sequences.
 //! - [`client`]: ConfigMgr client install command lines.
 //! - [`diag`]: offline diagnosis (Autopilot enrollment status page).
+//! - [`ade`]: iOS/iPadOS Automated Device Enrollment profiles as code.
 //! - [`driver`]: driver packages (INF) and boot image customization (drivers, overlay, start-up).
 #![deny(missing_docs)]
 
+pub mod ade;
 pub mod cert;
 pub mod cli;
 pub mod client;
