@@ -9,11 +9,13 @@ set -euo pipefail
 # sfdisk, QEMU with SeaBIOS and OVMF, GRUB to build stand-in EFI programs, openssl for test CAs,
 # python3-cryptography as a second implementation of AES/PKCS#12, ntfs-3g (mkntfs) to make a WIM
 # whose files carry Windows security descriptors).
+# Packaging: dpkg-dev (dpkg-shlibdeps, dpkg-architecture) for scripts/package.sh.
 PACKAGES=(
   pkg-config libclang-dev libwim-dev libhivex-dev ntfs-3g-dev libfuse-dev
   wimtools libhivex-bin libwin-hivex-perl xorriso libarchive-tools genisoimage mtools fdisk dosfstools
   qemu-system-x86 ovmf grub-efi-amd64-bin grub-pc-bin grub-common
   openssl python3 python3-cryptography time ntfs-3g
+  dpkg-dev
 )
 
 missing=()
@@ -30,4 +32,9 @@ fi
 # The tests run `python3` from PATH, which may be another interpreter than Debian's (pyenv):
 # make sure that one has `cryptography` too.
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+# JSON Schema validation of every --json document (tests/json_schemas.rs) and an independent
+# PowerShell grammar for Deploy.ps1 and the media certificate's registration snippet.
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
+python3 -c 'import tree_sitter, tree_sitter_powershell' 2>/dev/null \
+  || python3 -m pip install -q tree-sitter tree-sitter-powershell
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 2; }
