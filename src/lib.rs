@@ -11,6 +11,7 @@
 //! - [`ts`]: task sequences.
 //! - [`client`]: ConfigMgr client install command lines.
 //! - [`diag`]: offline diagnosis (Autopilot enrollment status page).
+//! - [`workdir`]: temporary items next to outputs, recognised and removed after a run died.
 #![deny(missing_docs)]
 
 pub mod cert;
@@ -25,3 +26,4 @@ pub mod sample;
 pub mod text;
 pub mod ts;
 pub mod wim;
+pub mod workdir;
