@@ -140,31 +140,42 @@ impl Claim {
         let folder = File::open(dir)?;
         folder.lock()?;
         sweep_locked(dir);
-        let tmp = tempfile::Builder::new()
-            .prefix(PREFIX)
-            .suffix(OWNER_SUFFIX)
-            .rand_bytes(10)
-            .tempfile_in(dir)?;
-        let (mut file, path) = tmp.keep().map_err(|e| e.error)?;
+        // Registered before it exists, so a signal handler ([`remove_live`]) never misses it.
+        let (mut file, path, token) = loop {
+            let token = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+            let path = dir.join(format!("{PREFIX}{token}{OWNER_SUFFIX}"));
+            if let Ok(mut live) = LIVE.lock() {
+                live.push((dir.to_path_buf(), token.clone()));
+            }
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(f) => break (f, path, token),
+                Err(e) => {
+                    forget_live(&token);
+                    if e.kind() != std::io::ErrorKind::AlreadyExists {
+                        return Err(e);
+                    }
+                }
+            }
+        };
         file.lock()?;
         file.write_all(Owner::current(what).to_record().as_bytes())?;
         file.sync_all()?;
         drop(folder);
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let token = name
-            .strip_prefix(PREFIX)
-            .and_then(|n| n.strip_suffix(OWNER_SUFFIX))
-            .unwrap_or_default()
-            .to_string();
         Ok(Claim {
             dir: dir.to_path_buf(),
             token,
             record: path,
             _lock: file,
         })
+    }
+
+    /// The owner record (for a signal handler that removes it before the process exits).
+    pub fn record(&self) -> &Path {
+        &self.record
     }
 
     /// The folder claimed.
@@ -186,11 +197,11 @@ impl Claim {
             .tempfile_in(&self.dir)
     }
 
-    /// A temporary folder in the folder, owned by this claim (removed when dropped).
-    pub fn temp_dir(&self, suffix: &str) -> std::io::Result<tempfile::TempDir> {
+    /// A temporary folder `.peforge-<token>-<name>-*` in the folder, owned by this claim
+    /// (removed when dropped).
+    pub fn temp_dir(&self, name: &str) -> std::io::Result<tempfile::TempDir> {
         tempfile::Builder::new()
-            .prefix(&self.prefix())
-            .suffix(suffix)
+            .prefix(&format!("{}{name}-", self.prefix()))
             .tempdir_in(&self.dir)
     }
 }
@@ -198,6 +209,40 @@ impl Claim {
 impl Drop for Claim {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.record);
+        forget_live(&self.token);
+    }
+}
+
+/// The claims of this process: (folder, token).
+static LIVE: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+
+fn forget_live(token: &str) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.retain(|(_, t)| t != token);
+    }
+}
+
+/// Removes the items and owner records of every claim of this process. For a Ctrl-C/SIGTERM
+/// handler that then ends the process (destructors do not run then).
+pub fn remove_live() {
+    let Ok(mut live) = LIVE.lock() else {
+        return;
+    };
+    for (dir, token) in live.drain(..) {
+        let prefix = format!("{PREFIX}{token}-");
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.filter_map(|e| e.ok()) {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let p = e.path();
+                    let _ = if p.is_dir() && !p.is_symlink() {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                }
+            }
+        }
+        let _ = std::fs::remove_file(dir.join(format!("{PREFIX}{token}{OWNER_SUFFIX}")));
     }
 }
 

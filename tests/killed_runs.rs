@@ -22,6 +22,25 @@ enum Point {
     TempBytes(u64),
     /// After this long, wherever it is.
     After(Duration),
+    /// When a file of this name exists in a `.peforge-` work folder (depth ≤ 4).
+    WorkFile(&'static str),
+    /// When this output exists.
+    Output(&'static str),
+}
+
+fn in_work(dir: &Path, name: &str, depth: u32) -> bool {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    rd.filter_map(|e| e.ok()).any(|e| {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let p = e.path();
+        if depth > 0 && p.is_dir() && (depth < 4 || n.starts_with(".peforge-")) {
+            in_work(&p, name, depth - 1)
+        } else {
+            depth < 4 && n == name
+        }
+    })
 }
 
 fn leftovers(dir: &Path) -> Vec<String> {
@@ -67,6 +86,8 @@ fn run_and_kill(d: &Dir, args: &[&str], point: Point) -> bool {
             Point::TempCreated => temp_bytes(d.path()).is_some(),
             Point::TempBytes(n) => temp_bytes(d.path()).is_some_and(|b| b >= n),
             Point::After(t) => start.elapsed() >= t,
+            Point::WorkFile(n) => in_work(d.path(), n, 4),
+            Point::Output(o) => d.join(o).exists(),
         };
         if hit {
             child.kill().unwrap(); // SIGKILL
@@ -88,13 +109,13 @@ fn assert_complete(d: &Dir, wim: &str, inner: &str, expect: &[u8]) {
     assert_eq!(std::fs::read(got).unwrap(), expect, "{wim}: {inner}");
 }
 
-fn sample(d: &Dir) -> String {
+fn sample(d: &Dir, mb: &str) -> String {
     d.peforge(&[
         "sample",
         "boot-wim",
         "--configmgr",
         "--size-mb",
-        "16",
+        mb,
         "--incompressible",
         "-o",
         "boot.wim",
@@ -141,7 +162,7 @@ fn check_after_kill(d: &Dir, killed: bool, args: &[&str], what: &str) {
 #[test]
 fn killed_cert_inject_output_leaves_input_intact_and_nothing_after_the_next_run() {
     let d = Dir::new();
-    let input_sha = sample(&d);
+    let input_sha = sample(&d, "16");
     let size = std::fs::metadata(d.join("boot.wim")).unwrap().len();
     let root = common::openssl_root_ca(&d, "root", "Killed Run Root");
     let root = root.to_str().unwrap().to_string();
@@ -183,7 +204,7 @@ fn killed_cert_inject_output_leaves_input_intact_and_nothing_after_the_next_run(
 #[test]
 fn killed_wim_put_rebuild_leaves_old_or_new_wim_and_nothing_after_the_next_run() {
     let d = Dir::new();
-    sample(&d);
+    sample(&d, "16");
     let size = std::fs::metadata(d.join("boot.wim")).unwrap().len();
     let inner = "Windows/System32/startnet.cmd";
     let mut left_something = 0;
@@ -209,4 +230,95 @@ fn killed_wim_put_rebuild_leaves_old_or_new_wim_and_nothing_after_the_next_run()
         left_something >= 2,
         "only {left_something} kills left anything"
     );
+}
+
+const MP: &str = "https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500";
+
+fn media_fixture() -> Dir {
+    let d = Dir::new();
+    sample(&d, "4");
+    d.media_pki("Killed Media Root", "pfx-Pass-1");
+    d.secret_file("media.pass", "Killed-Media-Passw0rd!");
+    d
+}
+
+fn inputs_sha(d: &Dir, names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| sha256(&d.join(n))).collect()
+}
+
+/// An ISO output is complete when bsdtar reads its whole directory and it holds the boot image
+/// and the variables file.
+fn assert_iso_complete(d: &Dir, iso: &str) {
+    let list = d.tool("bsdtar", &["-tf", iso]).ok().stdout;
+    for f in [
+        "sources/boot.wim",
+        "SMS/data/Variables.dat",
+        "SMS/data/TsmBootstrap.ini",
+    ] {
+        assert!(
+            list.lines().any(|l| l.eq_ignore_ascii_case(f)),
+            "{iso}: no {f}: {list}"
+        );
+    }
+}
+
+fn media_points(out: &'static str) -> [Point; 5] {
+    [
+        Point::Claimed,
+        Point::TempCreated,
+        Point::WorkFile("boot.wim"),
+        Point::WorkFile(if out.ends_with(".iso") {
+            "medium.iso"
+        } else {
+            "medium.usb"
+        }),
+        Point::Output(out),
+    ]
+}
+
+fn kill_media_runs(d: &Dir, args: &[&str], out: &'static str, inputs: &[&str]) {
+    let before = inputs_sha(d, inputs);
+    let mut left_something = 0;
+    for point in media_points(out) {
+        let _ = std::fs::remove_file(d.join(out));
+        let killed = run_and_kill(d, args, point);
+        assert_eq!(inputs_sha(d, inputs), before, "{point:?}: an input changed");
+        if d.join(out).exists() {
+            assert_iso_complete(d, out);
+        }
+        if !leftovers(d.path()).is_empty() {
+            left_something += 1;
+        }
+        check_after_kill(d, killed, args, &format!("{} {point:?}", args[1]));
+        assert_iso_complete(d, out);
+        assert_eq!(inputs_sha(d, inputs), before);
+    }
+    assert!(
+        left_something >= 3,
+        "only {left_something} kills left anything"
+    );
+}
+
+#[test]
+fn killed_media_build_and_retarget_leave_inputs_intact_and_nothing_after_the_next_run() {
+    let d = media_fixture();
+    let build = common::media_build_args(MP, "iso", "cmg.iso");
+    kill_media_runs(
+        &d,
+        &build,
+        "cmg.iso",
+        &["boot.wim", "root.pem", "media.pfx"],
+    );
+    let retarget = [
+        "media",
+        "retarget",
+        "cmg.iso",
+        "--mp",
+        "https://cmg2.contoso.com/CCM_Proxy_MutualAuth/72186325152220501",
+        "--password-file",
+        "media.pass",
+        "-o",
+        "new.iso",
+    ];
+    kill_media_runs(&d, &retarget, "new.iso", &["cmg.iso"]);
 }
