@@ -9,13 +9,14 @@ set -euo pipefail
 # sfdisk, QEMU with SeaBIOS and OVMF, GRUB to build stand-in EFI programs, openssl for test CAs,
 # python3-cryptography as a second implementation of AES/PKCS#12, ntfs-3g (mkntfs) to make a WIM
 # whose files carry Windows security descriptors).
-# Packaging: dpkg-dev (dpkg-shlibdeps, dpkg-architecture) for scripts/package.sh.
+# Packaging: dpkg-dev (dpkg-shlibdeps, dpkg-architecture) for scripts/package.sh; binutils
+# (readelf) for its test.
 PACKAGES=(
   pkg-config libclang-dev libwim-dev libhivex-dev ntfs-3g-dev libfuse-dev
   wimtools libhivex-bin libwin-hivex-perl xorriso libarchive-tools genisoimage mtools fdisk dosfstools
   qemu-system-x86 ovmf grub-efi-amd64-bin grub-pc-bin grub-common
   openssl python3 python3-cryptography time ntfs-3g
-  dpkg-dev
+  dpkg-dev binutils
 )
 
 missing=()
