@@ -87,4 +87,12 @@ TS="${PF%/target/debug/peforge}/templates/ts"
 "$PF" ts package "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml" -o reimage-ts.zip
 (mkdir -p reimage-ts && cd reimage-ts && bsdtar -xf ../reimage-ts.zip && sha256sum -c SHA256SUMS)
 
+step "Build-server readiness: the --json documents have schemas; media format from the name"
+SCHEMAS="${PF%/target/debug/peforge}/schemas"
+"$PF" wim info boot.wim --json > wim-info.json
+python3 -c 'import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]))); print(sys.argv[2], "matches", sys.argv[1].rsplit("/", 1)[1])' \
+  "$SCHEMAS/wim-info.schema.json" wim-info.json
+media_build -o cmg-media-inferred.iso --manifest cmg-media-inferred.manifest.json   # .iso -> --format iso
+cmp cmg-media.iso cmg-media-inferred.iso && echo "same ISO as with --format iso"
+
 printf '\nDone. Results are in %s\n' "$OUT"
