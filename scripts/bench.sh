@@ -7,6 +7,7 @@
 #   scripts/bench.sh iso             # one section
 #   RUNS=9 SIZES="50 300" scripts/bench.sh cert
 #   RUNS=3 BENCH_ISO_MIB=256 scripts/bench.sh iso
+#   RUNS=5 BENCH_JOB_MIB=300 scripts/bench.sh job
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -32,10 +33,11 @@ median_of() {
 # ---- section: cert ----
 # `peforge cert inject` against the raw-tools pipeline a Linux admin would script (wimextract the
 # SOFTWARE hive, add the certificate key with hivexsh, wimupdate it back), on a synthetic WinPE
-# boot image of ~300 MB. Same certificate, same Blob (minimal profile), same in-place WIM update;
-# every run starts from a fresh copy of the WIM (the copy is not timed). Prints the median wall
-# time and CPU time (user + sys) of each, and the ratios peforge/raw (goal: <= 1.0, flat in WIM
-# size). On a loaded machine the wall ratio is noisy; use more RUNS.
+# boot image with 300 MiB of PE-like filler (LZX ~3:1, ~100 MB WIM). Same certificate, same
+# Blob (minimal profile), same in-place WIM update; every run starts from a fresh copy of the
+# WIM (the copy is not timed). Prints the median wall time and CPU time (user + sys) of each,
+# and the ratios peforge/raw (goal: <= 1.0, flat in WIM size). On a loaded machine the wall
+# ratio is noisy; use more RUNS.
 bench_cert() {
   (
     SIZES="${SIZES:-300}"
@@ -142,6 +144,48 @@ bench_iso() {
     "$(median_of "$WORK/iso-small.times" 2)" "$m_ours" "$mib"
 }
 # ---- end section: iso ----
+
+# ---- section: job (whole media build vs the physical floor of a verified copy) ----
+# `peforge media build --format iso` (CMG root injected into the boot image, a given media PFX)
+# on the compressible synthetic boot image (PE-like filler, LZX ~3:1, like a real boot.wim),
+# against `cp` of the boot image plus `sha256sum` of the copy: the least any tool that writes a
+# verified medium holding that boot image must do. Median wall time of each, the ratio
+# (goal <= 1.2) and peak RSS. Every run writes a fresh output; the page cache is warm for both.
+#   RUNS=5 BENCH_JOB_MIB=300 scripts/bench.sh job
+bench_job() {
+  local mib="${BENCH_JOB_MIB:-300}"
+  local dir="$WORK/job"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    echo "== job: media build --format iso vs cp + sha256sum, ${mib} MiB filler, $RUNS runs each" >&2
+    "$PF" -q sample boot-wim --configmgr --size-mb "$mib" -o boot.wim
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 3650 \
+      -subj "/CN=Bench CMG Root" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout media.key -out media.csr -subj "/CN=PS1 boot media" 2>/dev/null
+    openssl x509 -req -in media.csr -CA root.pem -CAkey root.key -out media.pem -days 365 -set_serial 7 2>/dev/null
+    openssl pkcs12 -export -inkey media.key -in media.pem -name media -out media.pfx -passout pass:bench-Pfx-1
+    (umask 077; printf 'bench-Pfx-1' > pfx.pass; printf 'Bench-Media-Passw0rd!' > media.pass)
+    for _ in $(seq "$RUNS"); do
+      rm -f cmg.iso copy.wim
+      sync
+      measure job-peforge "$PF" -q media build --boot-wim boot.wim \
+        --mp https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500 --site-code PS1 \
+        --root-cert root.pem --media-cert media.pfx --media-cert-password-file pfx.pass \
+        --password-file media.pass --format iso -o cmg.iso
+      sync
+      measure job-copy sh -c 'cp boot.wim copy.wim && sha256sum copy.wim'
+    done
+    local t_pf t_cp m_pf m_cp
+    t_pf=$(median_of "$WORK/job-peforge.times" 1); t_cp=$(median_of "$WORK/job-copy.times" 1)
+    m_pf=$(median_of "$WORK/job-peforge.times" 2); m_cp=$(median_of "$WORK/job-copy.times" 2)
+    printf 'job: boot.wim %d bytes, cmg.iso %d bytes\n' "$(stat -c %s boot.wim)" "$(stat -c %s cmg.iso)"
+    printf 'job: media build   median %6.2f s  peak RSS %7d KiB\n' "$t_pf" "$m_pf"
+    printf 'job: cp + sha256   median %6.2f s  peak RSS %7d KiB\n' "$t_cp" "$m_cp"
+    awk -v a="$t_pf" -v b="$t_cp" 'BEGIN { if (b > 0) printf "job: ratio media build / verified copy %.2f (goal <= 1.2)\n", a / b }'
+  )
+}
+# ---- end section: job ----
 
 requested=("$@")
 if [ ${#requested[@]} -eq 0 ]; then

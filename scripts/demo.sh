@@ -110,5 +110,12 @@ step "iOS/iPadOS ADE enrollment profile as code: init, lint, Graph beta body + r
 "$PF" ade profile build ade-profile.toml -o ade-graph.json --request --apple ade-apple.json
 "$PF" ade profile import ade-graph.json -o ade-back.toml && "$PF" -q ade profile build ade-back.toml -o ade-graph2.json
 cmp ade-graph.json ade-graph2.json && echo "import -> build gives back the same Graph body"
+step "Build-server readiness: the --json documents have schemas; media format from the name"
+SCHEMAS="${PF%/target/debug/peforge}/schemas"
+"$PF" wim info boot.wim --json > wim-info.json
+python3 -c 'import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]))); print(sys.argv[2], "matches", sys.argv[1].rsplit("/", 1)[1])' \
+  "$SCHEMAS/wim-info.schema.json" wim-info.json
+media_build -o cmg-media-inferred.iso --manifest cmg-media-inferred.manifest.json   # .iso -> --format iso
+cmp cmg-media.iso cmg-media-inferred.iso && echo "same ISO as with --format iso"
 
 printf '\nDone. Results are in %s\n' "$OUT"

@@ -9,11 +9,14 @@ set -euo pipefail
 # sfdisk, QEMU with SeaBIOS and OVMF, GRUB to build stand-in EFI programs, openssl for test CAs,
 # python3-cryptography as a second implementation of AES/PKCS#12, ntfs-3g (mkntfs) to make a WIM
 # whose files carry Windows security descriptors).
+# Packaging: dpkg-dev (dpkg-shlibdeps, dpkg-architecture) for scripts/package.sh; binutils
+# (readelf) for its test.
 PACKAGES=(
   pkg-config libclang-dev libwim-dev libhivex-dev ntfs-3g-dev libfuse-dev
   wimtools libhivex-bin libwin-hivex-perl xorriso libarchive-tools genisoimage mtools fdisk dosfstools
   qemu-system-x86 ovmf grub-efi-amd64-bin grub-pc-bin grub-common
   openssl python3 python3-cryptography time ntfs-3g
+  dpkg-dev binutils
 )
 
 missing=()
@@ -35,4 +38,8 @@ python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q crypto
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
 python3 -c 'import rfc3986_validator' 2>/dev/null || python3 -m pip install -q rfc3986-validator
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
+# JSON Schema validation of every --json document (tests/json_schemas.rs) and an independent
+# PowerShell grammar for Deploy.ps1 and the media certificate's registration snippet.
+python3 -c 'import tree_sitter, tree_sitter_powershell' 2>/dev/null \
+  || python3 -m pip install -q tree-sitter tree-sitter-powershell
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 2; }

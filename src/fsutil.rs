@@ -19,22 +19,35 @@ pub fn temp_next_to(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 
 /// Writes `bytes` to `target` atomically.
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let mut tmp = temp_next_to(target)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(target).map_err(|e| e.error)?;
-    Ok(target.to_path_buf())
+    write_claimed(target, bytes, None)
 }
 
 /// Writes `bytes` to `target` atomically with mode 0600 (for files that hold secrets).
 pub fn write_atomic_private(target: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let mut tmp = temp_next_to(target)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    write_claimed(target, bytes, Some(std::fs::Permissions::from_mode(0o600)))
+}
+
+/// The temporary file belongs to a [`crate::workdir::Claim`], so a run killed while writing
+/// leaves nothing the next run does not remove.
+fn write_claimed(
+    target: &Path,
+    bytes: &[u8],
+    mode: Option<std::fs::Permissions>,
+) -> std::io::Result<PathBuf> {
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let claim = crate::workdir::Claim::new(dir, "write")?;
+    let mut tmp = claim.temp_file(".tmp")?;
+    if let Some(mode) = mode {
+        tmp.as_file().set_permissions(mode)?;
+    }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(target).map_err(|e| e.error)?;
+    drop(claim);
     Ok(target.to_path_buf())
 }
 

@@ -13,6 +13,7 @@
 //! - [`diag`]: offline diagnosis (Autopilot enrollment status page).
 //! - [`ade`]: iOS/iPadOS Automated Device Enrollment profiles as code.
 //! - [`driver`]: driver packages (INF) and boot image customization (drivers, overlay, start-up).
+//! - [`workdir`]: temporary items next to outputs, recognised and removed after a run died.
 #![deny(missing_docs)]
 
 pub mod ade;
@@ -29,3 +30,4 @@ pub mod sample;
 pub mod text;
 pub mod ts;
 pub mod wim;
+pub mod workdir;

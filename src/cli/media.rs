@@ -58,7 +58,8 @@ pub enum CipherArg {
 /// Where the output goes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
-    /// Container format.
+    /// Container format (default: from OUT: .iso = iso, .img/.bin = usb, an existing folder or
+    /// a path ending in / = dir).
     #[arg(long)]
     pub format: Option<Format>,
     /// Output file (iso, usb) or folder (dir).
@@ -520,9 +521,13 @@ fn output_plan(
     format: Option<Format>,
     path: Option<PathBuf>,
 ) -> anyhow::Result<OutputPlan> {
+    let path = require(out.output.or(path), "-o", "the output path")?;
+    let explicit = out.format.or(format).map(media::Format::from);
+    let format = media::Format::resolve(explicit, &path)
+        .map_err(|e| report::hinted(e.to_string(), e.hint()))?;
     Ok(OutputPlan {
-        format: require(out.format.or(format), "--format", "the output format")?.into(),
-        path: require(out.output.or(path), "-o", "the output path")?,
+        format,
+        path,
         manifest: out.manifest,
     })
 }

@@ -111,7 +111,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let global = cli.global.clone();
-    match run(cli) {
+    let result = run(cli);
+    // What a run that died before left in a folder this run wrote in (crate::workdir).
+    if !global.quiet {
+        for n in crate::workdir::take_notes() {
+            eprintln!("note: {n}");
+        }
+    }
+    match result {
         Ok(Status::Success) => ExitCode::SUCCESS,
         Ok(Status::Findings) => ExitCode::from(1),
         Err(e) => {

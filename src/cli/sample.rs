@@ -16,9 +16,13 @@ pub enum SampleCmd {
         /// Add the ConfigMgr boot image files (sms\bin\x64\TsBootShell.exe, ...).
         #[arg(long)]
         configmgr: bool,
-        /// Megabytes of incompressible filler files.
+        /// Megabytes of filler files (PE-like: LZX compresses them about 3:1, as real WinPE
+        /// files).
         #[arg(long, default_value_t = 4)]
         size_mb: u64,
+        /// Random filler that does not compress (for tests of large compressed sizes).
+        #[arg(long)]
+        incompressible: bool,
         /// Directory copied over the image root (e.g. bootable stand-in boot files).
         #[arg(long)]
         overlay: Option<PathBuf>,
@@ -31,11 +35,13 @@ pub fn run(cmd: SampleCmd, g: &Global) -> anyhow::Result<Status> {
             output,
             configmgr,
             size_mb,
+            incompressible,
             overlay,
         } => {
             let opts = SampleOptions {
                 configmgr,
                 filler_bytes: size_mb << 20,
+                incompressible,
                 overlay,
                 ..SampleOptions::default()
             };

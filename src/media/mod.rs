@@ -66,7 +66,8 @@ pub use dir::{DirSummary, write_dir};
 pub use medium::{Medium, MediumFile};
 pub use pipeline::{Outcome, build, inspect, retarget};
 pub use plan::{
-    BootImageChanges, BuildPlan, Format, InspectPlan, MediaCert, OutputPlan, RetargetPlan,
+    BootImageChanges, BuildPlan, Format, FormatError, InspectPlan, MediaCert, OutputPlan,
+    RetargetPlan,
 };
 pub use site::Secret;
 pub use tree::{BootImages, FileSource, MediaTree};

@@ -7,7 +7,7 @@
 //! server can keep or send it. Secrets ([`Secret`]) serialise as `"****"` so a logged plan never
 //! shows one; they deserialise from their value.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,70 @@ impl Format {
             Format::Iso => "iso",
             Format::Usb => "usb",
             Format::Dir => "dir",
+        }
+    }
+
+    /// The format an output path names, when it is clear: `.iso` → ISO; `.img` or `.bin` → USB
+    /// image; an existing folder or a path ending in `/` → folder. `None` otherwise.
+    pub fn infer(path: &Path) -> Option<Format> {
+        if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.is_dir() {
+            return Some(Format::Dir);
+        }
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "iso" => Some(Format::Iso),
+            "img" | "bin" => Some(Format::Usb),
+            _ => None,
+        }
+    }
+
+    /// The format of an output: `explicit` (a flag or profile) if given, else inferred from
+    /// `path`. An explicit format the path contradicts is an error naming both.
+    pub fn resolve(explicit: Option<Format>, path: &Path) -> Result<Format, FormatError> {
+        let inferred = Format::infer(path);
+        match (explicit, inferred) {
+            (Some(e), Some(i)) if e != i => Err(FormatError::Contradicts {
+                path: path.into(),
+                explicit: e,
+                inferred: i,
+            }),
+            (Some(f), _) | (None, Some(f)) => Ok(f),
+            (None, None) => Err(FormatError::Unclear { path: path.into() }),
+        }
+    }
+}
+
+/// Why an output format could not be settled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The explicit format disagrees with what the path names.
+    #[error("--format {} contradicts the output {} (which names {})", explicit.name(), path.display(), inferred.name())]
+    Contradicts {
+        /// The output path.
+        path: PathBuf,
+        /// The format given.
+        explicit: Format,
+        /// The format the path names.
+        inferred: Format,
+    },
+    /// No format given and the path does not name one.
+    #[error("the output format of {} is not clear from its name", path.display())]
+    Unclear {
+        /// The output path.
+        path: PathBuf,
+    },
+}
+
+impl FormatError {
+    /// What to do.
+    pub fn hint(&self) -> String {
+        match self {
+            FormatError::Contradicts { explicit, .. } => format!(
+                "drop --format, or name the output for {} (.iso = iso, .img/.bin = usb, a folder or a path ending in / = dir)",
+                explicit.name()
+            ),
+            FormatError::Unclear { .. } => "give --format iso|usb|dir, or name the output .iso, .img/.bin, or a folder ending in /".into(),
         }
     }
 }
@@ -175,4 +239,48 @@ pub struct InspectPlan {
     pub show_secrets: bool,
     /// The time expiry is judged at (Unix seconds).
     pub now_unix: i64,
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn format_is_inferred_from_the_output_and_contradictions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: &[(&str, Option<Format>)] = &[
+            ("cmg.iso", Some(Format::Iso)),
+            ("CMG.ISO", Some(Format::Iso)),
+            ("stick.img", Some(Format::Usb)),
+            ("stick.bin", Some(Format::Usb)),
+            ("media/", Some(Format::Dir)),
+            ("media", None),
+            ("media.zip", None),
+        ];
+        for (p, want) in cases {
+            assert_eq!(Format::infer(Path::new(p)), *want, "{p}");
+        }
+        assert_eq!(Format::infer(dir.path()), Some(Format::Dir));
+        let iso = Path::new("cmg.iso");
+        assert_eq!(Format::resolve(None, iso).unwrap(), Format::Iso);
+        assert_eq!(
+            Format::resolve(Some(Format::Iso), iso).unwrap(),
+            Format::Iso
+        );
+        assert_eq!(
+            Format::resolve(Some(Format::Usb), Path::new("x")).unwrap(),
+            Format::Usb
+        );
+        let e = Format::resolve(Some(Format::Usb), iso).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("--format usb") && msg.contains("cmg.iso") && msg.contains("iso"),
+            "{msg}"
+        );
+        assert!(matches!(
+            Format::resolve(None, Path::new("media")),
+            Err(FormatError::Unclear { .. })
+        ));
+        assert!(Format::resolve(Some(Format::Iso), dir.path()).is_err());
+    }
 }

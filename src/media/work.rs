@@ -1,8 +1,10 @@
 //! The work folder of a media run: a private folder next to the output where the run keeps its
 //! staging files (extracted boot files, the new boot.wim, a template's files) and writes the
 //! medium until it is verified. It is removed when the run ends (dropped), and by
-//! [`remove_live_work_dirs`] from a signal handler, so a killed build leaves neither a
-//! half-written medium nor copies of the boot image.
+//! [`remove_live_work_dirs`] from a signal handler, so an interrupted build leaves neither a
+//! half-written medium nor copies of the boot image. A run killed outright (SIGKILL, power loss)
+//! runs neither: the folder belongs to a [`crate::workdir::Claim`], and the next run that writes
+//! in the same folder recognises it as a dead run's and removes it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -10,23 +12,24 @@ use std::sync::Mutex;
 /// The work folders of the runs in progress, for [`remove_live_work_dirs`].
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// A run's work folder (`.peforge-media-*` beside the output).
+/// A run's work folder (`.peforge-<token>-media-*` beside the output).
 #[derive(Debug)]
 pub struct WorkDir {
+    // Dropped before the claim: the folder goes first, then its owner record.
     dir: tempfile::TempDir,
+    _claim: crate::workdir::Claim,
 }
 
 impl WorkDir {
     /// Creates the work folder in the folder of `out` (same file system, so the final move of
     /// the medium is one rename).
     pub fn next_to(out: &Path) -> std::io::Result<WorkDir> {
-        let dir = tempfile::Builder::new()
-            .prefix(".peforge-media-")
-            .tempdir_in(parent_of(out))?;
+        let claim = crate::workdir::Claim::new(&parent_of(out), "media")?;
+        let dir = claim.temp_dir("media")?;
         if let Ok(mut live) = LIVE.lock() {
             live.push(dir.path().to_path_buf());
         }
-        Ok(WorkDir { dir })
+        Ok(WorkDir { dir, _claim: claim })
     }
 
     /// The folder.
@@ -51,6 +54,8 @@ pub fn remove_live_work_dirs() {
             let _ = std::fs::remove_dir_all(p);
         }
     }
+    // Their owner records, and any other claimed temporary file of this run.
+    crate::workdir::remove_live();
 }
 
 /// The folder `out` is in (`.` for a bare name).

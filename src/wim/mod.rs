@@ -571,9 +571,16 @@ impl Wim {
                 if !self.writable {
                     return Err(Error::ReadOnly { path });
                 }
-                self.inner
-                    .overwrite(WriteFlags::REBUILD, 0)
-                    .map_err(|e| map_err(&path, "rebuild", e))?;
+                // What wimlib's overwrite(REBUILD) does (write all images to a temporary file
+                // beside the WIM, fsync, rename), but through a claimed temporary file, so a run
+                // killed half-way leaves nothing the next run does not recognise and remove.
+                let mode = std::fs::metadata(&path).map(|m| m.permissions()).ok();
+                write_new_with(
+                    &self.inner,
+                    &path,
+                    WriteFlags::RETAIN_GUID | WriteFlags::FSYNC,
+                    mode,
+                )?;
                 Ok(path)
             }
             CommitMode::Output(out) => {
@@ -687,27 +694,39 @@ pub fn capture(images: &[CaptureImage<'_>], out: &Path) -> Result<(), Error> {
 /// Writes every image of `wim` to a new file at `out` through a temporary file in the same
 /// directory and a rename, so `out` is either the old file or the complete new one.
 fn write_new(wim: &wimlib::Wim, out: &Path, flags: WriteFlags) -> Result<(), Error> {
+    write_new_with(wim, out, flags, None)
+}
+
+/// [`write_new`], giving the new file `mode` when set. The temporary file belongs to a
+/// [`crate::workdir::Claim`] on the folder: if this run dies, the next one removes it.
+fn write_new_with(
+    wim: &wimlib::Wim,
+    out: &Path,
+    flags: WriteFlags,
+    mode: Option<std::fs::Permissions>,
+) -> Result<(), Error> {
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".peforge-")
-        .suffix(".wim.tmp")
-        .tempfile_in(dir)
-        .map_err(|source| Error::Write {
-            path: out.into(),
-            source,
-        })?
+    let write_err = |source| Error::Write {
+        path: out.into(),
+        source,
+    };
+    let claim = crate::workdir::Claim::new(dir, "wim write").map_err(write_err)?;
+    let tmp = claim
+        .temp_file(".wim.tmp")
+        .map_err(write_err)?
         .into_temp_path();
     let c = cstr(&tmp.to_string_lossy());
     wim.select_all_images()
         .write(tstr(&c), flags, 0)
         .map_err(|e| map_err(out, "write", e))?;
-    tmp.persist(out).map_err(|e| Error::Write {
-        path: out.into(),
-        source: e.error,
-    })?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(&tmp, mode).map_err(write_err)?;
+    }
+    tmp.persist(out).map_err(|e| write_err(e.error))?;
+    drop(claim);
     Ok(())
 }
 
