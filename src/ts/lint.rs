@@ -9,8 +9,8 @@
 use serde::Serialize;
 
 use super::deploy::{Availability, ClientAuth, Deployment, DeploymentOption, Purpose};
+use super::model::PackageInfo;
 use super::model::{Group, Sequence, Step};
-use super::source::PackageInfo;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -29,8 +29,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::model::PackageInfo;
 use super::model::{Attrs, Cond, Condition, Group, Item, Reference, Sequence, Step, Variable};
-use super::source::PackageInfo;
 use super::xml::{self, Element};
 use super::{Error, Result};
 
