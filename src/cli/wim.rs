@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use super::commit::CommitArgs;
 use super::{Global, Status, output};
-use crate::wim::{self, Wim};
+use std::rc::Rc;
+
+use crate::wim::{self, Wim, files};
 
 /// Commands on WIM files.
 #[derive(Debug, clap::Subcommand)]
@@ -149,21 +150,20 @@ pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
             index,
             output,
         } => {
-            let w = Wim::open(&wim)?;
-            let bytes = w.read_file(index, &path)?;
             if output.as_os_str() == "-" {
                 use std::io::Write;
+                let bytes = Wim::open(&wim)?.read_file(index, &path)?;
                 std::io::stdout().lock().write_all(&bytes)?;
             } else {
-                crate::fsutil::write_atomic(&output, &bytes)
-                    .with_context(|| format!("{}", output.display()))?;
+                let plan = files::ExtractPlan {
+                    wim,
+                    index,
+                    inner: path.clone(),
+                    output: output.clone(),
+                };
+                let n = files::extract(&plan)?;
                 if !g.quiet {
-                    eprintln!(
-                        "extracted {} ({} bytes) to {}",
-                        path,
-                        bytes.len(),
-                        output.display()
-                    );
+                    eprintln!("extracted {} ({} bytes) to {}", path, n, output.display());
                 }
             }
             Ok(Status::Success)
@@ -175,22 +175,14 @@ pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
             index,
             commit,
         } => {
-            let bytes = std::fs::read(&local)
-                .with_context(|| format!("{}: cannot read", local.display()))?;
-            let mut w = commit.open(&wim)?;
-            let mut tmp = tempfile::NamedTempFile::new()?;
-            std::io::Write::write_all(&mut tmp, &bytes)?;
-            w.replace_file(index, &path, tmp.into_temp_path())?;
-            w.set_progress(std::rc::Rc::new(super::progress::Bar::new(!g.quiet)));
-            let written = w.commit(commit.mode())?;
-            // Re-read what we wrote before reporting success.
-            let check = Wim::open(&written)?.read_file(index, &path)?;
-            anyhow::ensure!(
-                check == bytes,
-                "{}: verification failed: {} differs after commit",
-                written.display(),
-                path
-            );
+            let plan = files::PutPlan {
+                wim,
+                local,
+                inner: path.clone(),
+                index,
+                commit: commit.mode(),
+            };
+            let written = files::put(&plan, Rc::new(super::progress::Bar::new(!g.quiet)))?;
             if !g.quiet {
                 eprintln!("stored {} in image {index} of {}", path, written.display());
             }
