@@ -242,57 +242,63 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
         doc.path, doc.image_count, doc.boot_index, doc.compression, doc.file_size
     ))?;
     for i in &doc.images {
-        output::line(format!(
-            "  [{}] {} ({}), {} files, {} bytes",
-            i.index,
-            i.name,
-            i.arch.as_deref().unwrap_or("arch unknown"),
-            i.file_count,
-            i.total_bytes
-        ))?;
-        let mut kinds = Vec::new();
-        if i.winpe {
-            kinds.push("WinPE".to_string());
-        }
-        if let Some(a) = &i.configmgr_arch {
-            kinds.push(format!("ConfigMgr boot image (sms\\bin\\{a})"));
-        }
-        if kinds.is_empty() {
-            kinds.push("not WinPE".into());
-        }
-        output::line(format!("      {}", kinds.join(", ")))?;
-        match (
-            i.software_hive_has_security_descriptor,
-            i.software_hive_attributes,
-        ) {
-            (Some(sd), Some(attributes)) => output::line(format!(
-                "      SOFTWARE hive: attributes 0x{attributes:08x}, {}",
-                if sd {
-                    "security descriptor present"
-                } else {
-                    "no security descriptor (a file replaced or captured on Linux has none, \
-                     and its attributes are 0x80; see README, Limits)"
-                }
-            ))?,
-            _ => output::line("      no SOFTWARE hive")?,
-        }
-        if let Some(e) = &i.certificates_error {
-            output::line(format!(
-                "      trusted certificates: cannot read the SOFTWARE hive: {e}"
-            ))?;
-        }
-        if let Some(certs) = &i.certificates {
-            if certs.is_empty() {
-                output::line("      trusted certificates: none in ROOT, AuthRoot, CA")?;
-            } else {
-                output::line("      trusted certificates (ROOT, AuthRoot, CA):")?;
-            }
-            for c in certs {
-                output::line(format!("        {}", super::cert::cert_line(c)))?;
-            }
-        }
+        image_lines(i)?;
     }
     Ok(Status::Success)
+}
+
+/// The text lines of one image of `wim info`.
+fn image_lines(i: &ImageDoc) -> anyhow::Result<()> {
+    output::line(format!(
+        "  [{}] {} ({}), {} files, {} bytes",
+        i.index,
+        i.name,
+        i.arch.as_deref().unwrap_or("arch unknown"),
+        i.file_count,
+        i.total_bytes
+    ))?;
+    let mut kinds = Vec::new();
+    if i.winpe {
+        kinds.push("WinPE".to_string());
+    }
+    if let Some(a) = &i.configmgr_arch {
+        kinds.push(format!("ConfigMgr boot image (sms\\bin\\{a})"));
+    }
+    if kinds.is_empty() {
+        kinds.push("not WinPE".into());
+    }
+    output::line(format!("      {}", kinds.join(", ")))?;
+    match (
+        i.software_hive_has_security_descriptor,
+        i.software_hive_attributes,
+    ) {
+        (Some(sd), Some(attributes)) => output::line(format!(
+            "      SOFTWARE hive: attributes 0x{attributes:08x}, {}",
+            if sd {
+                "security descriptor present"
+            } else {
+                "no security descriptor (a file replaced or captured on Linux has none, \
+                 and its attributes are 0x80; see README, Limits)"
+            }
+        ))?,
+        _ => output::line("      no SOFTWARE hive")?,
+    }
+    if let Some(e) = &i.certificates_error {
+        output::line(format!(
+            "      trusted certificates: cannot read the SOFTWARE hive: {e}"
+        ))?;
+    }
+    if let Some(certs) = &i.certificates {
+        if certs.is_empty() {
+            output::line("      trusted certificates: none in ROOT, AuthRoot, CA")?;
+        } else {
+            output::line("      trusted certificates (ROOT, AuthRoot, CA):")?;
+        }
+        for c in certs {
+            output::line(format!("        {}", super::cert::cert_line(c)))?;
+        }
+    }
+    Ok(())
 }
 
 /// The certificates of ROOT, AuthRoot and CA (every location) in an image's SOFTWARE hive.
