@@ -10,6 +10,7 @@
 pub mod blob;
 pub mod inject;
 pub mod load;
+pub mod prop;
 pub mod store;
 pub mod x509;
 

@@ -9,7 +9,7 @@ use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha384};
 use x509_parser::prelude::*;
 
-use super::blob::prop;
+use super::prop;
 
 /// Why bytes are not a usable certificate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::wim::CommitMode;
 use crate::wim::offline::WriteMode;
-use crate::wim::{self, CommitMode, Wim};
 
 /// How to write a modified WIM; shared by every command that changes an image.
 #[derive(Debug, Clone, clap::Args)]
@@ -32,15 +32,6 @@ impl CommitArgs {
         WriteMode {
             dry_run,
             commit: self.mode(),
-        }
-    }
-
-    /// Opens the WIM for the chosen mode (writable unless writing elsewhere).
-    pub fn open(&self, path: &std::path::Path) -> Result<Wim, wim::Error> {
-        if self.output.is_some() {
-            Wim::open(path)
-        } else {
-            Wim::open_writable(path)
         }
     }
 }

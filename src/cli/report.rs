@@ -15,6 +15,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::wim::Error>() {
         return x.hint();
     }
+    if let Some(x) = cause.downcast_ref::<crate::wim::files::Error>() {
+        return x.hint();
+    }
     if let Some(x) = cause.downcast_ref::<crate::wim::offline::Error>() {
         return x.hint();
     }

@@ -2,11 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Serialize;
 
-use super::{Global, Status, output, report};
-use crate::ts::{author, deploy, lint, package, source};
+use super::{Global, Status, output};
+use crate::ts::{deploy, lint, plan, source};
 
 /// Output format of `ts lint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,20 +118,6 @@ pub fn run(cmd: TsCmd, g: &Global) -> anyhow::Result<Status> {
     }
 }
 
-fn refuse_same(input: &Path, output: &Path) -> anyhow::Result<()> {
-    let same = match (input.canonicalize(), output.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        return Err(report::hinted(
-            format!("{}: output would overwrite the input", output.display()),
-            "write to another file",
-        ));
-    }
-    Ok(())
-}
-
 #[derive(Serialize)]
 struct Summary<'a> {
     input: String,
@@ -173,25 +158,14 @@ fn count_groups(seq: &crate::ts::model::Sequence) -> usize {
 }
 
 fn import(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result<Status> {
-    refuse_same(input, output)?;
-    let l = source::load_xml(input)?;
-    author::check_depth(&l.sequence, input)?;
-    let doc = author::from_model(&l.sequence, &l.package);
-    let text = author::to_toml(&doc).context("rendering TOML")?;
-    // Verify before writing: the TOML must rebuild the same sequence.
-    let (back, _) = author::build(&text, output)?;
-    anyhow::ensure!(
-        crate::ts::xml::equivalent(&back.to_element(), &l.sequence.to_element()),
-        "internal check failed: the TOML does not rebuild {}",
-        input.display()
-    );
-    crate::fsutil::write_atomic(output, text.as_bytes())
-        .with_context(|| format!("writing {}", output.display()))?;
-    let hash = crate::fsutil::sha256_file(output)?;
-    let on_disk = fs_err::read_to_string(output)?;
-    anyhow::ensure!(on_disk == text, "{}: read-back mismatch", output.display());
+    let plan = plan::ImportPlan {
+        input: input.into(),
+        output: output.into(),
+    };
+    let done = plan::import(&plan)?;
+    let l = &done.loaded;
     if json {
-        output::print_json(&Summary::of(input, output, &l, &hash))?;
+        output::print_json(&Summary::of(input, output, l, &done.sha256))?;
     } else if !g.quiet {
         eprintln!(
             "imported {} ({:?}, {} steps, {} elements kept verbatim) into {}",
@@ -206,21 +180,14 @@ fn import(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result
 }
 
 fn build(input: &Path, output: &Path, json: bool, g: &Global) -> anyhow::Result<Status> {
-    refuse_same(input, output)?;
-    let l = source::load_any(input)?;
-    let text = l.sequence.to_xml();
-    crate::fsutil::write_atomic(output, text.as_bytes())
-        .with_context(|| format!("writing {}", output.display()))?;
-    // Re-read what was written and check it parses back to the same model.
-    let back = source::load_xml(output)?;
-    anyhow::ensure!(
-        crate::ts::xml::equivalent(&back.sequence.to_element(), &l.sequence.to_element()),
-        "{}: read-back mismatch",
-        output.display()
-    );
-    let hash = crate::fsutil::sha256_file(output)?;
+    let plan = plan::BuildPlan {
+        input: input.into(),
+        output: output.into(),
+    };
+    let done = plan::build(&plan)?;
+    let l = &done.loaded;
     if json {
-        output::print_json(&Summary::of(input, output, &l, &hash))?;
+        output::print_json(&Summary::of(input, output, l, &done.sha256))?;
     } else if !g.quiet {
         eprintln!(
             "built {} ({} steps) from {}",
@@ -270,45 +237,23 @@ fn package_cmd(
     json: bool,
     g: &Global,
 ) -> anyhow::Result<Status> {
-    let l = source::load_any(input)?;
-    let dep = deploy::Deployment::load(deployment)?;
-    let report = lint::lint(
-        &l.sequence,
-        &l.package,
-        Some(&dep),
-        &input.display().to_string(),
-    );
-    if report.errors > 0 && !allow {
-        let first = report
-            .findings
-            .iter()
-            .find(|f| f.severity == lint::Severity::Error)
-            .map(|f| format!("{} {}: {}", f.rule, f.location, f.message))
-            .unwrap_or_default();
-        return Err(report::hinted(
-            format!(
-                "{}: lint found {} error(s), first: {first}",
-                input.display(),
-                report.errors
-            ),
-            "fix them (peforge ts lint shows all), or pass --allow-lint-errors",
-        ));
-    }
-    let fallback = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "Task sequence".into());
-    let done = package::write(&l, &dep, &report, output, &fallback)?;
+    let plan = plan::PackagePlan {
+        input: input.into(),
+        deployment: deployment.into(),
+        output: output.into(),
+        allow_lint_errors: allow,
+    };
+    let done = plan::package(&plan)?;
     if json {
-        output::print_json(&done)?;
+        output::print_json(&done.written)?;
     } else if !g.quiet {
         eprintln!(
             "packaged {} into {} ({} files, lint: {} error(s), {} warning(s))",
             input.display(),
             output.display(),
-            done.files.len(),
-            report.errors,
-            report.warnings
+            done.written.files.len(),
+            done.report.errors,
+            done.report.warnings
         );
     }
     Ok(Status::Success)

@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use super::commit::CommitArgs;
 use super::{Global, Status, output};
-use crate::wim::{self, Wim};
+use std::rc::Rc;
+
+use crate::wim::{self, Wim, files};
 
 /// Commands on WIM files.
 #[derive(Debug, clap::Subcommand)]
@@ -151,21 +152,20 @@ pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
             index,
             output,
         } => {
-            let w = Wim::open(&wim)?;
-            let bytes = w.read_file(index, &path)?;
             if output.as_os_str() == "-" {
                 use std::io::Write;
+                let bytes = Wim::open(&wim)?.read_file(index, &path)?;
                 std::io::stdout().lock().write_all(&bytes)?;
             } else {
-                crate::fsutil::write_atomic(&output, &bytes)
-                    .with_context(|| format!("{}", output.display()))?;
+                let plan = files::ExtractPlan {
+                    wim,
+                    index,
+                    inner: path.clone(),
+                    output: output.clone(),
+                };
+                let n = files::extract(&plan)?;
                 if !g.quiet {
-                    eprintln!(
-                        "extracted {} ({} bytes) to {}",
-                        path,
-                        bytes.len(),
-                        output.display()
-                    );
+                    eprintln!("extracted {} ({} bytes) to {}", path, n, output.display());
                 }
             }
             Ok(Status::Success)
@@ -178,22 +178,14 @@ pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
             index,
             commit,
         } => {
-            let bytes = std::fs::read(&local)
-                .with_context(|| format!("{}: cannot read", local.display()))?;
-            let mut w = commit.open(&wim)?;
-            let mut tmp = tempfile::NamedTempFile::new()?;
-            std::io::Write::write_all(&mut tmp, &bytes)?;
-            w.replace_file(index, &path, tmp.into_temp_path())?;
-            w.set_progress(std::rc::Rc::new(super::progress::Bar::new(!g.quiet)));
-            let written = w.commit(commit.mode())?;
-            // Re-read what we wrote before reporting success.
-            let check = Wim::open(&written)?.read_file(index, &path)?;
-            anyhow::ensure!(
-                check == bytes,
-                "{}: verification failed: {} differs after commit",
-                written.display(),
-                path
-            );
+            let plan = files::PutPlan {
+                wim,
+                local,
+                inner: path.clone(),
+                index,
+                commit: commit.mode(),
+            };
+            let written = files::put(&plan, Rc::new(super::progress::Bar::new(!g.quiet)))?;
             if !g.quiet {
                 eprintln!("stored {} in image {index} of {}", path, written.display());
             }
@@ -253,57 +245,63 @@ fn info(path: &std::path::Path, json: bool) -> anyhow::Result<Status> {
         doc.path, doc.image_count, doc.boot_index, doc.compression, doc.file_size
     ))?;
     for i in &doc.images {
-        output::line(format!(
-            "  [{}] {} ({}), {} files, {} bytes",
-            i.index,
-            i.name,
-            i.arch.as_deref().unwrap_or("arch unknown"),
-            i.file_count,
-            i.total_bytes
-        ))?;
-        let mut kinds = Vec::new();
-        if i.winpe {
-            kinds.push("WinPE".to_string());
-        }
-        if let Some(a) = &i.configmgr_arch {
-            kinds.push(format!("ConfigMgr boot image (sms\\bin\\{a})"));
-        }
-        if kinds.is_empty() {
-            kinds.push("not WinPE".into());
-        }
-        output::line(format!("      {}", kinds.join(", ")))?;
-        match (
-            i.software_hive_has_security_descriptor,
-            i.software_hive_attributes,
-        ) {
-            (Some(sd), Some(attributes)) => output::line(format!(
-                "      SOFTWARE hive: attributes 0x{attributes:08x}, {}",
-                if sd {
-                    "security descriptor present"
-                } else {
-                    "no security descriptor (a file replaced or captured on Linux has none, \
-                     and its attributes are 0x80; see README, Limits)"
-                }
-            ))?,
-            _ => output::line("      no SOFTWARE hive")?,
-        }
-        if let Some(e) = &i.certificates_error {
-            output::line(format!(
-                "      trusted certificates: cannot read the SOFTWARE hive: {e}"
-            ))?;
-        }
-        if let Some(certs) = &i.certificates {
-            if certs.is_empty() {
-                output::line("      trusted certificates: none in ROOT, AuthRoot, CA")?;
-            } else {
-                output::line("      trusted certificates (ROOT, AuthRoot, CA):")?;
-            }
-            for c in certs {
-                output::line(format!("        {}", super::cert::cert_line(c)))?;
-            }
-        }
+        image_lines(i)?;
     }
     Ok(Status::Success)
+}
+
+/// The text lines of one image of `wim info`.
+fn image_lines(i: &ImageDoc) -> anyhow::Result<()> {
+    output::line(format!(
+        "  [{}] {} ({}), {} files, {} bytes",
+        i.index,
+        i.name,
+        i.arch.as_deref().unwrap_or("arch unknown"),
+        i.file_count,
+        i.total_bytes
+    ))?;
+    let mut kinds = Vec::new();
+    if i.winpe {
+        kinds.push("WinPE".to_string());
+    }
+    if let Some(a) = &i.configmgr_arch {
+        kinds.push(format!("ConfigMgr boot image (sms\\bin\\{a})"));
+    }
+    if kinds.is_empty() {
+        kinds.push("not WinPE".into());
+    }
+    output::line(format!("      {}", kinds.join(", ")))?;
+    match (
+        i.software_hive_has_security_descriptor,
+        i.software_hive_attributes,
+    ) {
+        (Some(sd), Some(attributes)) => output::line(format!(
+            "      SOFTWARE hive: attributes 0x{attributes:08x}, {}",
+            if sd {
+                "security descriptor present"
+            } else {
+                "no security descriptor (a file replaced or captured on Linux has none, \
+                 and its attributes are 0x80; see README, Limits)"
+            }
+        ))?,
+        _ => output::line("      no SOFTWARE hive")?,
+    }
+    if let Some(e) = &i.certificates_error {
+        output::line(format!(
+            "      trusted certificates: cannot read the SOFTWARE hive: {e}"
+        ))?;
+    }
+    if let Some(certs) = &i.certificates {
+        if certs.is_empty() {
+            output::line("      trusted certificates: none in ROOT, AuthRoot, CA")?;
+        } else {
+            output::line("      trusted certificates (ROOT, AuthRoot, CA):")?;
+        }
+        for c in certs {
+            output::line(format!("        {}", super::cert::cert_line(c)))?;
+        }
+    }
+    Ok(())
 }
 
 /// The certificates of ROOT, AuthRoot and CA (every location) in an image's SOFTWARE hive.

@@ -147,6 +147,64 @@ pub fn boot_files(
     let arch = wim.image(index)?.arch;
     let efi_name = efi_boot_name(arch.as_deref());
     let mut out = BootFiles::default();
+    image_boot_files(wim, index, efi_name, staging, &mut out)?;
+    let mut uefi_image = if opts.no_prompt {
+        "efi/microsoft/boot/efisys_noprompt.bin"
+    } else {
+        "efi/microsoft/boot/efisys.bin"
+    }
+    .to_string();
+    if opts.secure_boot_2023 {
+        uefi_image = swap_2023(wim, index, opts.no_prompt, efi_name, staging, &mut out)?;
+    }
+    if let Some(dir) = &opts.pe_media {
+        pe_media(dir, &mut out)?;
+    }
+    if opts.no_prompt && out.has("boot/bootfix.bin") {
+        // bootfix.bin is what asks "Press any key to boot from CD or DVD" on BIOS (§1).
+        out.files
+            .retain(|k, _| !k.eq_ignore_ascii_case("boot/bootfix.bin"));
+        out.notes.push(
+            "--no-prompt: boot/bootfix.bin left out, so BIOS boots without asking for a key".into(),
+        );
+    }
+    let mut required = vec![
+        "bootmgr".to_string(),
+        "boot/BCD".into(),
+        "boot/boot.sdi".into(),
+        format!("efi/boot/{efi_name}"),
+        "efi/microsoft/boot/BCD".into(),
+    ];
+    let bios = arch.as_deref() != Some("arm64");
+    if opts.need_el_torito {
+        if bios {
+            required.push("boot/etfsboot.com".into());
+        }
+        required.push(uefi_image.clone());
+    }
+    let missing: Vec<String> = required.into_iter().filter(|m| !out.has(m)).collect();
+    if !missing.is_empty() {
+        return Err(Error::Missing {
+            wim: wim.path().into(),
+            index,
+            missing: missing.join(", "),
+        });
+    }
+    out.boot = BootImages {
+        bios: (bios && out.has("boot/etfsboot.com")).then(|| "boot/etfsboot.com".to_string()),
+        uefi: out.has(&uefi_image).then_some(uefi_image),
+    };
+    Ok(out)
+}
+
+/// Stage 1: the boot files of the image itself (`Windows\Boot\...`) and its fonts.
+fn image_boot_files(
+    wim: &Wim,
+    index: u32,
+    efi_name: &str,
+    staging: &Path,
+    out: &mut BootFiles,
+) -> Result<(), Error> {
     let table: [(&str, String); 11] = [
         ("Windows\\Boot\\PCAT\\bootmgr", "bootmgr".into()),
         ("Windows\\Boot\\DVD\\PCAT\\BCD", "boot/BCD".into()),
@@ -192,139 +250,115 @@ pub fn boot_files(
         out.put(&format!("boot/fonts/{name}"), local.clone());
         out.put(&format!("efi/microsoft/boot/fonts/{name}"), local);
     }
-    let mut uefi_image = if opts.no_prompt {
-        "efi/microsoft/boot/efisys_noprompt.bin"
-    } else {
-        "efi/microsoft/boot/efisys.bin"
-    }
-    .to_string();
-    if opts.secure_boot_2023 {
-        for folder in [
-            "Windows\\Boot\\EFI_EX",
-            "Windows\\Boot\\FONTS_EX",
-            "Windows\\Boot\\DVD_EX",
-        ] {
-            if !wim.stat(index, folder)?.is_some_and(|e| e.is_dir) {
-                return Err(Error::No2023 {
-                    wim: wim.path().into(),
-                    index,
-                    folder: folder.into(),
-                });
-            }
+    Ok(())
+}
+
+/// Stage 2 (`--secure-boot-2023`): the Windows UEFI CA 2023 signed `_EX` files replace the
+/// UEFI boot manager, El Torito image and fonts (§2); returns the UEFI El Torito image.
+fn swap_2023(
+    wim: &Wim,
+    index: u32,
+    no_prompt: bool,
+    efi_name: &str,
+    staging: &Path,
+    out: &mut BootFiles,
+) -> Result<String, Error> {
+    let uefi_image;
+    for folder in [
+        "Windows\\Boot\\EFI_EX",
+        "Windows\\Boot\\FONTS_EX",
+        "Windows\\Boot\\DVD_EX",
+    ] {
+        if !wim.stat(index, folder)?.is_some_and(|e| e.is_dir) {
+            return Err(Error::No2023 {
+                wim: wim.path().into(),
+                index,
+                folder: folder.into(),
+            });
         }
-        let missing = |what: &str| Error::Missing {
-            wim: wim.path().into(),
-            index,
-            missing: what.into(),
-        };
-        let mgr = extract(
+    }
+    let missing = |what: &str| Error::Missing {
+        wim: wim.path().into(),
+        index,
+        missing: what.into(),
+    };
+    let mgr = extract(
+        wim,
+        index,
+        "Windows\\Boot\\EFI_EX\\bootmgfw_EX.efi",
+        staging,
+    )?
+    .ok_or_else(|| missing("Windows\\Boot\\EFI_EX\\bootmgfw_EX.efi"))?;
+    out.put(&format!("efi/boot/{efi_name}"), mgr);
+    if let Some(m) = extract(wim, index, "Windows\\Boot\\EFI_EX\\bootmgr_EX.efi", staging)? {
+        out.put("bootmgr.efi", m);
+    }
+    let noprompt = if no_prompt {
+        extract(
             wim,
             index,
-            "Windows\\Boot\\EFI_EX\\bootmgfw_EX.efi",
+            "Windows\\Boot\\DVD_EX\\EFI\\en-US\\efisys_noprompt_EX.bin",
             staging,
         )?
-        .ok_or_else(|| missing("Windows\\Boot\\EFI_EX\\bootmgfw_EX.efi"))?;
-        out.put(&format!("efi/boot/{efi_name}"), mgr);
-        if let Some(m) = extract(wim, index, "Windows\\Boot\\EFI_EX\\bootmgr_EX.efi", staging)? {
-            out.put("bootmgr.efi", m);
-        }
-        let noprompt = if opts.no_prompt {
-            extract(
-                wim,
-                index,
-                "Windows\\Boot\\DVD_EX\\EFI\\en-US\\efisys_noprompt_EX.bin",
-                staging,
-            )?
-        } else {
-            None
-        };
-        if let Some(np) = noprompt {
-            out.put("efi/microsoft/boot/efisys_noprompt_ex.bin", np);
-            uefi_image = "efi/microsoft/boot/efisys_noprompt_ex.bin".into();
-        } else {
-            let sys = extract(
-                wim,
-                index,
-                "Windows\\Boot\\DVD_EX\\EFI\\en-US\\efisys_EX.bin",
-                staging,
-            )?
-            .ok_or_else(|| missing("Windows\\Boot\\DVD_EX\\EFI\\en-US\\efisys_EX.bin"))?;
-            if opts.no_prompt {
-                out.notes.push("the image has no efisys_noprompt_EX.bin: the ISO's UEFI entry uses efisys_ex.bin, which asks for a key press".into());
-            }
-            out.put("efi/microsoft/boot/efisys_ex.bin", sys);
-            uefi_image = "efi/microsoft/boot/efisys_ex.bin".into();
-        }
-        for font in list_files(wim, index, "Windows\\Boot\\FONTS_EX")? {
-            let name = file_name(&font.path);
-            let plain = match name.rsplit_once('.') {
-                Some((stem, ext)) => format!(
-                    "{}.{ext}",
-                    stem.strip_suffix("_EX")
-                        .or_else(|| stem.strip_suffix("_ex"))
-                        .unwrap_or(stem)
-                ),
-                None => name.to_string(),
-            };
-            let local = wim.extract_to(index, &font.path, staging)?;
-            out.put(&format!("efi/microsoft/boot/fonts/{plain}"), local);
-        }
-    }
-    if let Some(dir) = &opts.pe_media {
-        overlay(dir, "", &mut out)?;
-        // ADK layouts keep the El Torito images in a sibling fwfiles (copype) or Oscdimg folder.
-        for sib in ["fwfiles", "Oscdimg"] {
-            let Some(parent) = dir.parent() else { continue };
-            let f = parent.join(sib);
-            for (name, media) in [
-                ("etfsboot.com", "boot/etfsboot.com"),
-                ("efisys.bin", "efi/microsoft/boot/efisys.bin"),
-                (
-                    "efisys_noprompt.bin",
-                    "efi/microsoft/boot/efisys_noprompt.bin",
-                ),
-            ] {
-                if f.join(name).is_file() && !out.has(media) {
-                    out.put(media, f.join(name));
-                }
-            }
-        }
-    }
-    if opts.no_prompt && out.has("boot/bootfix.bin") {
-        // bootfix.bin is what asks "Press any key to boot from CD or DVD" on BIOS (§1).
-        out.files
-            .retain(|k, _| !k.eq_ignore_ascii_case("boot/bootfix.bin"));
-        out.notes.push(
-            "--no-prompt: boot/bootfix.bin left out, so BIOS boots without asking for a key".into(),
-        );
-    }
-    let mut required = vec![
-        "bootmgr".to_string(),
-        "boot/BCD".into(),
-        "boot/boot.sdi".into(),
-        format!("efi/boot/{efi_name}"),
-        "efi/microsoft/boot/BCD".into(),
-    ];
-    let bios = arch.as_deref() != Some("arm64");
-    if opts.need_el_torito {
-        if bios {
-            required.push("boot/etfsboot.com".into());
-        }
-        required.push(uefi_image.clone());
-    }
-    let missing: Vec<String> = required.into_iter().filter(|m| !out.has(m)).collect();
-    if !missing.is_empty() {
-        return Err(Error::Missing {
-            wim: wim.path().into(),
-            index,
-            missing: missing.join(", "),
-        });
-    }
-    out.boot = BootImages {
-        bios: (bios && out.has("boot/etfsboot.com")).then(|| "boot/etfsboot.com".to_string()),
-        uefi: out.has(&uefi_image).then_some(uefi_image),
+    } else {
+        None
     };
-    Ok(out)
+    if let Some(np) = noprompt {
+        out.put("efi/microsoft/boot/efisys_noprompt_ex.bin", np);
+        uefi_image = "efi/microsoft/boot/efisys_noprompt_ex.bin".into();
+    } else {
+        let sys = extract(
+            wim,
+            index,
+            "Windows\\Boot\\DVD_EX\\EFI\\en-US\\efisys_EX.bin",
+            staging,
+        )?
+        .ok_or_else(|| missing("Windows\\Boot\\DVD_EX\\EFI\\en-US\\efisys_EX.bin"))?;
+        if no_prompt {
+            out.notes.push("the image has no efisys_noprompt_EX.bin: the ISO's UEFI entry uses efisys_ex.bin, which asks for a key press".into());
+        }
+        out.put("efi/microsoft/boot/efisys_ex.bin", sys);
+        uefi_image = "efi/microsoft/boot/efisys_ex.bin".into();
+    }
+    for font in list_files(wim, index, "Windows\\Boot\\FONTS_EX")? {
+        let name = file_name(&font.path);
+        let plain = match name.rsplit_once('.') {
+            Some((stem, ext)) => format!(
+                "{}.{ext}",
+                stem.strip_suffix("_EX")
+                    .or_else(|| stem.strip_suffix("_ex"))
+                    .unwrap_or(stem)
+            ),
+            None => name.to_string(),
+        };
+        let local = wim.extract_to(index, &font.path, staging)?;
+        out.put(&format!("efi/microsoft/boot/fonts/{plain}"), local);
+    }
+    Ok(uefi_image)
+}
+
+/// Stage 3 (`--pe-media`): an ADK media folder's files override the image's, with the El
+/// Torito images of a sibling `fwfiles` or `Oscdimg` folder.
+fn pe_media(dir: &Path, out: &mut BootFiles) -> Result<(), Error> {
+    overlay(dir, "", out)?;
+    // ADK layouts keep the El Torito images in a sibling fwfiles (copype) or Oscdimg folder.
+    for sib in ["fwfiles", "Oscdimg"] {
+        let Some(parent) = dir.parent() else { continue };
+        let f = parent.join(sib);
+        for (name, media) in [
+            ("etfsboot.com", "boot/etfsboot.com"),
+            ("efisys.bin", "efi/microsoft/boot/efisys.bin"),
+            (
+                "efisys_noprompt.bin",
+                "efi/microsoft/boot/efisys_noprompt.bin",
+            ),
+        ] {
+            if f.join(name).is_file() && !out.has(media) {
+                out.put(media, f.join(name));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds every file under `dir` (recursively), except `sources/boot.wim`, replacing same paths.

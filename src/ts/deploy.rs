@@ -308,6 +308,34 @@ pub struct Bit {
 /// Bits whose wizard mapping the spec marks "confirm" (§8).
 pub const TO_CONFIRM: &[&str] = &["TARGETTOWINPE", "HIDDENINWINPE", "APTSINTRANETONLY"];
 
+/// `SMS_Advertisement.AdvertFlags`.
+const A: &str = "AdvertFlags";
+/// `SMS_Advertisement.RemoteClientFlags`.
+const R: &str = "RemoteClientFlags";
+
+/// The bits set so far, in order.
+struct Bits(Vec<Bit>);
+
+impl Bits {
+    fn add(
+        &mut self,
+        field: &'static str,
+        name: &'static str,
+        value: u32,
+        setting: &'static str,
+        basis: &'static str,
+    ) {
+        self.0.push(Bit {
+            field,
+            name,
+            value,
+            setting,
+            basis,
+            confirm: TO_CONFIRM.contains(&name),
+        });
+    }
+}
+
 /// The computed `SMS_Advertisement` properties.
 #[derive(Debug, Clone, Serialize)]
 pub struct Advertisement {
@@ -376,215 +404,10 @@ impl Deployment {
 
     /// Computes the `SMS_Advertisement` flags (§8).
     pub fn advertisement(&self) -> Advertisement {
-        let mut bits: Vec<Bit> = Vec::new();
-        let mut add = |field, name, value, setting, basis| {
-            bits.push(Bit {
-                field,
-                name,
-                value,
-                setting,
-                basis,
-                confirm: TO_CONFIRM.contains(&name),
-            })
-        };
-        const A: &str = "AdvertFlags";
-        const R: &str = "RemoteClientFlags";
-        if self.availability.includes_media() {
-            add(
-                A,
-                "ENABLE_TS_FROM_CD_AND_PXE",
-                0x0004_0000,
-                "availability includes media and PXE",
-                "documented",
-            );
-        }
-        match self.availability {
-            Availability::MediaPxe => add(
-                A,
-                "TARGETTOWINPE",
-                0x1000_0000,
-                "availability: only media and PXE",
-                "inferred",
-            ),
-            Availability::MediaPxeHidden => add(
-                A,
-                "HIDDENINWINPE",
-                0x2000_0000,
-                "availability: only media and PXE (hidden)",
-                "inferred",
-            ),
-            _ => {}
-        }
-        if !self.allow_internet {
-            add(
-                A,
-                "APTSINTRANETONLY",
-                0x0008_0000,
-                "allow_internet = false",
-                "inferred",
-            );
-        }
-        if self.pre_download {
-            add(
-                A,
-                "OPTIONALPREDOWNLOAD",
-                0x0000_1000,
-                "pre_download",
-                "inferred",
-            );
-        }
-        if self.user_experience.show_progress {
-            add(
-                A,
-                "SHOW_PROGRESS",
-                0x0080_0000,
-                "show task sequence progress",
-                "documented",
-            );
-        }
-        if self
-            .user_experience
-            .software_installation_outside_maintenance_window
-        {
-            add(
-                A,
-                "OVERRIDE_SERVICE_WINDOWS",
-                0x0010_0000,
-                "software installation outside maintenance windows",
-                "documented",
-            );
-        }
-        if self
-            .user_experience
-            .system_restart_outside_maintenance_window
-        {
-            add(
-                A,
-                "REBOOT_OUTSIDE_OF_SERVICE_WINDOWS",
-                0x0020_0000,
-                "system restart outside maintenance windows",
-                "documented",
-            );
-        }
-        if self.send_wake_up {
-            add(
-                A,
-                "WAKE_ON_LAN_ENABLED",
-                0x0040_0000,
-                "send wake-up packets",
-                "documented",
-            );
-        }
-        if self.purpose == Purpose::Required && !self.user_experience.allow_user_run_independently {
-            add(
-                A,
-                "NO_DISPLAY",
-                0x0200_0000,
-                "required without allow_user_run_independently",
-                "inferred",
-            );
-        }
-        if self.purpose == Purpose::Required {
-            match self.schedule.assignment.as_deref() {
-                Some("asap") => add(A, "IMMEDIATE", 0x20, "assignment asap", "inferred"),
-                Some("logon") => add(A, "ONUSERLOGON", 0x200, "assignment at logon", "inferred"),
-                Some("logoff") => add(A, "ONUSERLOGOFF", 0x400, "assignment at logoff", "inferred"),
-                _ => {}
-            }
-        }
-        let shared = self.allow_shared_content;
-        match self.deployment_option {
-            DeploymentOption::DownloadWhenNeeded => {
-                add(
-                    R,
-                    "DOWNLOAD_ON_DEMAND_FROM_LOCAL_DP",
-                    0x100,
-                    "download when needed",
-                    "inferred",
-                );
-                if shared {
-                    add(
-                        R,
-                        "DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP",
-                        0x200,
-                        "download when needed, neighbor DPs",
-                        "inferred",
-                    );
-                }
-            }
-            DeploymentOption::DownloadAllFirst => {
-                add(
-                    R,
-                    "DOWNLOAD_FROM_LOCAL_DISPPOINT",
-                    0x10,
-                    "download all first",
-                    "inferred",
-                );
-                if shared {
-                    add(
-                        R,
-                        "DOWNLOAD_FROM_REMOTE_DISPPOINT",
-                        0x40,
-                        "download all first, neighbor DPs",
-                        "inferred",
-                    );
-                }
-            }
-            DeploymentOption::AccessDirectly => {
-                add(
-                    R,
-                    "RUN_FROM_LOCAL_DISPPOINT",
-                    0x08,
-                    "access directly",
-                    "inferred",
-                );
-                if shared {
-                    add(
-                        R,
-                        "RUN_FROM_REMOTE_DISPPOINT",
-                        0x80,
-                        "access directly, neighbor DPs",
-                        "inferred",
-                    );
-                }
-            }
-        }
-        match self.rerun {
-            Rerun::Always => add(R, "RERUN_ALWAYS", 0x800, "rerun always", "documented"),
-            Rerun::Never => add(R, "RERUN_NEVER", 0x1000, "rerun never", "documented"),
-            Rerun::IfFailed => add(
-                R,
-                "RERUN_IF_FAILED",
-                0x2000,
-                "rerun if failed",
-                "documented",
-            ),
-            Rerun::IfSucceeded => add(
-                R,
-                "RERUN_IF_SUCCEEDED",
-                0x4000,
-                "rerun if succeeded",
-                "documented",
-            ),
-        }
-        if self.user_experience.commit_on_write_filter {
-            add(
-                R,
-                "PERSIST_ON_WRITE_FILTER_DEVICES",
-                0x8000,
-                "commit on write-filter devices",
-                "documented",
-            );
-        }
-        if self.metered_network {
-            add(
-                R,
-                "USE_METERED_NETWORK",
-                0x4_0000,
-                "metered network",
-                "documented",
-            );
-        }
+        let mut b = Bits(Vec::new());
+        self.advert_bits(&mut b);
+        self.remote_bits(&mut b);
+        let bits = b.0;
         let sum = |f: &str| {
             bits.iter()
                 .filter(|b| b.field == f)
@@ -604,6 +427,212 @@ impl Deployment {
             program_name: "*",
             bits_set: bits,
             unconfirmed: UNCONFIRMED.to_vec(),
+        }
+    }
+
+    /// The `AdvertFlags` bits of these settings.
+    fn advert_bits(&self, b: &mut Bits) {
+        if self.availability.includes_media() {
+            b.add(
+                A,
+                "ENABLE_TS_FROM_CD_AND_PXE",
+                0x0004_0000,
+                "availability includes media and PXE",
+                "documented",
+            );
+        }
+        match self.availability {
+            Availability::MediaPxe => b.add(
+                A,
+                "TARGETTOWINPE",
+                0x1000_0000,
+                "availability: only media and PXE",
+                "inferred",
+            ),
+            Availability::MediaPxeHidden => b.add(
+                A,
+                "HIDDENINWINPE",
+                0x2000_0000,
+                "availability: only media and PXE (hidden)",
+                "inferred",
+            ),
+            _ => {}
+        }
+        if !self.allow_internet {
+            b.add(
+                A,
+                "APTSINTRANETONLY",
+                0x0008_0000,
+                "allow_internet = false",
+                "inferred",
+            );
+        }
+        if self.pre_download {
+            b.add(
+                A,
+                "OPTIONALPREDOWNLOAD",
+                0x0000_1000,
+                "pre_download",
+                "inferred",
+            );
+        }
+        if self.user_experience.show_progress {
+            b.add(
+                A,
+                "SHOW_PROGRESS",
+                0x0080_0000,
+                "show task sequence progress",
+                "documented",
+            );
+        }
+        if self
+            .user_experience
+            .software_installation_outside_maintenance_window
+        {
+            b.add(
+                A,
+                "OVERRIDE_SERVICE_WINDOWS",
+                0x0010_0000,
+                "software installation outside maintenance windows",
+                "documented",
+            );
+        }
+        if self
+            .user_experience
+            .system_restart_outside_maintenance_window
+        {
+            b.add(
+                A,
+                "REBOOT_OUTSIDE_OF_SERVICE_WINDOWS",
+                0x0020_0000,
+                "system restart outside maintenance windows",
+                "documented",
+            );
+        }
+        if self.send_wake_up {
+            b.add(
+                A,
+                "WAKE_ON_LAN_ENABLED",
+                0x0040_0000,
+                "send wake-up packets",
+                "documented",
+            );
+        }
+        if self.purpose == Purpose::Required && !self.user_experience.allow_user_run_independently {
+            b.add(
+                A,
+                "NO_DISPLAY",
+                0x0200_0000,
+                "required without allow_user_run_independently",
+                "inferred",
+            );
+        }
+        if self.purpose == Purpose::Required {
+            match self.schedule.assignment.as_deref() {
+                Some("asap") => b.add(A, "IMMEDIATE", 0x20, "assignment asap", "inferred"),
+                Some("logon") => b.add(A, "ONUSERLOGON", 0x200, "assignment at logon", "inferred"),
+                Some("logoff") => {
+                    b.add(A, "ONUSERLOGOFF", 0x400, "assignment at logoff", "inferred")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The `RemoteClientFlags` bits of these settings.
+    fn remote_bits(&self, b: &mut Bits) {
+        let shared = self.allow_shared_content;
+        match self.deployment_option {
+            DeploymentOption::DownloadWhenNeeded => {
+                b.add(
+                    R,
+                    "DOWNLOAD_ON_DEMAND_FROM_LOCAL_DP",
+                    0x100,
+                    "download when needed",
+                    "inferred",
+                );
+                if shared {
+                    b.add(
+                        R,
+                        "DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP",
+                        0x200,
+                        "download when needed, neighbor DPs",
+                        "inferred",
+                    );
+                }
+            }
+            DeploymentOption::DownloadAllFirst => {
+                b.add(
+                    R,
+                    "DOWNLOAD_FROM_LOCAL_DISPPOINT",
+                    0x10,
+                    "download all first",
+                    "inferred",
+                );
+                if shared {
+                    b.add(
+                        R,
+                        "DOWNLOAD_FROM_REMOTE_DISPPOINT",
+                        0x40,
+                        "download all first, neighbor DPs",
+                        "inferred",
+                    );
+                }
+            }
+            DeploymentOption::AccessDirectly => {
+                b.add(
+                    R,
+                    "RUN_FROM_LOCAL_DISPPOINT",
+                    0x08,
+                    "access directly",
+                    "inferred",
+                );
+                if shared {
+                    b.add(
+                        R,
+                        "RUN_FROM_REMOTE_DISPPOINT",
+                        0x80,
+                        "access directly, neighbor DPs",
+                        "inferred",
+                    );
+                }
+            }
+        }
+        match self.rerun {
+            Rerun::Always => b.add(R, "RERUN_ALWAYS", 0x800, "rerun always", "documented"),
+            Rerun::Never => b.add(R, "RERUN_NEVER", 0x1000, "rerun never", "documented"),
+            Rerun::IfFailed => b.add(
+                R,
+                "RERUN_IF_FAILED",
+                0x2000,
+                "rerun if failed",
+                "documented",
+            ),
+            Rerun::IfSucceeded => b.add(
+                R,
+                "RERUN_IF_SUCCEEDED",
+                0x4000,
+                "rerun if succeeded",
+                "documented",
+            ),
+        }
+        if self.user_experience.commit_on_write_filter {
+            b.add(
+                R,
+                "PERSIST_ON_WRITE_FILTER_DEVICES",
+                0x8000,
+                "commit on write-filter devices",
+                "documented",
+            );
+        }
+        if self.metered_network {
+            b.add(
+                R,
+                "USE_METERED_NETWORK",
+                0x4_0000,
+                "metered network",
+                "documented",
+            );
         }
     }
 }

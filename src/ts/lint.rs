@@ -9,8 +9,8 @@
 use serde::Serialize;
 
 use super::deploy::{Availability, ClientAuth, Deployment, DeploymentOption, Purpose};
+use super::model::PackageInfo;
 use super::model::{Group, Sequence, Step};
-use super::source::PackageInfo;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -359,6 +359,48 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
             .contains(&s.short_type())
     });
 
+    package_rules(&mut l, pkg);
+    network_rules(&mut l, &steps);
+    for (loc, s) in &steps {
+        step_rules(&mut l, loc, s, auth);
+    }
+
+    // Deployment rules.
+    if let Some(d) = dep {
+        deployment_rules(&mut l, d, &steps, media, winpe);
+    } else {
+        l.add(
+            "TS001",
+            Severity::Note,
+            "deployment",
+            "no deployment settings given; deployment rules (internet option, availability, deployment option, content) were not checked".into(),
+            "pass --deployment deploy.toml",
+        );
+    }
+
+    let mut findings = l.out;
+    findings.sort_by(|a, b| {
+        (a.severity, a.rule, &a.location, &a.message).cmp(&(
+            b.severity,
+            b.rule,
+            &b.location,
+            &b.message,
+        ))
+    });
+    findings.dedup();
+    let count = |s| findings.iter().filter(|f| f.severity == s).count();
+    Report {
+        source: source.to_string(),
+        deployment_checked: dep.is_some(),
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        notes: count(Severity::Note),
+        findings,
+    }
+}
+
+/// TS002: the export properties.
+fn package_rules(l: &mut Lint, pkg: &PackageInfo) {
     // TS002: Run another program first.
     if let Some(dp) = pkg
         .dependent_program
@@ -373,7 +415,10 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
             "clear the task sequence's Advanced setting \"Run another program first\" and run that program as a step",
         );
     }
+}
 
+/// TS003 / TS012: Apply Network Settings, last instance wins (conditions ignored).
+fn network_rules(l: &mut Lint, steps: &[(String, &Step)]) {
     // TS003 / TS012: Apply Network Settings, last instance wins (conditions ignored).
     let nets: Vec<&(String, &Step)> = steps
         .iter()
@@ -422,374 +467,383 @@ pub fn lint(seq: &Sequence, pkg: &PackageInfo, dep: Option<&Deployment>, source:
             _ => {}
         }
     }
+}
 
-    for (loc, s) in &steps {
-        let t = s.short_type();
-        // TS004–TS008: Setup Windows and ConfigMgr.
-        if t == "SetupWindowsAndSMSAction" {
-            let props = s.var("SMSClientInstallProperties").unwrap_or("");
-            match property(props, "CCMHOSTNAME") {
-                None => {
-                    let sev = match auth {
-                        ClientAuth::Entra | ClientAuth::Token => Severity::Error,
-                        ClientAuth::Pki => Severity::Note,
-                        ClientAuth::Unknown => Severity::Warning,
-                    };
-                    l.add(
-                        "TS004",
-                        sev,
-                        loc,
-                        "installation properties have no CCMHOSTNAME; Entra-joined and token-authenticated internet clients need it".into(),
-                        "add CCMHOSTNAME=<CMG host>/CCM_Proxy_MutualAuth/<id> (Cloud attach → CMG properties, or SMS_ActiveMPCandidate Type=Internet)",
-                    );
-                }
-                Some(v) => check_ccmhostname(&mut l, loc, v),
-            }
-            if props
-                .split_whitespace()
-                .any(|p| p.eq_ignore_ascii_case("/UsePKICert"))
-                && auth != ClientAuth::Pki
-            {
-                l.add(
-                    "TS006",
-                    Severity::Warning,
-                    loc,
-                    "/UsePKICert: without a valid PKI client certificate every HTTPS management point, the CMG included, is filtered out".into(),
-                    "remove /UsePKICert for Entra or token-authenticated clients (set client_auth = \"pki\" in deploy.toml if clients have certificates)",
-                );
-            }
-            if property(props, "CCMHOSTNAME").is_some()
-                && property(props, "SMSSITECODE").is_some_and(|c| c.eq_ignore_ascii_case("AUTO"))
-            {
-                l.add(
-                    "TS007",
-                    Severity::Error,
-                    loc,
-                    "SMSSITECODE=AUTO together with CCMHOSTNAME".into(),
-                    "give the three-character site code: SMSSITECODE=ABC",
-                );
-            }
-            if s.attr("continueOnError") == Some("true") {
-                l.add(
-                    "TS008",
-                    Severity::Warning,
-                    loc,
-                    "Continue on error is enabled on Setup Windows and ConfigMgr".into(),
-                    "clear continueOnError on this step",
-                );
-            }
-        }
-        // TS010: UNC paths.
-        let mut texts: Vec<&str> = Vec::new();
-        if let Some(a) = &s.action {
-            texts.push(a);
-        }
-        for v in s.vars.iter().flatten() {
-            texts.push(&v.value);
-        }
-        let script = s
-            .var("OSDRunPowerShellScriptSourceScript")
-            .and_then(super::author::decode_script);
-        let found = texts
-            .iter()
-            .find_map(|t| has_unc(t))
-            .map(|u| (u, ""))
-            .or_else(|| {
-                script
-                    .as_deref()
-                    .and_then(has_unc)
-                    .map(|u| (u, " (in the inline script)"))
-            });
-        if let Some((unc, where_)) = found {
-            l.add(
-                "TS010",
-                Severity::Warning,
-                loc,
-                format!("UNC path {unc}{where_} is unreachable from the internet"),
-                "put the files in a package distributed to the content-enabled CMG and reference it",
-            );
-        }
-        match t {
-            "ConnectNetworkFolderAction" => l.add(
-                "TS011",
-                Severity::Warning,
-                loc,
-                "Connect To Network Folder needs SMB access, not available through a CMG".into(),
-                "remove the step; use package content instead",
-            ),
-            "JoinDomainWorkgroupAction" if s.var("OSDJoinType") != Some("1") => l.add(
-                "TS012",
-                Severity::Warning,
-                loc,
-                "Join Domain or Workgroup joins a domain; no domain controller is reachable over the internet".into(),
-                "join a workgroup (OSDJoinType 1) or remove the step",
-            ),
-            "RequestStateStoreAction" | "ReleaseStateStoreAction" | "CaptureUserStateAction" | "RestoreUserStateAction" => l.add(
-                "TS013",
-                Severity::Warning,
-                loc,
-                "state migration point steps cannot reach an SMP through a CMG".into(),
-                "store user state locally (hard links) or migrate with OneDrive/Enterprise State Roaming",
-            ),
-            "EnableBitLockerAction" | "OfflineEnableBitLockerAction"
-                if s.var("OSDBitLockerCreateRecoveryPassword").is_some_and(|v| v.eq_ignore_ascii_case("AD")) =>
-            {
-                l.add(
-                    "TS018",
-                    Severity::Warning,
-                    loc,
-                    "recovery key escrow \"In Active Directory\" needs AD; the step fails by default if escrow fails".into(),
-                    "escrow to the site database (2203+) or to Entra ID",
-                )
-            }
-            "AutoApplyAction" => l.add(
-                "TS022",
-                Severity::Warning,
-                loc,
-                "Auto Apply Drivers works over a CMG only if the driver content is on the CMG (unconfirmed)".into(),
-                "prefer Apply Driver Package with packages distributed to the CMG",
-            ),
-            _ => {}
-        }
-        // TS021: run-as accounts.
-        let runas = [
-            "_SMSTSRunCommandLineAsUser",
-            "_SMSTSRunPowerShellAsUser",
-            "RunAsUser",
-        ]
-        .iter()
-        .any(|n| s.var(n).is_some_and(|v| v.eq_ignore_ascii_case("true")))
-            || s.var("SMSTSRunCommandLineUserName")
-                .is_some_and(|v| !v.is_empty());
-        if runas && (t == "RunCommandLineAction" || t == "RunPowerShellScriptAction") {
-            l.add(
-                "TS021",
-                Severity::Warning,
-                loc,
-                "runs as another account; domain credentials do not work without a domain, and run-as always fails in WinPE".into(),
-                "run as the local system account",
-            );
-        }
-        // TS027: a password stored in the sequence (console exports leave them out).
-        if let Some(v) = s.vars.iter().flatten().find(|v| {
-            let p = v.property().unwrap_or(v.name());
-            p.to_ascii_lowercase().contains("password") && !v.value.is_empty()
-        }) {
-            l.add(
-                "TS027",
-                Severity::Warning,
-                loc,
-                format!("{} holds a password in the task sequence file", v.name()),
-                "leave it empty in source control and set it in the console or as a hidden collection variable",
-            );
-        }
-        // TS025: editor limits.
-        if s.attr("description")
-            .is_some_and(|d| d.chars().count() > 256)
-        {
-            l.add(
-                "TS025",
-                Severity::Note,
-                loc,
-                "description longer than the editor's 256 characters".into(),
-                "shorten the description",
-            );
-        }
-        if s.name().chars().count() > 50 {
-            l.add(
-                "TS025",
-                Severity::Note,
-                loc,
-                "step name longer than the editor's 50 characters".into(),
-                "shorten the name",
-            );
-        }
+/// The rules of one step that runs.
+fn step_rules(l: &mut Lint, loc: &str, s: &Step, auth: ClientAuth) {
+    let t = s.short_type();
+    // TS004–TS008: Setup Windows and ConfigMgr.
+    if t == "SetupWindowsAndSMSAction" {
+        setup_windows_rules(l, loc, s, auth);
     }
-
-    // Deployment rules.
-    if let Some(d) = dep {
-        if !d.allow_internet {
-            l.add(
-                "TS001",
-                Severity::Error,
-                "deployment",
-                "\"Allow task sequence to run for client on the Internet\" is off; it is required for every internet scenario".into(),
-                "set allow_internet = true",
-            );
-        }
-        if d.content_enabled_cmg == Some(false) {
-            l.add(
-                "TS009",
-                Severity::Error,
-                "deployment",
-                "the CMG is not content-enabled; internet clients cannot get the referenced content".into(),
-                "enable \"Allow CMG to function as a cloud distribution point and serve content from Azure storage\" and distribute content.json's items to it",
-            );
-        } else if d.content_enabled_cmg.is_none() {
-            l.add(
-                "TS009",
-                Severity::Note,
-                "deployment",
-                "all referenced content must be on a content-enabled CMG (see content.json)".into(),
-                "set content_enabled_cmg = true once distributed",
-            );
-        }
-        if d.deployment_option == DeploymentOption::AccessDirectly {
-            l.add(
-                "TS014",
-                Severity::Warning,
-                "deployment",
-                "\"Access content directly from a distribution point\" needs an SMB package share, which a CMG does not offer".into(),
-                "use deployment_option = \"download_when_needed\"",
-            );
-        }
-        if media && d.deployment_option != DeploymentOption::DownloadWhenNeeded {
-            l.add(
-                "TS015",
-                Severity::Error,
-                "deployment",
-                "a deployment available to media/PXE must use \"Download content locally when needed by the running task sequence\"".into(),
-                "set deployment_option = \"download_when_needed\"",
-            );
-        }
-        if matches!(
-            d.availability,
-            Availability::ClientsMediaPxe | Availability::MediaPxe | Availability::MediaPxeHidden
-        ) && d.allow_internet
+    unc_rules(l, loc, s);
+    match t {
+        "ConnectNetworkFolderAction" => l.add(
+            "TS011",
+            Severity::Warning,
+            loc,
+            "Connect To Network Folder needs SMB access, not available through a CMG".into(),
+            "remove the step; use package content instead",
+        ),
+        "JoinDomainWorkgroupAction" if s.var("OSDJoinType") != Some("1") => l.add(
+            "TS012",
+            Severity::Warning,
+            loc,
+            "Join Domain or Workgroup joins a domain; no domain controller is reachable over the internet".into(),
+            "join a workgroup (OSDJoinType 1) or remove the step",
+        ),
+        "RequestStateStoreAction" | "ReleaseStateStoreAction" | "CaptureUserStateAction" | "RestoreUserStateAction" => l.add(
+            "TS013",
+            Severity::Warning,
+            loc,
+            "state migration point steps cannot reach an SMP through a CMG".into(),
+            "store user state locally (hard links) or migrate with OneDrive/Enterprise State Roaming",
+        ),
+        "EnableBitLockerAction" | "OfflineEnableBitLockerAction"
+            if s.var("OSDBitLockerCreateRecoveryPassword").is_some_and(|v| v.eq_ignore_ascii_case("AD")) =>
         {
             l.add(
-                "TS016",
-                Severity::Note,
-                "deployment",
-                "PXE and multicast are not supported through a CMG; only boot media works over the internet".into(),
-                "boot internet devices from site-based media whose management point is the CMG",
-            );
-        }
-        if media && d.allow_internet {
-            l.add(
-                "TS028",
-                Severity::Note,
-                "deployment",
-                "boot media over a CMG also needs: client settings \"Allow access to cloud distribution point\" and \"Enable clients to use a CMG\"; site-based media with a strong password and the CMG as management point; the management point set to intranet and internet (2010/2103); with a PKI CMG certificate, its trusted root in the boot image".into(),
-                "peforge media build --mp https://<CMG>/CCM_Proxy_MutualAuth/<id> --root-cert <root> builds such media; peforge cert inject adds the root to a boot image",
-            );
-        }
-        if media && winpe {
-            l.add(
-                "TS017",
+                "TS018",
                 Severity::Warning,
-                "deployment",
-                "Windows PE has no wireless support: the device needs a wired internet connection for the whole run".into(),
-                "tell users to plug in a network cable",
-            );
-        }
-        if winpe && d.availability == Availability::Clients && d.allow_internet {
-            l.add(
-                "TS023",
-                Severity::Note,
-                "deployment",
-                "an OS deployment available to clients only starts from Software Center over a CMG (ConfigMgr 2006+); boot media needs availability including media".into(),
-                "use availability = \"clients_media_pxe\" or \"media_pxe\" for boot media over the CMG (2010+)",
-            );
-        }
-        let upgrade = steps
-            .iter()
-            .find(|(_, s)| is(s, "UpgradeOperatingSystemAction"));
-        if let (Some((loc, _)), true) = (upgrade, media && d.allow_internet) {
-            l.add(
-                "TS026",
-                Severity::Error,
                 loc,
-                "an in-place upgrade over a CMG starts from Software Center; Windows PE, PXE and task sequence media are not supported".into(),
-                "deploy the upgrade with availability = \"clients\"",
-            );
+                "recovery key escrow \"In Active Directory\" needs AD; the step fails by default if escrow fails".into(),
+                "escrow to the site database (2203+) or to Entra ID",
+            )
         }
-        if d.purpose == Purpose::Required && winpe {
+        "AutoApplyAction" => l.add(
+            "TS022",
+            Severity::Warning,
+            loc,
+            "Auto Apply Drivers works over a CMG only if the driver content is on the CMG (unconfirmed)".into(),
+            "prefer Apply Driver Package with packages distributed to the CMG",
+        ),
+        _ => {}
+    }
+    account_and_limit_rules(l, loc, s, t);
+}
+
+/// TS004–TS008: Setup Windows and ConfigMgr.
+fn setup_windows_rules(l: &mut Lint, loc: &str, s: &Step, auth: ClientAuth) {
+    let props = s.var("SMSClientInstallProperties").unwrap_or("");
+    match property(props, "CCMHOSTNAME") {
+        None => {
+            let sev = match auth {
+                ClientAuth::Entra | ClientAuth::Token => Severity::Error,
+                ClientAuth::Pki => Severity::Note,
+                ClientAuth::Unknown => Severity::Warning,
+            };
             l.add(
-                "TS024",
-                Severity::Note,
-                "deployment",
-                "a required OS deployment is high-risk: ConfigMgr verifies the collection size (default threshold 100)".into(),
-                "target a small collection, or make it available",
+                "TS004",
+                sev,
+                loc,
+                "installation properties have no CCMHOSTNAME; Entra-joined and token-authenticated internet clients need it".into(),
+                "add CCMHOSTNAME=<CMG host>/CCM_Proxy_MutualAuth/<id> (Cloud attach → CMG properties, or SMS_ActiveMPCandidate Type=Internet)",
             );
         }
-        if d.provisioning {
-            let installs: Vec<&(String, &Step)> = steps
-                .iter()
-                .filter(|(_, s)| {
-                    [
-                        "InstallApplicationAction",
-                        "InstallUpdateAction",
-                        "InstallSoftwareAction",
-                    ]
-                    .contains(&s.short_type())
-                })
-                .collect();
-            if let (Some((loc, _)), false) = (installs.first(), d.client_auth == ClientAuth::Pki) {
-                {
-                    l.add(
-                        "TS019",
-                        Severity::Warning,
-                        loc,
-                        "a PROVISIONTS sequence that installs applications or updates needs a PKI client authentication certificate; token authentication alone fails".into(),
-                        "deploy a client authentication certificate before the sequence runs, or move installs to separate deployments",
-                    );
-                }
-            }
-            let apps: usize = installs
-                .iter()
-                .map(|(_, s)| match s.short_type() {
-                    "InstallApplicationAction" => s
-                        .var("OSDAppCount")
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .filter(|n| *n > 0)
-                        .unwrap_or_else(|| {
-                            s.var("ApplicationName")
-                                .map(|a| a.split(':').filter(|x| !x.is_empty()).count())
-                                .unwrap_or(0)
-                                .max(1)
-                        }),
-                    _ => 1,
-                })
-                .sum();
-            if apps > ESP_APP_LIMIT {
-                l.add(
-                    "TS020",
-                    Severity::Warning,
-                    "deployment",
-                    format!("PROVISIONTS sequence installs {apps} applications/packages; the enrollment status page times out after 60 minutes by default (0x800705b4). peforge warns above {ESP_APP_LIMIT}"),
-                    "keep only critical apps in this sequence; deploy the rest separately or through self-service",
-                );
-            }
-        }
-    } else {
+        Some(v) => check_ccmhostname(l, loc, v),
+    }
+    if props
+        .split_whitespace()
+        .any(|p| p.eq_ignore_ascii_case("/UsePKICert"))
+        && auth != ClientAuth::Pki
+    {
         l.add(
-            "TS001",
-            Severity::Note,
-            "deployment",
-            "no deployment settings given; deployment rules (internet option, availability, deployment option, content) were not checked".into(),
-            "pass --deployment deploy.toml",
+            "TS006",
+            Severity::Warning,
+            loc,
+            "/UsePKICert: without a valid PKI client certificate every HTTPS management point, the CMG included, is filtered out".into(),
+            "remove /UsePKICert for Entra or token-authenticated clients (set client_auth = \"pki\" in deploy.toml if clients have certificates)",
         );
     }
+    if property(props, "CCMHOSTNAME").is_some()
+        && property(props, "SMSSITECODE").is_some_and(|c| c.eq_ignore_ascii_case("AUTO"))
+    {
+        l.add(
+            "TS007",
+            Severity::Error,
+            loc,
+            "SMSSITECODE=AUTO together with CCMHOSTNAME".into(),
+            "give the three-character site code: SMSSITECODE=ABC",
+        );
+    }
+    if s.attr("continueOnError") == Some("true") {
+        l.add(
+            "TS008",
+            Severity::Warning,
+            loc,
+            "Continue on error is enabled on Setup Windows and ConfigMgr".into(),
+            "clear continueOnError on this step",
+        );
+    }
+}
 
-    let mut findings = l.out;
-    findings.sort_by(|a, b| {
-        (a.severity, a.rule, &a.location, &a.message).cmp(&(
-            b.severity,
-            b.rule,
-            &b.location,
-            &b.message,
-        ))
-    });
-    findings.dedup();
-    let count = |s| findings.iter().filter(|f| f.severity == s).count();
-    Report {
-        source: source.to_string(),
-        deployment_checked: dep.is_some(),
-        errors: count(Severity::Error),
-        warnings: count(Severity::Warning),
-        notes: count(Severity::Note),
-        findings,
+/// TS010: UNC paths in the command line, variables or inline script.
+fn unc_rules(l: &mut Lint, loc: &str, s: &Step) {
+    let mut texts: Vec<&str> = Vec::new();
+    if let Some(a) = &s.action {
+        texts.push(a);
+    }
+    for v in s.vars.iter().flatten() {
+        texts.push(&v.value);
+    }
+    let script = s
+        .var("OSDRunPowerShellScriptSourceScript")
+        .and_then(super::author::decode_script);
+    let found = texts
+        .iter()
+        .find_map(|t| has_unc(t))
+        .map(|u| (u, ""))
+        .or_else(|| {
+            script
+                .as_deref()
+                .and_then(has_unc)
+                .map(|u| (u, " (in the inline script)"))
+        });
+    if let Some((unc, where_)) = found {
+        l.add(
+            "TS010",
+            Severity::Warning,
+            loc,
+            format!("UNC path {unc}{where_} is unreachable from the internet"),
+            "put the files in a package distributed to the content-enabled CMG and reference it",
+        );
+    }
+}
+
+/// TS021, TS027, TS025: run-as accounts, stored passwords, editor limits.
+fn account_and_limit_rules(l: &mut Lint, loc: &str, s: &Step, t: &str) {
+    // TS021: run-as accounts.
+    let runas = [
+        "_SMSTSRunCommandLineAsUser",
+        "_SMSTSRunPowerShellAsUser",
+        "RunAsUser",
+    ]
+    .iter()
+    .any(|n| s.var(n).is_some_and(|v| v.eq_ignore_ascii_case("true")))
+        || s.var("SMSTSRunCommandLineUserName")
+            .is_some_and(|v| !v.is_empty());
+    if runas && (t == "RunCommandLineAction" || t == "RunPowerShellScriptAction") {
+        l.add(
+            "TS021",
+            Severity::Warning,
+            loc,
+            "runs as another account; domain credentials do not work without a domain, and run-as always fails in WinPE".into(),
+            "run as the local system account",
+        );
+    }
+    // TS027: a password stored in the sequence (console exports leave them out).
+    if let Some(v) = s.vars.iter().flatten().find(|v| {
+        let p = v.property().unwrap_or(v.name());
+        p.to_ascii_lowercase().contains("password") && !v.value.is_empty()
+    }) {
+        l.add(
+            "TS027",
+            Severity::Warning,
+            loc,
+            format!("{} holds a password in the task sequence file", v.name()),
+            "leave it empty in source control and set it in the console or as a hidden collection variable",
+        );
+    }
+    // TS025: editor limits.
+    if s.attr("description")
+        .is_some_and(|d| d.chars().count() > 256)
+    {
+        l.add(
+            "TS025",
+            Severity::Note,
+            loc,
+            "description longer than the editor's 256 characters".into(),
+            "shorten the description",
+        );
+    }
+    if s.name().chars().count() > 50 {
+        l.add(
+            "TS025",
+            Severity::Note,
+            loc,
+            "step name longer than the editor's 50 characters".into(),
+            "shorten the name",
+        );
+    }
+}
+
+/// The deployment rules (internet option, content, deployment option, availability).
+fn deployment_rules(
+    l: &mut Lint,
+    d: &Deployment,
+    steps: &[(String, &Step)],
+    media: bool,
+    winpe: bool,
+) {
+    if !d.allow_internet {
+        l.add(
+            "TS001",
+            Severity::Error,
+            "deployment",
+            "\"Allow task sequence to run for client on the Internet\" is off; it is required for every internet scenario".into(),
+            "set allow_internet = true",
+        );
+    }
+    if d.content_enabled_cmg == Some(false) {
+        l.add(
+            "TS009",
+            Severity::Error,
+            "deployment",
+            "the CMG is not content-enabled; internet clients cannot get the referenced content".into(),
+            "enable \"Allow CMG to function as a cloud distribution point and serve content from Azure storage\" and distribute content.json's items to it",
+        );
+    } else if d.content_enabled_cmg.is_none() {
+        l.add(
+            "TS009",
+            Severity::Note,
+            "deployment",
+            "all referenced content must be on a content-enabled CMG (see content.json)".into(),
+            "set content_enabled_cmg = true once distributed",
+        );
+    }
+    if d.deployment_option == DeploymentOption::AccessDirectly {
+        l.add(
+            "TS014",
+            Severity::Warning,
+            "deployment",
+            "\"Access content directly from a distribution point\" needs an SMB package share, which a CMG does not offer".into(),
+            "use deployment_option = \"download_when_needed\"",
+        );
+    }
+    if media && d.deployment_option != DeploymentOption::DownloadWhenNeeded {
+        l.add(
+            "TS015",
+            Severity::Error,
+            "deployment",
+            "a deployment available to media/PXE must use \"Download content locally when needed by the running task sequence\"".into(),
+            "set deployment_option = \"download_when_needed\"",
+        );
+    }
+    if matches!(
+        d.availability,
+        Availability::ClientsMediaPxe | Availability::MediaPxe | Availability::MediaPxeHidden
+    ) && d.allow_internet
+    {
+        l.add(
+            "TS016",
+            Severity::Note,
+            "deployment",
+            "PXE and multicast are not supported through a CMG; only boot media works over the internet".into(),
+            "boot internet devices from site-based media whose management point is the CMG",
+        );
+    }
+    if media && d.allow_internet {
+        l.add(
+            "TS028",
+            Severity::Note,
+            "deployment",
+            "boot media over a CMG also needs: client settings \"Allow access to cloud distribution point\" and \"Enable clients to use a CMG\"; site-based media with a strong password and the CMG as management point; the management point set to intranet and internet (2010/2103); with a PKI CMG certificate, its trusted root in the boot image".into(),
+            "peforge media build --mp https://<CMG>/CCM_Proxy_MutualAuth/<id> --root-cert <root> builds such media; peforge cert inject adds the root to a boot image",
+        );
+    }
+    winpe_media_rules(l, d, steps, media, winpe);
+    provisioning_rules(l, d, steps);
+}
+
+/// TS017, TS023, TS026 and the required-deployment rules of an OS deployment.
+fn winpe_media_rules(
+    l: &mut Lint,
+    d: &Deployment,
+    steps: &[(String, &Step)],
+    media: bool,
+    winpe: bool,
+) {
+    if media && winpe {
+        l.add(
+            "TS017",
+            Severity::Warning,
+            "deployment",
+            "Windows PE has no wireless support: the device needs a wired internet connection for the whole run".into(),
+            "tell users to plug in a network cable",
+        );
+    }
+    if winpe && d.availability == Availability::Clients && d.allow_internet {
+        l.add(
+            "TS023",
+            Severity::Note,
+            "deployment",
+            "an OS deployment available to clients only starts from Software Center over a CMG (ConfigMgr 2006+); boot media needs availability including media".into(),
+            "use availability = \"clients_media_pxe\" or \"media_pxe\" for boot media over the CMG (2010+)",
+        );
+    }
+    let upgrade = steps
+        .iter()
+        .find(|(_, s)| is(s, "UpgradeOperatingSystemAction"));
+    if let (Some((loc, _)), true) = (upgrade, media && d.allow_internet) {
+        l.add(
+            "TS026",
+            Severity::Error,
+            loc,
+            "an in-place upgrade over a CMG starts from Software Center; Windows PE, PXE and task sequence media are not supported".into(),
+            "deploy the upgrade with availability = \"clients\"",
+        );
+    }
+    if d.purpose == Purpose::Required && winpe {
+        l.add(
+            "TS024",
+            Severity::Note,
+            "deployment",
+            "a required OS deployment is high-risk: ConfigMgr verifies the collection size (default threshold 100)".into(),
+            "target a small collection, or make it available",
+        );
+    }
+}
+
+/// The rules of a PROVISIONTS sequence (Autopilot into co-management).
+fn provisioning_rules(l: &mut Lint, d: &Deployment, steps: &[(String, &Step)]) {
+    if d.provisioning {
+        let installs: Vec<&(String, &Step)> = steps
+            .iter()
+            .filter(|(_, s)| {
+                [
+                    "InstallApplicationAction",
+                    "InstallUpdateAction",
+                    "InstallSoftwareAction",
+                ]
+                .contains(&s.short_type())
+            })
+            .collect();
+        if let (Some((loc, _)), false) = (installs.first(), d.client_auth == ClientAuth::Pki) {
+            {
+                l.add(
+                    "TS019",
+                    Severity::Warning,
+                    loc,
+                    "a PROVISIONTS sequence that installs applications or updates needs a PKI client authentication certificate; token authentication alone fails".into(),
+                    "deploy a client authentication certificate before the sequence runs, or move installs to separate deployments",
+                );
+            }
+        }
+        let apps: usize = installs
+            .iter()
+            .map(|(_, s)| match s.short_type() {
+                "InstallApplicationAction" => s
+                    .var("OSDAppCount")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| {
+                        s.var("ApplicationName")
+                            .map(|a| a.split(':').filter(|x| !x.is_empty()).count())
+                            .unwrap_or(0)
+                            .max(1)
+                    }),
+                _ => 1,
+            })
+            .sum();
+        if apps > ESP_APP_LIMIT {
+            l.add(
+                "TS020",
+                Severity::Warning,
+                "deployment",
+                format!("PROVISIONTS sequence installs {apps} applications/packages; the enrollment status page times out after 60 minutes by default (0x800705b4). peforge warns above {ESP_APP_LIMIT}"),
+                "keep only critical apps in this sequence; deploy the rest separately or through self-service",
+            );
+        }
     }
 }
 

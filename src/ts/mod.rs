@@ -13,6 +13,7 @@
 //! - [`lint`]: rules with ids, severity, location and fix hints.
 //! - [`deploy`]: `deploy.toml` and the `SMS_Advertisement` flag computation.
 //! - [`package`]: the deployable package (`sequence.xml`, `deployment.json`, `Deploy.ps1`, …).
+//! - [`plan`]: `ts import`, `ts build` and `ts package` as plans the library executes.
 //!
 //! ```
 //! let seq = peforge::ts::source::parse_sequence_str(
@@ -31,6 +32,7 @@ pub mod deploy;
 pub mod lint;
 pub mod model;
 pub mod package;
+pub mod plan;
 pub mod source;
 pub mod xml;
 
@@ -135,6 +137,45 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The output is the input.
+    #[error("{}: output would overwrite the input", path.display())]
+    SameFile {
+        /// The output.
+        path: PathBuf,
+    },
+    /// Writing an output file failed.
+    #[error("writing {}", path.display())]
+    Write {
+        /// The output.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file operation failed (the message names the file when it can).
+    #[error(transparent)]
+    File(std::io::Error),
+    /// The authoring TOML cannot be rendered.
+    #[error("rendering TOML: {message}")]
+    Render {
+        /// The cause.
+        message: String,
+    },
+    /// What was written does not read back as planned.
+    #[error("{message}")]
+    Check {
+        /// What differs.
+        message: String,
+    },
+    /// `ts package` refused: lint found errors.
+    #[error("{}: lint found {errors} error(s), first: {first}", path.display())]
+    LintErrors {
+        /// The task sequence.
+        path: PathBuf,
+        /// How many errors.
+        errors: usize,
+        /// The first, as `rule location: message`.
+        first: String,
+    },
 }
 
 impl Error {
@@ -150,6 +191,10 @@ impl Error {
             ),
             Error::Limit { .. } => Some("task sequences are small; check that this is the right file".into()),
             Error::Invalid { fix, .. } => fix.clone(),
+            Error::SameFile { .. } => Some("write to another file".into()),
+            Error::LintErrors { .. } => Some(
+                "fix them (peforge ts lint shows all), or pass --allow-lint-errors".into(),
+            ),
             Error::Toml { .. } => Some(
                 "see templates/ts/*.toml for the authoring format (`peforge ts import` writes it too)"
                     .into(),

@@ -635,3 +635,32 @@ pub fn item_element(it: &Item) -> Element {
         }
     }
 }
+
+/// The console-export properties of `SMS_TaskSequencePackage` that matter for deployment
+/// (§1): kept on import so lint can check them (rule D2) and packaging can reuse them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageInfo {
+    /// `Name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Description`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `PackageID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<String>,
+    /// `BootImageID` (empty: no boot image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot_image_id: Option<String>,
+    /// `DependentProgram` ("Run another program first": `<PackageID>;;<ProgramName>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependent_program: Option<String>,
+}
+
+impl PackageInfo {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == PackageInfo::default()
+    }
+}

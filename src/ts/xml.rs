@@ -229,37 +229,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
                     _ => continue,
                 };
                 count += 1;
-                if count > MAX_ELEMENTS {
-                    return Err(Error::Limit {
-                        path: path.into(),
-                        what: "element count",
-                        limit: MAX_ELEMENTS as u64,
-                    });
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(Error::Limit {
-                        path: path.into(),
-                        what: "element nesting depth",
-                        limit: MAX_DEPTH as u64,
-                    });
-                }
+                check_limits(count, stack.len(), path)?;
                 if root.is_some() {
                     return Err(xml_err(start, "content after the root element".into()));
                 }
-                let name = s.name().as_ref().to_string();
-                let mut el = Element {
-                    name,
-                    line: lines.at(start).0,
-                    ..Default::default()
-                };
-                for a in s.attributes() {
-                    let a = a.map_err(|e| xml_err(start, e.to_string()))?;
-                    let key = a.key.as_ref().to_string();
-                    let value = a
-                        .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| attr_error(&a.value, start, &lines, path, e.to_string()))?;
-                    el.attrs.push((key, value.into_owned()));
-                }
+                let el = element(&s, start, &lines, path, &xml_err)?;
                 if empty {
                     close(el, &mut stack, &mut root);
                 } else {
@@ -281,34 +255,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
                 push_text(&mut stack, &s, start, &xml_err)?;
             }
             Event::GeneralRef(r) => {
-                let resolved = if r.is_char_ref() {
-                    match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        _ => {
-                            return Err(xml_err(
-                                start,
-                                format!(
-                                    "invalid character reference &{};",
-                                    r.xml_content(XmlVersion::Implicit1_0)
-                                ),
-                            ));
-                        }
-                    }
-                } else {
-                    let name = r.xml_content(XmlVersion::Implicit1_0).into_owned();
-                    match quick_xml::escape::resolve_predefined_entity(&name) {
-                        Some(v) => v.to_string(),
-                        None => {
-                            let (line, column) = lines.at(start);
-                            return Err(Error::Entity {
-                                path: path.into(),
-                                line,
-                                column,
-                                name,
-                            });
-                        }
-                    }
-                };
+                let resolved = reference(&r, start, &lines, path, &xml_err)?;
                 push_text(&mut stack, &resolved, start, &xml_err)?;
             }
             Event::Comment(_) | Event::PI(_) => {}
@@ -335,6 +282,85 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
         ));
     }
     Ok(Document { root, declaration })
+}
+
+/// Refuses a document past the element count or nesting depth limits.
+fn check_limits(count: usize, depth: usize, path: &Path) -> Result<()> {
+    if count > MAX_ELEMENTS {
+        return Err(Error::Limit {
+            path: path.into(),
+            what: "element count",
+            limit: MAX_ELEMENTS as u64,
+        });
+    }
+    if depth >= MAX_DEPTH {
+        return Err(Error::Limit {
+            path: path.into(),
+            what: "element nesting depth",
+            limit: MAX_DEPTH as u64,
+        });
+    }
+    Ok(())
+}
+
+/// A new element from its start tag: name, line and attributes (values normalised).
+fn element(
+    s: &quick_xml::events::BytesStart<'_>,
+    start: u64,
+    lines: &Lines<'_>,
+    path: &Path,
+    xml_err: &dyn Fn(u64, String) -> Error,
+) -> Result<Element> {
+    let mut el = Element {
+        name: s.name().as_ref().to_string(),
+        line: lines.at(start).0,
+        ..Default::default()
+    };
+    for a in s.attributes() {
+        let a = a.map_err(|e| xml_err(start, e.to_string()))?;
+        let key = a.key.as_ref().to_string();
+        let value = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|e| attr_error(&a.value, start, lines, path, e.to_string()))?;
+        el.attrs.push((key, value.into_owned()));
+    }
+    Ok(el)
+}
+
+/// The text of a character reference or one of the five predefined entities; any other
+/// entity is refused.
+fn reference(
+    r: &quick_xml::events::BytesRef<'_>,
+    start: u64,
+    lines: &Lines<'_>,
+    path: &Path,
+    xml_err: &dyn Fn(u64, String) -> Error,
+) -> Result<String> {
+    if r.is_char_ref() {
+        return match r.resolve_char_ref() {
+            Ok(Some(c)) => Ok(c.to_string()),
+            _ => Err(xml_err(
+                start,
+                format!(
+                    "invalid character reference &{};",
+                    r.xml_content(XmlVersion::Implicit1_0)
+                ),
+            )),
+        };
+    }
+    let name = r.xml_content(XmlVersion::Implicit1_0).into_owned();
+    match quick_xml::escape::resolve_predefined_entity(&name) {
+        Some(v) => Ok(v.to_string()),
+        None => {
+            let (line, column) = lines.at(start);
+            Err(Error::Entity {
+                path: path.into(),
+                line,
+                column,
+                name,
+            })
+        }
+    }
 }
 
 /// Turns an attribute value error into [`Error::Entity`] when it names an unknown entity.

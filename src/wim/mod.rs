@@ -10,6 +10,7 @@
 
 #![allow(unsafe_code)] // FFI module: wimlib global init.
 
+pub mod files;
 pub mod offline;
 
 use std::ffi::CString;

@@ -338,7 +338,18 @@ fn variable_findings(
         return Ok(seen);
     };
     let file = vars::open(&dat, pw, &named)?;
-    let l = &file.list;
+    decrypted_findings(plan, &file.list, &mut seen, f);
+    Ok(seen)
+}
+
+/// Stage 3, decrypted: management point, site code, media certificate, and the variables as
+/// reported (secrets redacted unless asked).
+fn decrypted_findings(
+    plan: &InspectPlan,
+    l: &vars::MediaVarList,
+    seen: &mut VarsSeen,
+    f: &mut Findings,
+) {
     match l.get("SMSTSMP") {
         None => f.add(
             "no-mp",
@@ -403,7 +414,6 @@ fn variable_findings(
             },
         });
     }
-    Ok(seen)
 }
 
 /// Stage 4: the boot image: boot index, ConfigMgr or not, and the certificates it trusts

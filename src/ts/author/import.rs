@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::{CondT, Ctx, Doc, ItemT, PREFIX, RefT, SeqT, VarT, cond};
+use crate::ts::model::PackageInfo;
 use crate::ts::model::{Attrs, Cond, Condition, Item, Sequence, Variable};
-use crate::ts::source::PackageInfo;
 use crate::ts::xml::{self, Element};
 
 /// Deepest group nesting `import` writes. Each level adds one `steps` to a `[[steps.steps…]]`

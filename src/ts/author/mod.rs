@@ -29,8 +29,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::model::PackageInfo;
 use super::model::{Attrs, Cond, Condition, Group, Item, Reference, Sequence, Step, Variable};
-use super::source::PackageInfo;
 use super::xml::{self, Element};
 use super::{Error, Result};
 
@@ -702,11 +702,6 @@ fn cond(c: &CondT, loc: &str, ctx: &Ctx<'_>) -> Result<Cond> {
             Some("e.g. condition = { variable = \"_SMSTSInWinPE\", operator = \"equals\", value = \"true\" }"),
         ));
     }
-    let expr = |class: &str, p: Vec<(String, String)>, extra: &[(&str, String)]| {
-        let mut attrs: Attrs = vec![("type".into(), format!("{PREFIX}{class}"))];
-        attrs.extend(extra.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
-        Cond::Expression { attrs, props: p }
-    };
     for (kind, list) in [("and", &c.and), ("or", &c.or), ("not", &c.not)] {
         if let Some(list) = list {
             let mut children = Vec::new();
@@ -718,6 +713,18 @@ fn cond(c: &CondT, loc: &str, ctx: &Ctx<'_>) -> Result<Cond> {
             return Ok(Cond::Operator { attrs, children });
         }
     }
+    leaf(c, loc, ctx)
+}
+
+/// A condition expression (`<expression type="SMS_TaskSequence_...ConditionExpression">`).
+fn expr(class: &str, p: Vec<(String, String)>, extra: &[(&str, String)]) -> Cond {
+    let mut attrs: Attrs = vec![("type".into(), format!("{PREFIX}{class}"))];
+    attrs.extend(extra.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
+    Cond::Expression { attrs, props: p }
+}
+
+/// A leaf condition: variable, WMI, file, folder, registry, software, expression or XML.
+fn leaf(c: &CondT, loc: &str, ctx: &Ctx<'_>) -> Result<Cond> {
     if let Some(v) = &c.variable {
         let op = c.operator.clone().unwrap_or_else(|| "equals".into());
         return Ok(expr(
