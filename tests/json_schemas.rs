@@ -64,12 +64,58 @@ const ROWS: &[Row] = &[
     Row { schema: "client-cmdline", args: &["client", "cmdline", "--cmg", "cmg.contoso.com", "--site-code", "P01", "--provision-ts", "ABC20001", "--no-crl-check", "--mp", "https://mp.contoso.com", "--format", "json"], exit: &[0] },
     Row { schema: "esp-diagnose", args: &["esp", "diagnose", "--hive", "SOFTWARE", "--json"], exit: &[0, 1] },
     Row { schema: "esp-diagnose", args: &["esp", "diagnose", "--wim", "boot.wim", "--index", "1", "--json"], exit: &[0, 1] },
+    Row { schema: "ade-profile-init", args: &["ade", "profile", "init", "--preset", "user-modern", "-o", "ade.toml", "--json"], exit: &[0] },
+    Row { schema: "ade-profile-lint", args: &["ade", "profile", "lint", "ade.toml", "--format", "json"], exit: &[0, 1] },
+    Row { schema: "ade-profile-lint", args: &["ade", "profile", "lint", "junk/bad-ade.toml", "--format", "json"], exit: &[1] },
+    Row { schema: "ade-profile-build", args: &["ade", "profile", "build", "ade.toml", "-o", "ade.json", "--json"], exit: &[0] },
+    Row { schema: "ade-profile-import", args: &["ade", "profile", "import", "ade.json", "-o", "ade-back.toml", "--json"], exit: &[0] },
+    Row { schema: "ade-skip-keys", args: &["ade", "skip-keys", "--json"], exit: &[0] },
+    Row { schema: "driver-inspect", args: &["driver", "inspect", "{vectors}/inf", "--json"], exit: &[0, 1] },
+    Row { schema: "wim-customize", args: &["wim", "customize", "--wim", "boot.wim", "--overlay", "overlay:Windows\\Peforge", "--start-script", "start.cmd", "--json"], exit: &[0] },
+    Row { schema: "wim-customize", args: &["wim", "customize", "--wim", "boot.wim", "--list", "--json"], exit: &[0] },
+    Row { schema: "media-build", args: &["media", "build", "--boot-wim", "boot.wim", "--mp", MP, "--site-code", "PS1", "--password-file", "media.pass", "-o", "c-dir/", "--json"], exit: &[0] },
+    Row { schema: "media-inspect", args: &["media", "inspect", "c-dir", "--password-file", "media.pass", "--json"], exit: &[0, 1] },
 ];
 
 /// Each schema file with its history of (schema_version, fingerprint); the last line is the
 /// current one. The fingerprint is the SHA-256 of the schema's canonical JSON without its
 /// `title`, `description` and `$comment` strings, so wording edits need no new version.
 const SCHEMAS: &[(&str, &[(u64, &str)])] = &[
+    (
+        "ade-profile-build",
+        &[(
+            1,
+            "2273092d85dc3d0ea42462ebf47be321908073d448f8699e80b0f2bd52fe079c",
+        )],
+    ),
+    (
+        "ade-profile-import",
+        &[(
+            1,
+            "4e5d06cb00ade0a9feae80dbbbe5f5551f70e68ab3dfb93d92be76fd5211a270",
+        )],
+    ),
+    (
+        "ade-profile-init",
+        &[(
+            1,
+            "7e5d415c3997aae71eeb711c39e2677b3f165608e1f27c6e794e47cc2d868b4d",
+        )],
+    ),
+    (
+        "ade-profile-lint",
+        &[(
+            1,
+            "3f3f5abc2b47dfe46a75d069050d6cb9b56fc3c4bbf5b90aefc41981d986f4ef",
+        )],
+    ),
+    (
+        "ade-skip-keys",
+        &[(
+            1,
+            "307297eaf3ad1495aa5966632524dd8cef8e1a6af855310715960f16497dcf82",
+        )],
+    ),
     (
         "cert-inject",
         &[(
@@ -113,6 +159,13 @@ const SCHEMAS: &[(&str, &[(u64, &str)])] = &[
         )],
     ),
     (
+        "driver-inspect",
+        &[(
+            1,
+            "81b840b359c7587911e6476c3ba560a8f22df98bc33f77d1f9ecf8afe2a6885b",
+        )],
+    ),
+    (
         "esp-diagnose",
         &[(
             1,
@@ -142,10 +195,16 @@ const SCHEMAS: &[(&str, &[(u64, &str)])] = &[
     ),
     (
         "media-inspect",
-        &[(
-            1,
-            "f6337270659a5248d8075304ca2013b440f931e8be291ede05cf10b0eb014f9b",
-        )],
+        &[
+            (
+                1,
+                "f6337270659a5248d8075304ca2013b440f931e8be291ede05cf10b0eb014f9b",
+            ),
+            (
+                2,
+                "95102510a369969854dc37887caa1a75221e7c15de1e259a53b16c1f5ce3eacb",
+            ),
+        ],
     ),
     (
         "media-retarget",
@@ -180,6 +239,13 @@ const SCHEMAS: &[(&str, &[(u64, &str)])] = &[
         &[(
             1,
             "f2eea3bbbe6272c3419265c98e241464fb20c8a34c9863fc4f7e65e7f9044330",
+        )],
+    ),
+    (
+        "wim-customize",
+        &[(
+            1,
+            "921d01f2ef86973ce64aac48c01c00acc1030b363d97f85cfbf26053f03c99b5",
         )],
     ),
     (
@@ -279,6 +345,16 @@ fn fixture() -> Dir {
     )
     .ok();
     std::fs::create_dir_all(d.join("junk")).unwrap();
+    // An ADE profile with an error finding (Entra shared mode without locked enrollment).
+    std::fs::write(
+        d.join("junk/bad-ade.toml"),
+        "name = \"bad\"\naffinity = \"entra-shared\"\nlocked_enrollment = false\n",
+    )
+    .unwrap();
+    // What `wim customize` adds: an overlay folder and a start script.
+    std::fs::create_dir_all(d.join("overlay/tools")).unwrap();
+    std::fs::write(d.join("overlay/tools/readme.txt"), "peforge overlay\n").unwrap();
+    std::fs::write(d.join("start.cmd"), "@echo off\r\necho started\r\n").unwrap();
     // A task sequence with lint findings (a UNC path, no deployment settings).
     std::fs::write(
         d.join("junk/bad-ts.toml"),
@@ -327,6 +403,8 @@ fn every_command_output_matches_its_schema() {
     let d = fixture();
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     let templates = templates.to_str().unwrap();
+    let vectors = common::vectors();
+    let vectors = vectors.to_str().unwrap();
     let thumb = thumbprint(&d);
     let mut pairs = String::new();
     let mut seen: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
@@ -336,6 +414,7 @@ fn every_command_output_matches_its_schema() {
             .iter()
             .map(|a| {
                 a.replace("{templates}", templates)
+                    .replace("{vectors}", vectors)
                     .replace("{thumbprint}", &thumb)
             })
             .collect();

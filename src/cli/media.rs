@@ -684,7 +684,8 @@ fn report_outcome(o: &Outcome, json: bool, g: &Global) -> anyhow::Result<Status>
 /// Prints `media inspect`'s report; findings exit 1.
 fn report_inspect(r: &site::InspectReport, json: bool) -> anyhow::Result<Status> {
     if json {
-        output::print_json(r)?;
+        // 2: `boot_image_customization` (issue #9).
+        output::print_json_v(r, 2)?;
     } else {
         output::line(format!(
             "medium: {} ({}{}, {} files)",
