@@ -519,7 +519,30 @@ fn rules_affinity(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
             "set auth = \"setup-assistant-modern\" (modern, MFA) or \"company-portal\"",
         );
     }
-    let user = aff == Some(Affinity::User);
+    rules_auth(l, p, below);
+    if aff == Some(Affinity::None) {
+        l.add("ADE-036", Note, "affinity", "without user affinity suits kiosk, point-of-sale and shared utility devices with no user data", "use affinity = \"user\" for devices that belong to one person");
+        if p.install_company_portal == Some(true) {
+            l.add("DEP-005", Warning, "install_company_portal", "without user affinity, user-bound apps (Company Portal for line-of-business apps included) do not work", "set install_company_portal = false, or use affinity = \"user\"");
+        }
+    }
+    if aff == Some(Affinity::EntraShared) && p.locked_enrollment != Some(true) {
+        l.add(
+            "ADE-040",
+            Error,
+            "locked_enrollment",
+            "Microsoft Entra ID shared mode requires locked enrollment",
+            "set locked_enrollment = true",
+        );
+    }
+}
+
+/// The authentication method's rules (ADE-008..014, ADE-C06, ADE-C08, DEP-003), split from
+/// [`rules_affinity`] to keep each function readable.
+fn rules_auth(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
+    use Severity::{Error, Note, Warning};
+    let auth = p.auth();
+    let user = p.affinity() == Some(Affinity::User);
     if user && auth == Some(Auth::SetupAssistantModern) && below("13.0") {
         l.add("ADE-008", Warning, "auth", "Setup Assistant with modern authentication needs iOS/iPadOS 13.0; older devices fall back to the legacy Setup Assistant", "raise target.min_ios to 13.0, or expect legacy authentication on older devices");
     }
@@ -556,21 +579,6 @@ fn rules_affinity(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
     }
     if user && auth == Some(Auth::CompanyPortal) {
         l.add("ADE-C08", Note, "auth", "Company Portal authentication is written as enableAuthenticationViaCompanyPortal = true; Graph's descriptions (G1, G4) read the property backwards, as authenticating with the Setup Assistant, while the Terraform provider (T1) reads it as named: follows the property name (conflict 9)", "nothing to do; check the method in the admin center after the first upload");
-    }
-    if aff == Some(Affinity::None) {
-        l.add("ADE-036", Note, "affinity", "without user affinity suits kiosk, point-of-sale and shared utility devices with no user data", "use affinity = \"user\" for devices that belong to one person");
-        if p.install_company_portal == Some(true) {
-            l.add("DEP-005", Warning, "install_company_portal", "without user affinity, user-bound apps (Company Portal for line-of-business apps included) do not work", "set install_company_portal = false, or use affinity = \"user\"");
-        }
-    }
-    if aff == Some(Affinity::EntraShared) && p.locked_enrollment != Some(true) {
-        l.add(
-            "ADE-040",
-            Error,
-            "locked_enrollment",
-            "Microsoft Entra ID shared mode requires locked enrollment",
-            "set locked_enrollment = true",
-        );
     }
 }
 
@@ -675,6 +683,13 @@ fn rules_shared_ipad(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
             "use 24 or fewer",
         );
     }
+    rules_sessions(l, p);
+}
+
+/// Shared iPad sign-in and session settings (ADE-048..051), split from [`rules_shared_ipad`].
+fn rules_sessions(l: &mut Lint, p: &Profile) {
+    use Severity::{Error, Warning};
+    let si = &p.shared_ipad;
     if let Some(g) = si.passcode_grace_seconds
         && !GRACE_SECONDS.contains(&g)
     {
@@ -943,52 +958,8 @@ fn rules_screens(
                     "keep it in one list only",
                 );
             }
-            let Some(k) = known else { continue };
-            if below(k.introduced) {
-                let mut seed = k
-                    .seed_minimum
-                    .map(|s| format!("; the seed says {s} (conflict 6: both values reported)"))
-                    .unwrap_or_default();
-                if k.key == "DeviceToDeviceMigration" {
-                    seed.push_str("; Apple's own description says iOS 13 (conflict 6)");
-                }
-                l.add(
-                    "ADE-070",
-                    Note,
-                    &at,
-                    format!(
-                        "{} needs iOS {} (Apple){seed}: on older devices the choice does nothing",
-                        k.key, k.introduced
-                    ),
-                    "nothing to do if older devices may show the screen",
-                );
-            } else if let Some(s) = k.seed_minimum
-                && below(s)
-            {
-                l.add(
-                    "ADE-070",
-                    Note,
-                    &at,
-                    format!(
-                        "{}: Apple says iOS {}, the seed {s} (conflict 6: both values reported)",
-                        k.key, k.introduced
-                    ),
-                    "nothing to do",
-                );
-            }
-            if let Some(d) = k.deprecated
-                && at_least(d)
-            {
-                l.add(
-                    "ADE-C03",
-                    Note,
-                    &at,
-                    format!(
-                        "{} is deprecated from iOS {d} (Apple): no effect on these devices",
-                        k.key
-                    ),
-                    "remove it once no device older than that is enrolled",
-                );
+            if let Some(k) = known {
+                screen_versions(l, &at, k, below, at_least);
             }
         }
     }
@@ -1055,6 +1026,64 @@ fn unknown_key_message(h: &str) -> String {
     format!(
         "{h:?} is not a skip key in Apple's list (A1, October 2024) nor a wizard screen name; kept as written (Apple adds keys every release)"
     )
+}
+
+/// The version notes of one listed screen (ADE-070 with conflict 6, ADE-C03), split from
+/// [`rules_screens`].
+fn screen_versions(
+    l: &mut Lint,
+    at: &str,
+    k: &skipkeys::SkipKey,
+    below: &dyn Fn(&str) -> bool,
+    at_least: &dyn Fn(&str) -> bool,
+) {
+    use Severity::Note;
+    if below(k.introduced) {
+        let mut seed = k
+            .seed_minimum
+            .map(|s| format!("; the seed says {s} (conflict 6: both values reported)"))
+            .unwrap_or_default();
+        if k.key == "DeviceToDeviceMigration" {
+            seed.push_str("; Apple's own description says iOS 13 (conflict 6)");
+        }
+        l.add(
+            "ADE-070",
+            Note,
+            at,
+            format!(
+                "{} needs iOS {} (Apple){seed}: on older devices the choice does nothing",
+                k.key, k.introduced
+            ),
+            "nothing to do if older devices may show the screen",
+        );
+    } else if let Some(s) = k.seed_minimum
+        && below(s)
+    {
+        l.add(
+            "ADE-070",
+            Note,
+            at,
+            format!(
+                "{}: Apple says iOS {}, the seed {s} (conflict 6: both values reported)",
+                k.key, k.introduced
+            ),
+            "nothing to do",
+        );
+    }
+    if let Some(d) = k.deprecated
+        && at_least(d)
+    {
+        l.add(
+            "ADE-C03",
+            Note,
+            at,
+            format!(
+                "{} is deprecated from iOS {d} (Apple): no effect on these devices",
+                k.key
+            ),
+            "remove it once no device older than that is enrolled",
+        );
+    }
 }
 
 fn rules_certs(l: &mut Lint, p: &Profile, certs: &[Cert]) {
@@ -1269,11 +1298,7 @@ fn rules_graph_body(l: &mut Lint, body: &Map<String, Value>) {
 pub fn render_text(r: &Report) -> String {
     let mut s = String::new();
     for f in &r.findings {
-        let sev = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        };
+        let sev = f.severity.as_str();
         s.push_str(&format!(
             "{}: {sev}[{}]: {}: {}\n    fix: {}\n",
             f.location, f.rule, f.setting, f.message, f.fix
@@ -1304,7 +1329,7 @@ pub fn sarif(r: &Report) -> Value {
             json!({
                 "ruleId": f.rule,
                 "ruleIndex": RULES.iter().position(|x| x.id == f.rule).unwrap_or(0),
-                "level": match f.severity { Severity::Error => "error", Severity::Warning => "warning", Severity::Note => "note" },
+                "level": f.severity.as_str(),
                 "message": {"text": format!("{}: {} Fix: {}", f.setting, f.message, f.fix)},
                 "locations": [{"physicalLocation": phys, "logicalLocations": [{"fullyQualifiedName": f.setting}]}],
                 "properties": {"basis": f.basis},
