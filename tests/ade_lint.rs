@@ -451,6 +451,29 @@ fn cases() -> Vec<Case> {
             ],
         ),
         c("ADE-078", "note", &[("default", "true")], &[]),
+        // ADE-059 (a default, no severity in the spec): a note only when the TOML leaves it out.
+        c(
+            "ADE-059",
+            "note",
+            &[],
+            &[("await_final_configuration", "false")],
+        ),
+        // ADE-065 (no severity in the spec): a note only when `show` lists screens.
+        c(
+            "ADE-065",
+            "note",
+            &[("setup_assistant.show", "[\"Siri\"]")],
+            &[],
+        ),
+        c(
+            "ADE-C08",
+            "note",
+            &[("auth", "\"company-portal\"")],
+            &[
+                ("auth", "\"setup-assistant\""),
+                ("install_company_portal", "true"),
+            ],
+        ),
         c(
             "DEP-003",
             "note",
@@ -1136,4 +1159,290 @@ fn bad_input_is_one_line_exit_2_and_nothing_written() {
     d.peforge(&["ade", "profile", "import", "same.json", "-o", "same.json"])
         .fails(2);
     assert_eq!(std::fs::read_to_string(d.join("same.json")).unwrap(), "{}");
+}
+
+/// The first finding of `rule` in a lint report.
+fn finding<'a>(v: &'a Value, rule: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule}: {v}"))
+}
+
+/// The messages of the findings of `rule` in a lint report.
+fn messages(v: &Value, rule: &str) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_conflict_names_the_source_it_follows() {
+    // Spec §1.3: one row per conflict a lint rule can touch (all 12), with the phrases its message
+    // must carry: the conflict's number and which source is followed (or that both are reported,
+    // or that it is unknown/unverified). The phrases are the spec's own resolutions.
+    let d = Dir::new();
+    let src = vectors().join("ade/graph-depiosenrollmentprofile.packt-cookbook.post.json");
+    let mut body: Value = serde_json::from_str(&std::fs::read_to_string(&src).unwrap()).unwrap();
+    body["waitForDeviceConfiguredConfirmation"] =
+        (!body["awaitDeviceConfiguredConfirmation"].as_bool().unwrap()).into();
+    body["zoomDisabled"] = (!body["zoomDisabled"].as_bool().unwrap()).into();
+    let graph = serde_json::to_string_pretty(&body).unwrap();
+    let toml = |set: &[(&str, &str)]| with(set);
+    let shared = [
+        NONE,
+        NO_AUTH,
+        SHARED,
+        MAX,
+        FAMS,
+        ("target.min_ios", "\"13.3\""),
+    ];
+    let rows: Vec<(u32, &str, String, &str, Vec<&str>)> = vec![
+        (
+            1,
+            "ADE-021",
+            toml(&[]),
+            "toml",
+            vec!["15 min", "S2 L134 said 10", "follows S1 L403, conflict 1"],
+        ),
+        (
+            2,
+            "ADE-078",
+            toml(&[("default", "true")]),
+            "toml",
+            vec!["S2 L110", "follows S1, conflict 2", "setDefaultProfile"],
+        ),
+        (
+            3,
+            "ADE-044",
+            toml(&shared),
+            "toml",
+            vec!["13.4", "from 13.3", "follows 13.4, conflict 3"],
+        ),
+        (
+            4,
+            "ADE-048",
+            toml(&[("shared_ipad.passcode_grace_seconds", "120")]),
+            "toml",
+            vec!["0 to 14,400", "follows S1, conflict 4"],
+        ),
+        (
+            5,
+            "ADE-021",
+            toml(&[]),
+            "toml",
+            vec![
+                "1,000 profiles per token",
+                "said 100",
+                "follows S1, conflict 5",
+            ],
+        ),
+        (
+            6,
+            "ADE-070",
+            toml(&[
+                (
+                    "setup_assistant.hide",
+                    "[\"iMessageAndFaceTime\", \"DeviceToDeviceMigration\"]",
+                ),
+                ("target.min_ios", "\"10.0\""),
+            ]),
+            "toml",
+            vec![
+                "iOS 12.0 (Apple)",
+                "the seed says 9.0",
+                "conflict 6: both values reported",
+            ],
+        ),
+        (
+            6,
+            "ADE-070",
+            toml(&[
+                ("setup_assistant.hide", "[\"DeviceToDeviceMigration\"]"),
+                ("target.min_ios", "\"12.0\""),
+            ]),
+            "toml",
+            vec![
+                "iOS 12.4 (Apple)",
+                "own description says iOS 13 (conflict 6)",
+            ],
+        ),
+        (
+            7,
+            "ADE-058",
+            toml(&[
+                ("await_final_configuration", "true"),
+                ("auth", "\"company-portal\""),
+            ]),
+            "toml",
+            vec!["T1 also requires modern auth", "follows S1, conflict 7"],
+        ),
+        (
+            8,
+            "ADE-C06",
+            toml(&[VPP]),
+            "toml",
+            vec![
+                "companyPortalVppTokenId",
+                "S1 L219",
+                "follows S1 (conflict 8)",
+            ],
+        ),
+        (
+            9,
+            "ADE-C08",
+            toml(&[("auth", "\"company-portal\"")]),
+            "toml",
+            vec![
+                "enableAuthenticationViaCompanyPortal = true",
+                "(G1, G4) read the property backwards",
+                "follows the property name (conflict 9)",
+            ],
+        ),
+        (
+            10,
+            "ADE-C04",
+            graph.clone(),
+            "json",
+            vec![
+                "awaitDeviceConfiguredConfirmation is",
+                "unknown (conflict 10)",
+            ],
+        ),
+        (
+            11,
+            "ADE-C01",
+            graph.clone(),
+            "json",
+            vec![
+                "zoomDisabled is",
+                "enabledSkipKeys",
+                "unverified (conflict 11)",
+            ],
+        ),
+        (
+            12,
+            "ADE-C02",
+            toml(&[(
+                "setup_assistant.hide",
+                "[\"OSShowcase\", \"DeviceToDeviceMigration\"]",
+            )]),
+            "toml",
+            vec![
+                "\"OSShowcase\"",
+                "T1",
+                "A5",
+                "your spelling is kept (conflict 12)",
+            ],
+        ),
+        (
+            12,
+            "ADE-C02",
+            toml(&[(
+                "setup_assistant.hide",
+                "[\"OSShowCase\", \"DeviceToDeviceMigration\"]",
+            )]),
+            "toml",
+            vec!["\"OSShowCase\"", "your spelling is kept (conflict 12)"],
+        ),
+    ];
+    let mut covered: Vec<u32> = rows.iter().map(|r| r.0).collect();
+    covered.dedup();
+    assert_eq!(
+        covered,
+        (1..=12).collect::<Vec<_>>(),
+        "every conflict of spec §1.3 has a row"
+    );
+    for (i, (n, rule, text, ext, want)) in rows.iter().enumerate() {
+        let v = lint(&d, &format!("conflict{i}.{ext}"), text, &[]);
+        let msgs = messages(&v, rule);
+        assert!(
+            msgs.iter().any(|m| want.iter().all(|w| m.contains(w))),
+            "conflict {n}: no {rule} message with {want:?}: {msgs:?}"
+        );
+    }
+    // A key known only from A5/T1 says so; a made-up one does not claim a source.
+    let v = lint(
+        &d,
+        "tips.toml",
+        &toml(&[(
+            "setup_assistant.hide",
+            "[\"Tips\", \"Bogus\", \"DeviceToDeviceMigration\"]",
+        )]),
+        &[],
+    );
+    let msgs = messages(&v, "ADE-C02");
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("\"Tips\"")
+                && m.contains("go-ios (A5) or Terraform captures (T1)")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.starts_with("\"Bogus\"")
+            && !m.contains("(A5)")
+            && m.contains("kept as written")),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn rules_without_a_spec_severity() {
+    // ADE-059 and ADE-065 carry no severity in the spec (a default; an explanation). They are notes
+    // only where the file leaves the reader guessing; never an error or a warning.
+    let d = Dir::new();
+    let v = lint(
+        &d,
+        "n.toml",
+        &with(&[("setup_assistant.show", "[\"Siri\"]")]),
+        &[],
+    );
+    for rule in ["ADE-059", "ADE-065"] {
+        assert_eq!(has(&v, rule).as_deref(), Some("note"), "{rule}: {v}");
+        let f = finding(&v, rule);
+        assert!(
+            f["message"].as_str().unwrap().contains("documented (S1 L3"),
+            "{f}"
+        );
+    }
+    // The setting's place is its line in the file.
+    let t = with(&[("setup_assistant.show", "[\"Siri\"]")]);
+    let f = finding(&v, "ADE-065");
+    let line = t.lines().position(|l| l.starts_with("show = ")).unwrap() + 1;
+    assert_eq!(f["line"].as_u64(), Some(line as u64), "{f}");
+    // Not for a Graph body (ADE-S04 covers an absent await flag there), nor on Shared iPad (ADE-045).
+    let src = vectors().join("ade/graph-depiosenrollmentprofile.packt-cookbook.post.json");
+    let mut body: Value = serde_json::from_str(&std::fs::read_to_string(&src).unwrap()).unwrap();
+    let o = body.as_object_mut().unwrap();
+    o.remove("awaitDeviceConfiguredConfirmation");
+    o.remove("waitForDeviceConfiguredConfirmation");
+    let v = lint(&d, "g.json", &body.to_string(), &[]);
+    assert_eq!(has(&v, "ADE-059"), None, "{v}");
+    assert!(
+        messages(&v, "ADE-S04")
+            .iter()
+            .any(|m| m.contains("awaitDeviceConfiguredConfirmation")),
+        "{v}"
+    );
+    let v = lint(
+        &d,
+        "s.toml",
+        &with(&[
+            NONE,
+            NO_AUTH,
+            SHARED,
+            MAX,
+            FAMS,
+            ("setup_assistant.show", "[\"Siri\"]"),
+        ]),
+        &[],
+    );
+    assert_eq!(has(&v, "ADE-065"), None, "{v}");
+    assert_eq!(has(&v, "ADE-045").as_deref(), Some("note"));
 }

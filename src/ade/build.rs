@@ -221,6 +221,9 @@ fn fix_up(
 /// JSON.
 pub fn to_graph(p: &Profile, certs: &[Cert]) -> std::result::Result<Map<String, Value>, String> {
     let mut m = Map::new();
+    // Keys are sorted (serde_json's map), so the order of these calls does not matter.
+    auth_props(&mut m, p)?;
+    shared_ipad_props(&mut m, &p.shared_ipad);
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
     };
@@ -231,47 +234,6 @@ pub fn to_graph(p: &Profile, certs: &[Cert]) -> std::result::Result<Map<String, 
     if let Some(v) = &p.description {
         put("description", json!(v));
     }
-    let aff = match (&p.affinity, p.affinity()) {
-        (None, _) => Affinity::None,
-        (Some(_), Some(a)) => a,
-        (Some(x), None) => {
-            return Err(format!(
-                "affinity {x:?} is not one of user, none, entra-shared"
-            ));
-        }
-    };
-    let auth = match (&p.auth, p.auth()) {
-        (None, _) => None,
-        (Some(_), Some(a)) => Some(a),
-        (Some(x), None) => {
-            return Err(format!(
-                "auth {x:?} is not one of company-portal, setup-assistant, setup-assistant-modern"
-            ));
-        }
-    };
-    let user = aff == Affinity::User;
-    put("requiresUserAuthentication", json!(user));
-    put(
-        "enableAuthenticationViaCompanyPortal",
-        json!(user && auth == Some(Auth::CompanyPortal)),
-    );
-    put(
-        "configurationWebUrl",
-        json!(user && auth == Some(Auth::SetupAssistantModern)),
-    );
-    put(
-        "requireCompanyPortalOnSetupAssistantEnrolledDevices",
-        json!(
-            user && matches!(
-                auth,
-                Some(Auth::SetupAssistant | Auth::SetupAssistantModern)
-            ) && p.install_company_portal == Some(true)
-        ),
-    );
-    put(
-        "userlessSharedAadModeEnabled",
-        json!(aff == Affinity::EntraShared),
-    );
     if let Some(v) = &p.company_portal_vpp_token {
         put("companyPortalVppTokenId", json!(v));
     }
@@ -345,7 +307,64 @@ pub fn to_graph(p: &Profile, certs: &[Cert]) -> std::result::Result<Map<String, 
         put(g, json!(graph_only.contains(g)));
     }
     put("enabledSkipKeys", json!(keys));
-    let si = &p.shared_ipad;
+    apply_kept(&mut m, &p.graph, "graph")?;
+    Ok(m)
+}
+
+/// Affinity and authentication (spec §4's table): the five flags that encode them.
+fn auth_props(m: &mut Map<String, Value>, p: &Profile) -> std::result::Result<(), String> {
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    let aff = match (&p.affinity, p.affinity()) {
+        (None, _) => Affinity::None,
+        (Some(_), Some(a)) => a,
+        (Some(x), None) => {
+            return Err(format!(
+                "affinity {x:?} is not one of user, none, entra-shared"
+            ));
+        }
+    };
+    let auth = match (&p.auth, p.auth()) {
+        (None, _) => None,
+        (Some(_), Some(a)) => Some(a),
+        (Some(x), None) => {
+            return Err(format!(
+                "auth {x:?} is not one of company-portal, setup-assistant, setup-assistant-modern"
+            ));
+        }
+    };
+    let user = aff == Affinity::User;
+    put("requiresUserAuthentication", json!(user));
+    put(
+        "enableAuthenticationViaCompanyPortal",
+        json!(user && auth == Some(Auth::CompanyPortal)),
+    );
+    put(
+        "configurationWebUrl",
+        json!(user && auth == Some(Auth::SetupAssistantModern)),
+    );
+    put(
+        "requireCompanyPortalOnSetupAssistantEnrolledDevices",
+        json!(
+            user && matches!(
+                auth,
+                Some(Auth::SetupAssistant | Auth::SetupAssistantModern)
+            ) && p.install_company_portal == Some(true)
+        ),
+    );
+    put(
+        "userlessSharedAadModeEnabled",
+        json!(aff == Affinity::EntraShared),
+    );
+    Ok(())
+}
+
+/// The Shared iPad settings (absent ones sent as Graph's non-nullable zero/false).
+fn shared_ipad_props(m: &mut Map<String, Value>, si: &super::profile::SharedIpad) {
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
     put("enableSharedIPad", json!(si.enabled.unwrap_or(false)));
     put(
         "sharedIPadMaximumUserCount",
@@ -366,8 +385,6 @@ pub fn to_graph(p: &Profile, certs: &[Cert]) -> std::result::Result<Map<String, 
         "temporarySessionTimeoutInSeconds",
         json!(si.temporary_session_timeout_seconds.unwrap_or(0)),
     );
-    apply_kept(&mut m, &p.graph, "graph")?;
-    Ok(m)
 }
 
 /// The PATCH body: client-settable properties only (no `id`, `isDefault`,

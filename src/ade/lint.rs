@@ -111,6 +111,7 @@ pub const RULES: &[Rule] = &[
     r("ADE-055", "deny-all-pairing", P, D, "S1 L288"),
     r("ADE-057", "await-final-configuration", P, D, "S1 L294-298"),
     r("ADE-058", "await-authentication", P, D, "S1 L300-304"),
+    r("ADE-059", "await-default", P, D, "S1 L306, L308"),
     r("ADE-060", "await-shared-ipad", P, D, "S1 L310-313"),
     r("ADE-061", "device-name-applied", P, D, "S1 L314"),
     r("ADE-062", "device-name-template", P, D, "S1 L318"),
@@ -122,6 +123,7 @@ pub const RULES: &[Rule] = &[
         D,
         "S1 L327-328; S2 L78-79",
     ),
+    r("ADE-065", "shown-pane-optional", P, D, "S1 L332-333"),
     r("ADE-066", "keep-passcode-pane", P, D, "S1 L354; S2 L87"),
     r("ADE-067", "passcode-biometric-14-5", P, D, "S1 L359"),
     r("ADE-068", "device-to-device-migration", P, D, "S1 L374"),
@@ -135,7 +137,7 @@ pub const RULES: &[Rule] = &[
         "tenant-limits",
         X,
         D,
-        "S1 L84-88, L176, L432-442, L469; S2 L138",
+        "S1 L84-88, L176, L403, L432-442, L469; S2 L134, L138",
     ),
     r("DEP-005", "userless-user-apps", P, D, "S2 L64"),
     r("DEP-007", "supervision-fixed", P, D, "S2 L80-82"),
@@ -161,6 +163,13 @@ pub const RULES: &[Rule] = &[
         "spec conflict 8",
     ),
     r("ADE-C07", "min-ios-version", C, I, "spec §4"),
+    r(
+        "ADE-C08",
+        "company-portal-auth-property",
+        C,
+        I,
+        "spec §4, conflict 9",
+    ),
 ];
 
 /// One finding.
@@ -510,7 +519,30 @@ fn rules_affinity(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
             "set auth = \"setup-assistant-modern\" (modern, MFA) or \"company-portal\"",
         );
     }
-    let user = aff == Some(Affinity::User);
+    rules_auth(l, p, below);
+    if aff == Some(Affinity::None) {
+        l.add("ADE-036", Note, "affinity", "without user affinity suits kiosk, point-of-sale and shared utility devices with no user data", "use affinity = \"user\" for devices that belong to one person");
+        if p.install_company_portal == Some(true) {
+            l.add("DEP-005", Warning, "install_company_portal", "without user affinity, user-bound apps (Company Portal for line-of-business apps included) do not work", "set install_company_portal = false, or use affinity = \"user\"");
+        }
+    }
+    if aff == Some(Affinity::EntraShared) && p.locked_enrollment != Some(true) {
+        l.add(
+            "ADE-040",
+            Error,
+            "locked_enrollment",
+            "Microsoft Entra ID shared mode requires locked enrollment",
+            "set locked_enrollment = true",
+        );
+    }
+}
+
+/// The authentication method's rules (ADE-008..014, ADE-C06, ADE-C08, DEP-003), split from
+/// [`rules_affinity`] to keep each function readable.
+fn rules_auth(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
+    use Severity::{Error, Note, Warning};
+    let auth = p.auth();
+    let user = p.affinity() == Some(Affinity::User);
     if user && auth == Some(Auth::SetupAssistantModern) && below("13.0") {
         l.add("ADE-008", Warning, "auth", "Setup Assistant with modern authentication needs iOS/iPadOS 13.0; older devices fall back to the legacy Setup Assistant", "raise target.min_ios to 13.0, or expect legacy authentication on older devices");
     }
@@ -545,20 +577,8 @@ fn rules_affinity(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
     if vpp && auth != Some(Auth::CompanyPortal) {
         l.add("ADE-C06", Note, "company_portal_vpp_token", "Graph's description of companyPortalVppTokenId says Company Portal authentication must be on, but the seed offers VPP with the Setup Assistant (S1 L219) and real bodies send it with modern authentication; follows S1 (conflict 8)", "nothing to do unless Graph refuses the body");
     }
-    if aff == Some(Affinity::None) {
-        l.add("ADE-036", Note, "affinity", "without user affinity suits kiosk, point-of-sale and shared utility devices with no user data", "use affinity = \"user\" for devices that belong to one person");
-        if p.install_company_portal == Some(true) {
-            l.add("DEP-005", Warning, "install_company_portal", "without user affinity, user-bound apps (Company Portal for line-of-business apps included) do not work", "set install_company_portal = false, or use affinity = \"user\"");
-        }
-    }
-    if aff == Some(Affinity::EntraShared) && p.locked_enrollment != Some(true) {
-        l.add(
-            "ADE-040",
-            Error,
-            "locked_enrollment",
-            "Microsoft Entra ID shared mode requires locked enrollment",
-            "set locked_enrollment = true",
-        );
+    if user && auth == Some(Auth::CompanyPortal) {
+        l.add("ADE-C08", Note, "auth", "Company Portal authentication is written as enableAuthenticationViaCompanyPortal = true; Graph's descriptions (G1, G4) read the property backwards, as authenticating with the Setup Assistant, while the Terraform provider (T1) reads it as named: follows the property name (conflict 9)", "nothing to do; check the method in the admin center after the first upload");
     }
 }
 
@@ -663,6 +683,13 @@ fn rules_shared_ipad(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
             "use 24 or fewer",
         );
     }
+    rules_sessions(l, p);
+}
+
+/// Shared iPad sign-in and session settings (ADE-048..051), split from [`rules_shared_ipad`].
+fn rules_sessions(l: &mut Lint, p: &Profile) {
+    use Severity::{Error, Warning};
+    let si = &p.shared_ipad;
     if let Some(g) = si.passcode_grace_seconds
         && !GRACE_SECONDS.contains(&g)
     {
@@ -734,6 +761,12 @@ fn rules_shared_ipad(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
 
 fn rules_await_and_misc(l: &mut Lint, p: &Profile, below: &dyn Fn(&str) -> bool) {
     use Severity::{Error, Note, Warning};
+    // ADE-059 is a default (init writes Yes for new profiles, import No for existing ones); lint
+    // notes only a TOML that leaves it out, since build then sends No where the wizard would
+    // offer Yes for a new profile. A Graph body without it is ADE-S04's business.
+    if p.await_final_configuration.is_none() && l.input.form == Form::Toml {
+        l.add("ADE-059", Note, "await_final_configuration", "not set: build sends No, the default for existing profiles; the wizard defaults new profiles to Yes", "set await_final_configuration = true or false");
+    }
     if p.await_final_configuration == Some(true) {
         l.add("ADE-057", Note, "await_final_configuration", "Setup Assistant waits until critical policies install, with no time limit (most test devices finish within 15 min); tell third-party provisioners", "nothing to do");
         let aff = p.affinity();
@@ -908,7 +941,13 @@ fn rules_screens(
             let at = format!("{name}[{i}]");
             let known = skipkeys::find(h);
             if known.is_none() && skipkeys::find_graph_only(h).is_none() {
-                l.add("ADE-C02", Warning, &at, format!("{h:?} is not a skip key in Apple's list (A1, October 2024) nor a wizard screen name; kept as written (Apple adds keys every release)"), "check the spelling with `peforge ade skip-keys`");
+                l.add(
+                    "ADE-C02",
+                    Warning,
+                    &at,
+                    unknown_key_message(h),
+                    "check the spelling with `peforge ade skip-keys`",
+                );
             }
             if name.ends_with("show") && is_hidden(&resolve(h)) {
                 l.add(
@@ -919,54 +958,15 @@ fn rules_screens(
                     "keep it in one list only",
                 );
             }
-            let Some(k) = known else { continue };
-            if below(k.introduced) {
-                let mut seed = k
-                    .seed_minimum
-                    .map(|s| format!("; the seed says {s} (conflict 6: both values reported)"))
-                    .unwrap_or_default();
-                if k.key == "DeviceToDeviceMigration" {
-                    seed.push_str("; Apple's own description says iOS 13 (conflict 6)");
-                }
-                l.add(
-                    "ADE-070",
-                    Note,
-                    &at,
-                    format!(
-                        "{} needs iOS {} (Apple){seed}: on older devices the choice does nothing",
-                        k.key, k.introduced
-                    ),
-                    "nothing to do if older devices may show the screen",
-                );
-            } else if let Some(s) = k.seed_minimum
-                && below(s)
-            {
-                l.add(
-                    "ADE-070",
-                    Note,
-                    &at,
-                    format!(
-                        "{}: Apple says iOS {}, the seed {s} (conflict 6: both values reported)",
-                        k.key, k.introduced
-                    ),
-                    "nothing to do",
-                );
-            }
-            if let Some(d) = k.deprecated
-                && at_least(d)
-            {
-                l.add(
-                    "ADE-C03",
-                    Note,
-                    &at,
-                    format!(
-                        "{} is deprecated from iOS {d} (Apple): no effect on these devices",
-                        k.key
-                    ),
-                    "remove it once no device older than that is enrolled",
-                );
+            if let Some(k) = known {
+                screen_versions(l, &at, k, below, at_least);
             }
         }
+    }
+    // ADE-065 explains Hide and Show. Hiding is the ordinary choice (a note on every profile would
+    // be noise), but Show is easy to read as "force this step": note it when `show` lists screens.
+    if !sa.show.is_empty() && !p.shared_ipad_on() {
+        l.add("ADE-065", Note, "setup_assistant.show", "a shown screen appears only when there are steps left on it, and users may pass it: Show does not force the step (a hidden screen's feature stays available in Settings)", "enforce the setting with a device policy if it must be set");
     }
     let kiosk = p.target.single_app_kiosk == Some(true);
     if is_hidden("Passcode") && !kiosk && !at_least("14.5") && !p.shared_ipad_on() {
@@ -1009,6 +1009,83 @@ fn rules_screens(
     }
 }
 
+/// ADE-C02's text: an unknown key, one known only from A5/T1 (newer than A1), or the
+/// `OSShowcase`/`OSShowCase` casing the sources disagree on (conflict 12: keep the user's spelling).
+fn unknown_key_message(h: &str) -> String {
+    let t = h.trim();
+    if t.eq_ignore_ascii_case("OSShowcase") {
+        return format!(
+            "{h:?} is not in Apple's list (A1, October 2024, predates the key); a real macOS GET (T1) spells it OSShowcase, go-ios (A5) OSShowCase: your spelling is kept (conflict 12)"
+        );
+    }
+    if skipkeys::NEWER_THAN_A1.contains(&t) {
+        return format!(
+            "{h:?} is not in Apple's list (A1, October 2024); it is known only from go-ios (A5) or Terraform captures (T1), newer than A1 and unverified; kept as written"
+        );
+    }
+    format!(
+        "{h:?} is not a skip key in Apple's list (A1, October 2024) nor a wizard screen name; kept as written (Apple adds keys every release)"
+    )
+}
+
+/// The version notes of one listed screen (ADE-070 with conflict 6, ADE-C03), split from
+/// [`rules_screens`].
+fn screen_versions(
+    l: &mut Lint,
+    at: &str,
+    k: &skipkeys::SkipKey,
+    below: &dyn Fn(&str) -> bool,
+    at_least: &dyn Fn(&str) -> bool,
+) {
+    use Severity::Note;
+    if below(k.introduced) {
+        let mut seed = k
+            .seed_minimum
+            .map(|s| format!("; the seed says {s} (conflict 6: both values reported)"))
+            .unwrap_or_default();
+        if k.key == "DeviceToDeviceMigration" {
+            seed.push_str("; Apple's own description says iOS 13 (conflict 6)");
+        }
+        l.add(
+            "ADE-070",
+            Note,
+            at,
+            format!(
+                "{} needs iOS {} (Apple){seed}: on older devices the choice does nothing",
+                k.key, k.introduced
+            ),
+            "nothing to do if older devices may show the screen",
+        );
+    } else if let Some(s) = k.seed_minimum
+        && below(s)
+    {
+        l.add(
+            "ADE-070",
+            Note,
+            at,
+            format!(
+                "{}: Apple says iOS {}, the seed {s} (conflict 6: both values reported)",
+                k.key, k.introduced
+            ),
+            "nothing to do",
+        );
+    }
+    if let Some(d) = k.deprecated
+        && at_least(d)
+    {
+        l.add(
+            "ADE-C03",
+            Note,
+            at,
+            format!(
+                "{} is deprecated from iOS {d} (Apple): no effect on these devices",
+                k.key
+            ),
+            "remove it once no device older than that is enrolled",
+        );
+    }
+}
+
 fn rules_certs(l: &mut Lint, p: &Profile, certs: &[Cert]) {
     let Some(list) = &p.configurator_certs else {
         return;
@@ -1044,8 +1121,8 @@ fn rules_certs(l: &mut Lint, p: &Profile, certs: &[Cert]) {
 fn rules_x(l: &mut Lint, p: &Profile, ctx: &Context) {
     use Severity::Note;
     // One note for the tenant checks no profile file can answer (ADE-021..024, 079, 080, 084,
-    // DEP-013).
-    l.add("ADE-021", Note, "(tenant)", "not checked offline: at most 1,000 profiles per token (a 2020 service error said 100: follows S1, conflict 5), 200,000 devices per profile and per token, the token renewed every year, licensed users (or device licences for userless devices), the \"All users\" device type restriction allowing iOS/iPadOS, and the user device limit", "check them in the tenant before assigning the profile");
+    // DEP-013), with the sync request window of ADE-076/DEP-012 (conflict 1).
+    l.add("ADE-021", Note, "(tenant)", "not checked offline: at most 1,000 profiles per token (a 2020 service error said 100: follows S1, conflict 5), 200,000 devices per profile and per token, the token renewed every year, licensed users (or device licences for userless devices), the \"All users\" device type restriction allowing iOS/iPadOS, and the user device limit; after a manual sync, allow 15 min per sync request (S2 L134 said 10: follows S1 L403, conflict 1)", "check them in the tenant before assigning the profile");
     let user = p.affinity() == Some(Affinity::User);
     let auth = p.auth();
     if p.jit == Some(true) && !ctx.jit_sso_policy {
@@ -1221,11 +1298,7 @@ fn rules_graph_body(l: &mut Lint, body: &Map<String, Value>) {
 pub fn render_text(r: &Report) -> String {
     let mut s = String::new();
     for f in &r.findings {
-        let sev = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        };
+        let sev = f.severity.as_str();
         s.push_str(&format!(
             "{}: {sev}[{}]: {}: {}\n    fix: {}\n",
             f.location, f.rule, f.setting, f.message, f.fix
@@ -1256,7 +1329,7 @@ pub fn sarif(r: &Report) -> Value {
             json!({
                 "ruleId": f.rule,
                 "ruleIndex": RULES.iter().position(|x| x.id == f.rule).unwrap_or(0),
-                "level": match f.severity { Severity::Error => "error", Severity::Warning => "warning", Severity::Note => "note" },
+                "level": f.severity.as_str(),
                 "message": {"text": format!("{}: {} Fix: {}", f.setting, f.message, f.fix)},
                 "locations": [{"physicalLocation": phys, "logicalLocations": [{"fullyQualifiedName": f.setting}]}],
                 "properties": {"basis": f.basis},

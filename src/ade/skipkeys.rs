@@ -391,6 +391,35 @@ pub const GRAPH_ONLY: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Skip keys known only from go-ios (A5) or Terraform captures (T1), newer than A1 and unverified
+/// (spec §3.3). `OSShowcase` (T1, a real macOS GET) and `OSShowCase` (A5) are both listed: the
+/// sources disagree on the casing (conflict 12), so the user's spelling is kept.
+pub const NEWER_THAN_A1: &[&str] = &[
+    "Multitasking",
+    "OSShowcase",
+    "OSShowCase",
+    "SafetyAndHandling",
+    "AgeAssurance",
+    "AgeBasedSafetySettings",
+    "AccessibilityAppearance",
+    "Avatar",
+    "CloudStorage",
+    "DeviceProtection",
+    "Display",
+    "IntendedUser",
+    "Language",
+    "LanguageAndLocale",
+    "LockdownMode",
+    "Tips",
+    "Tone",
+    "TouchID",
+    "TrueToneDisplay",
+    "WiFi",
+    "ExpressLanguage",
+    "PreferredLanguage",
+    "Region",
+];
+
 /// Finds a skip key by Apple key (exact, then case-insensitive) or by the wizard's English or
 /// French name (case-insensitive).
 pub fn find(name: &str) -> Option<&'static SkipKey> {

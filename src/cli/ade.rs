@@ -398,22 +398,7 @@ fn build_cmd(a: &BuildArgs, c: &ContextArgs, g: &Global) -> anyhow::Result<Statu
     let l = ade::load(&a.input)?;
     let ctx = context(c)?;
     let report = run_lint(&a.input, &l, &ctx);
-    if report.errors > 0 && !a.allow_lint_errors {
-        let first = report
-            .findings
-            .iter()
-            .find(|f| f.severity == lint::Severity::Error)
-            .map(|f| format!("{} {} {}: {}", f.location, f.rule, f.setting, f.message))
-            .unwrap_or_default();
-        return Err(report::hinted(
-            format!(
-                "{}: lint found {} error(s), first: {first}",
-                a.input.display(),
-                report.errors
-            ),
-            "fix them (peforge ade profile lint shows all), or pass --allow-lint-errors",
-        ));
-    }
+    refuse_lint_errors(a, &report)?;
     let bad = |e: String| {
         report::hinted(
             format!("{}: {e}", a.input.display()),
@@ -458,28 +443,7 @@ fn build_cmd(a: &BuildArgs, c: &ContextArgs, g: &Global) -> anyhow::Result<Statu
         _ => None,
     };
     let method = if a.patch { "PATCH" } else { "POST" };
-    let request = a.request.then(|| {
-        let token = a.token_id.clone().unwrap_or_else(|| "{depOnboardingSettingId}".into());
-        let imported_id = body_id(&l.profile);
-        let pid = a
-            .profile_id
-            .clone()
-            .or(imported_id)
-            .unwrap_or_else(|| "{enrollmentProfileId}".into());
-        let coll = format!("{}/deviceManagement/depOnboardingSettings/{token}/enrollmentProfiles", graph::BETA);
-        let url = if a.patch { format!("{coll}/{pid}") } else { coll.clone() };
-        let mut then = Vec::new();
-        if l.profile.default == Some(true) {
-            then.push(format!("POST {coll}/{pid}/setDefaultProfile (no body; {pid} is the id the {method} returns)"));
-        }
-        Request {
-            method,
-            url,
-            permission: graph::PERMISSION,
-            body: a.output.display().to_string(),
-            then,
-        }
-    });
+    let request = a.request.then(|| graph_request(a, &l.profile, method));
     if a.json {
         output::print_json(&BuildSummary {
             input: a.input.display().to_string(),
@@ -521,6 +485,64 @@ fn build_cmd(a: &BuildArgs, c: &ContextArgs, g: &Global) -> anyhow::Result<Statu
         }
     }
     Ok(Status::Success)
+}
+
+/// Stops a build when lint found errors (unless `--allow-lint-errors`), naming the first one.
+fn refuse_lint_errors(a: &BuildArgs, report: &lint::Report) -> anyhow::Result<()> {
+    if report.errors == 0 || a.allow_lint_errors {
+        return Ok(());
+    }
+    let first = report
+        .findings
+        .iter()
+        .find(|f| f.severity == lint::Severity::Error)
+        .map(|f| format!("{} {} {}: {}", f.location, f.rule, f.setting, f.message))
+        .unwrap_or_default();
+    Err(report::hinted(
+        format!(
+            "{}: lint found {} error(s), first: {first}",
+            a.input.display(),
+            report.errors
+        ),
+        "fix them (peforge ade profile lint shows all), or pass --allow-lint-errors",
+    ))
+}
+
+/// The Graph request `build --request` prints: the create (or patch) call, then
+/// `setDefaultProfile` for a default profile.
+fn graph_request(a: &BuildArgs, p: &profile::Profile, method: &'static str) -> Request {
+    let token = a
+        .token_id
+        .clone()
+        .unwrap_or_else(|| "{depOnboardingSettingId}".into());
+    let imported_id = body_id(p);
+    let pid = a
+        .profile_id
+        .clone()
+        .or(imported_id)
+        .unwrap_or_else(|| "{enrollmentProfileId}".into());
+    let coll = format!(
+        "{}/deviceManagement/depOnboardingSettings/{token}/enrollmentProfiles",
+        graph::BETA
+    );
+    let url = if a.patch {
+        format!("{coll}/{pid}")
+    } else {
+        coll.clone()
+    };
+    let mut then = Vec::new();
+    if p.default == Some(true) {
+        then.push(format!(
+            "POST {coll}/{pid}/setDefaultProfile (no body; {pid} is the id the {method} returns)"
+        ));
+    }
+    Request {
+        method,
+        url,
+        permission: graph::PERMISSION,
+        body: a.output.display().to_string(),
+        then,
+    }
 }
 
 fn body_id(p: &profile::Profile) -> Option<String> {
@@ -583,86 +605,13 @@ fn import(
         unreachable!("detect accepts objects only")
     };
     // (profile map, form) to write, with their target paths.
-    let mut todo: Vec<(Map<String, Value>, build::JsonForm, PathBuf)> = Vec::new();
     let to_dir = output.is_dir() || output.as_os_str().to_string_lossy().ends_with('/');
-    if form == build::JsonForm::GraphList {
-        let items: Vec<Map<String, Value>> = m
-            .get("value")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_object().cloned()).collect())
-            .unwrap_or_default();
-        let names: Vec<String> = items
-            .iter()
-            .map(|i| {
-                i.get("displayName")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect();
-        let pick = |i: &Map<String, Value>| -> anyhow::Result<build::JsonForm> {
-            Ok(build::detect(&Value::Object(i.clone()), input)?)
-        };
-        if let Some(n) = name {
-            let found: Vec<&Map<String, Value>> = items
-                .iter()
-                .zip(&names)
-                .filter(|(_, x)| x.as_str() == n)
-                .map(|(i, _)| i)
-                .collect();
-            match found.as_slice() {
-                [one] => todo.push(((*one).clone(), pick(one)?, output.to_path_buf())),
-                [] => {
-                    return Err(report::hinted(
-                        format!(
-                            "{}: no profile named {n:?} in the list (names: {})",
-                            input.display(),
-                            names.join(", ")
-                        ),
-                        "pass --name with one of these displayNames",
-                    ));
-                }
-                _ => {
-                    return Err(report::hinted(
-                        format!(
-                            "{}: {} profiles are named {n:?}",
-                            input.display(),
-                            found.len()
-                        ),
-                        "import to a folder (-o <folder>/) to get one TOML per profile",
-                    ));
-                }
-            }
-        } else if to_dir {
-            let mut used: Vec<String> = Vec::new();
-            for (i, n) in items.iter().zip(&names) {
-                let mut base = slug(n);
-                let mut k = 2;
-                while used.contains(&base) {
-                    base = format!("{}-{k}", slug(n));
-                    k += 1;
-                }
-                used.push(base.clone());
-                todo.push((i.clone(), pick(i)?, output.join(format!("{base}.toml"))));
-            }
-        } else if items.len() == 1 {
-            let one = &items[0];
-            todo.push((one.clone(), pick(one)?, output.to_path_buf()));
-        } else {
-            return Err(report::hinted(
-                format!(
-                    "{}: the list holds {} profiles ({})",
-                    input.display(),
-                    items.len(),
-                    names.join(", ")
-                ),
-                "pass --name <displayName>, or -o <folder>/ for one TOML per profile",
-            ));
-        }
+    let todo = if form == build::JsonForm::GraphList {
+        from_list(&m, input, output, name, to_dir)?
     } else {
         refuse_same(input, output)?;
-        todo.push((m, form, output.to_path_buf()));
-    }
+        vec![(m, form, output.to_path_buf())]
+    };
     // Convert and check everything first; write only when every profile is good.
     let mut rendered = Vec::new();
     for (m, f, out) in todo {
@@ -714,6 +663,95 @@ fn import(
         })?;
     }
     Ok(Status::Success)
+}
+
+/// One profile to import: its JSON object, its form and the TOML file to write.
+type ToImport = (Map<String, Value>, build::JsonForm, PathBuf);
+
+/// The profiles of a Graph list (`{"value": [...]}`) to import, with their target paths: the one
+/// named by `--name`, one per profile into a folder, or the only one.
+fn from_list(
+    m: &Map<String, Value>,
+    input: &Path,
+    output: &Path,
+    name: Option<&str>,
+    to_dir: bool,
+) -> anyhow::Result<Vec<ToImport>> {
+    let mut todo = Vec::new();
+    let items: Vec<Map<String, Value>> = m
+        .get("value")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_object().cloned()).collect())
+        .unwrap_or_default();
+    let names: Vec<String> = items
+        .iter()
+        .map(|i| {
+            i.get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let pick = |i: &Map<String, Value>| -> anyhow::Result<build::JsonForm> {
+        Ok(build::detect(&Value::Object(i.clone()), input)?)
+    };
+    if let Some(n) = name {
+        let found: Vec<&Map<String, Value>> = items
+            .iter()
+            .zip(&names)
+            .filter(|(_, x)| x.as_str() == n)
+            .map(|(i, _)| i)
+            .collect();
+        match found.as_slice() {
+            [one] => todo.push(((*one).clone(), pick(one)?, output.to_path_buf())),
+            [] => {
+                return Err(report::hinted(
+                    format!(
+                        "{}: no profile named {n:?} in the list (names: {})",
+                        input.display(),
+                        names.join(", ")
+                    ),
+                    "pass --name with one of these displayNames",
+                ));
+            }
+            _ => {
+                return Err(report::hinted(
+                    format!(
+                        "{}: {} profiles are named {n:?}",
+                        input.display(),
+                        found.len()
+                    ),
+                    "import to a folder (-o <folder>/) to get one TOML per profile",
+                ));
+            }
+        }
+    } else if to_dir {
+        let mut used: Vec<String> = Vec::new();
+        for (i, n) in items.iter().zip(&names) {
+            let mut base = slug(n);
+            let mut k = 2;
+            while used.contains(&base) {
+                base = format!("{}-{k}", slug(n));
+                k += 1;
+            }
+            used.push(base.clone());
+            todo.push((i.clone(), pick(i)?, output.join(format!("{base}.toml"))));
+        }
+    } else if items.len() == 1 {
+        let one = &items[0];
+        todo.push((one.clone(), pick(one)?, output.to_path_buf()));
+    } else {
+        return Err(report::hinted(
+            format!(
+                "{}: the list holds {} profiles ({})",
+                input.display(),
+                items.len(),
+                names.join(", ")
+            ),
+            "pass --name <displayName>, or -o <folder>/ for one TOML per profile",
+        ));
+    }
+    Ok(todo)
 }
 
 #[derive(Serialize)]

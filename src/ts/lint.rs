@@ -24,6 +24,17 @@ pub enum Severity {
     Note,
 }
 
+impl Severity {
+    /// The word used in text and SARIF output: `error`, `warning`, `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
 /// Where a rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -890,11 +901,7 @@ fn check_ccmhostname(l: &mut Lint, loc: &str, v: &str) {
 pub fn render_text(r: &Report) -> String {
     let mut s = String::new();
     for f in &r.findings {
-        let sev = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        };
+        let sev = f.severity.as_str();
         s.push_str(&format!(
             "{}: {sev}[{}]: {}: {}\n    fix: {}\n",
             r.source, f.rule, f.location, f.message, f.fix
@@ -928,7 +935,7 @@ pub fn sarif(r: &Report) -> serde_json::Value {
             json!({
                 "ruleId": f.rule,
                 "ruleIndex": RULES.iter().position(|x| x.id == f.rule).unwrap_or(0),
-                "level": match f.severity { Severity::Error => "error", Severity::Warning => "warning", Severity::Note => "note" },
+                "level": f.severity.as_str(),
                 "message": { "text": format!("{} Fix: {}", f.message, f.fix) },
                 "locations": [{
                     "physicalLocation": { "artifactLocation": { "uri": r.source } },
