@@ -8,12 +8,14 @@ set -euo pipefail
 # Tests: independent readers and boot checks (wimtools, hivexsh, xorriso, bsdtar, isoinfo, mtools,
 # sfdisk, QEMU with SeaBIOS and OVMF, GRUB to build stand-in EFI programs, openssl for test CAs,
 # python3-cryptography as a second implementation of AES/PKCS#12, ntfs-3g (mkntfs) to make a WIM
-# whose files carry Windows security descriptors).
+# whose files carry Windows security descriptors), nasm to reassemble the BIOS boot code and
+# build the stand-in BOOTMGR.
 PACKAGES=(
   pkg-config libclang-dev libwim-dev libhivex-dev ntfs-3g-dev libfuse-dev
   wimtools libhivex-bin libwin-hivex-perl xorriso libarchive-tools genisoimage mtools fdisk dosfstools
   qemu-system-x86 ovmf grub-efi-amd64-bin grub-pc-bin grub-common
   openssl python3 python3-cryptography time ntfs-3g
+  nasm
 )
 
 missing=()

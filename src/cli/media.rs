@@ -830,6 +830,19 @@ fn inspect(
             r.boot_entries.bios.as_deref().unwrap_or("-"),
             r.boot_entries.uefi.as_deref().unwrap_or("-")
         ))?;
+        if let Some(b) = r.bios_boot {
+            let who = |w: crate::media::boot::BiosBoot| match w {
+                crate::media::boot::BiosBoot::None => "none",
+                crate::media::boot::BiosBoot::Peforge => "peforge",
+                crate::media::boot::BiosBoot::Other => "other",
+            };
+            output::line(format!(
+                "BIOS boot code: MBR {}, FAT boot sector {}{}",
+                who(b.mbr),
+                who(b.vbr),
+                if b.peforge { " (peforge's)" } else { "" }
+            ))?;
+        }
         output::line("TsmBootstrap.ini [MediaInfo]:")?;
         for (k, v) in &r.tsm_bootstrap {
             output::line(format!("  {k}={v}"))?;

@@ -5,6 +5,7 @@
 //! for existing media: [`iso::IsoReader`] and [`usb::UsbReader`], or [`Medium`] for any of
 //! the three kinds.
 
+pub mod boot;
 mod container;
 mod dir;
 pub mod fat;

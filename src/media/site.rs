@@ -1024,6 +1024,8 @@ pub struct Medium {
     pub volume_label: Option<String>,
     /// `iso`, `usb` or `dir`.
     pub container: &'static str,
+    /// BIOS boot code of a USB image, `None` for other containers.
+    pub bios_boot: Option<super::usb::BiosBootCode>,
 }
 
 fn extract_all(
@@ -1095,6 +1097,7 @@ pub fn open_medium(path: &Path, staging: &Path, only: Option<&[&str]>) -> Result
             }),
             volume_label: Some(iso.label().to_string()),
             container: "iso",
+            bios_boot: None,
         });
     }
     match super::usb::UsbReader::open(path) {
@@ -1106,6 +1109,7 @@ pub fn open_medium(path: &Path, staging: &Path, only: Option<&[&str]>) -> Result
                 boot: None,
                 volume_label: Some(usb.label()),
                 container: "usb",
+                bios_boot: Some(usb.bios_boot()),
             })
         }
         Err(_) => Err(Error::Template {
@@ -1513,6 +1517,8 @@ pub struct InspectReport {
     pub missing: Vec<String>,
     /// El Torito images found by name.
     pub boot_entries: BootEntries,
+    /// BIOS boot code of a USB image (`null` for ISO and folder).
+    pub bios_boot: Option<super::usb::BiosBootCode>,
     /// TsmBootstrap.ini `[MediaInfo]` entries.
     pub tsm_bootstrap: Vec<(String, String)>,
     /// Variables.dat cipher.
@@ -1789,6 +1795,7 @@ pub fn inspect(
         file_count: files.len(),
         missing,
         boot_entries,
+        bios_boot: opened.bios_boot,
         tsm_bootstrap: ini.map(|i| i.entries()).unwrap_or_default(),
         cipher,
         variables,
