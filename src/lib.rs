@@ -11,11 +11,13 @@
 //! - [`ts`]: task sequences.
 //! - [`client`]: ConfigMgr client install command lines.
 //! - [`diag`]: offline diagnosis (Autopilot enrollment status page).
+//! - [`device`]: writing images to USB sticks safely.
 #![deny(missing_docs)]
 
 pub mod cert;
 pub mod cli;
 pub mod client;
+pub mod device;
 pub mod diag;
 pub mod fsutil;
 pub mod media;

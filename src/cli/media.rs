@@ -167,6 +167,24 @@ Exit status: 0 no findings, 1 findings, 2 error.")]
         #[arg(long)]
         json: bool,
     },
+    /// List the disks an image could be written to (vendor, model, serial, size, bus, mounts).
+    #[command(after_help = "Example:
+  peforge media devices --json
+
+Disks that `media write` would refuse say why. Exit status: 0 listed, 2 error.")]
+    Devices {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a USB image to a stick: whole disks only, never a mounted or system disk, then read back and verify.
+    #[command(after_help = "Examples:
+  peforge media write cmg-media.img --device /dev/sdb
+  peforge media write cmg-media.img --device /dev/sdb --yes --json
+
+On a terminal the device name must be typed to confirm; without one, --yes is required.
+Exit status: 0 written and verified, 2 error (nothing is written to a refused device).")]
+    Write(super::device::WriteArgs),
     /// Rebuild a console-made medium with a new CMG URL, roots, variables or password, keeping everything else.
     #[command(after_help = "Example:
   peforge media retarget console-media/ --password-file old.pass \\
@@ -395,6 +413,8 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
     QUIET.store(g.quiet, std::sync::atomic::Ordering::Relaxed);
     match cmd {
         MediaCmd::Build(a) => build(*a, g),
+        MediaCmd::Devices { json } => super::device::devices(json),
+        MediaCmd::Write(a) => super::device::write(a, g),
         MediaCmd::Inspect {
             medium,
             password_file,

@@ -1,0 +1,165 @@
+//! `peforge media devices` and `peforge media write`: list the disks an image could go to, and
+//! write one after the safety rules and a confirmation (`shared/specs/usb-boot.md` §10).
+//! The library ([`crate::device`]) checks and writes; this file asks and prints.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use super::{Global, Status, output, report};
+use crate::device::{self, Disk, Roots, rules};
+
+/// `media write` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WriteArgs {
+    /// The image to write (from `peforge media build --format usb`).
+    pub image: PathBuf,
+    /// The whole disk to overwrite (`/dev/sdX`), or a regular file.
+    #[arg(long, value_name = "DEV")]
+    pub device: PathBuf,
+    /// Do not ask for the device name to be typed (scripts; required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Skip reading the stick back and comparing it with the image.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Allow a disk that is neither USB nor removable (internal disks, loop devices).
+    #[arg(long)]
+    pub allow_non_removable: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    disk: &'a Disk,
+    /// Why `media write` would refuse it without --allow-non-removable (`null`: it would not).
+    refusal: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DevicesDoc<'a> {
+    devices: Vec<Listed<'a>>,
+}
+
+fn size(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+fn describe(d: &Disk) -> String {
+    let name = [d.vendor.as_deref(), d.model.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "{} {} {}{} ({}, {}{})",
+        d.path,
+        size(d.size_bytes),
+        if name.is_empty() { "(no model)" } else { &name },
+        d.serial
+            .as_deref()
+            .map(|s| format!(", serial {s}"))
+            .unwrap_or_default(),
+        d.bus,
+        if d.removable { "removable" } else { "fixed" },
+        if d.read_only { ", read-only" } else { "" }
+    )
+}
+
+/// `peforge media devices`.
+pub fn devices(json: bool) -> anyhow::Result<Status> {
+    let disks: Vec<Disk> = device::sysfs::disks(&Roots::system())
+        .into_iter()
+        .filter(|d| d.size_bytes > 0)
+        .collect();
+    let listed: Vec<Listed<'_>> = disks
+        .iter()
+        .map(|d| Listed {
+            disk: d,
+            refusal: rules::check(d, 0, false).err().map(|r| r.to_string()),
+        })
+        .collect();
+    if json {
+        output::print_json(&DevicesDoc { devices: listed })?;
+        return Ok(Status::Success);
+    }
+    if listed.is_empty() {
+        output::line("no disks found")?;
+    }
+    for l in &listed {
+        output::line(describe(l.disk))?;
+        match &l.refusal {
+            None => output::line("  can be written")?,
+            Some(r) => output::line(format!("  not offered: {r}"))?,
+        }
+    }
+    Ok(Status::Success)
+}
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// `peforge media write`.
+pub fn write(a: WriteArgs, g: &Global) -> anyhow::Result<Status> {
+    let plan = device::write::plan(
+        &Roots::system(),
+        &a.image,
+        &a.device,
+        a.allow_non_removable,
+        !a.no_verify,
+    )?;
+    if let Some(d) = plan.disk.as_ref().filter(|_| !a.yes) {
+        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !terminal {
+            return Err(report::hinted(
+                format!("{}: not overwriting without confirmation", d.path),
+                "no terminal to ask on: pass --yes to confirm in scripts",
+            ));
+        }
+        eprintln!("This erases everything on:\n  {}", describe(d));
+        eprint!("Type the device name ({}) to continue: ", d.name);
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        let answer = answer.trim();
+        if answer != d.name && answer != d.path {
+            return Err(report::hinted(
+                format!("{}: not confirmed; nothing was written", d.path),
+                format!("type {} exactly to confirm", d.name),
+            ));
+        }
+    }
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        // Should the handler not install, Ctrl-C kills the write outright.
+        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+    });
+    let bar = super::progress::Bar::new(!a.json && !g.quiet);
+    let r = device::write::execute(&plan, &bar, &CANCEL)?;
+    if a.json {
+        output::print_json(&r)?;
+    } else {
+        output::line(format!(
+            "wrote {} ({} bytes, {:.1} MiB/s) to {}{}",
+            r.image,
+            r.bytes,
+            r.mib_per_second,
+            r.target,
+            if r.verified {
+                ", read back and verified (SHA-256)"
+            } else {
+                ", not verified (--no-verify)"
+            }
+        ))?;
+        if r.partition_reread == Some("busy") {
+            output::line(
+                "note: the kernel could not re-read the partition table now (busy); replug the stick",
+            )?;
+        }
+    }
+    Ok(Status::Success)
+}
