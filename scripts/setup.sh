@@ -32,4 +32,6 @@ fi
 # The tests run `python3` from PATH, which may be another interpreter than Debian's (pyenv):
 # make sure that one has `cryptography` too.
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+# jsonschema validates --json outputs against schemas/ in the tests.
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 2; }

@@ -297,14 +297,28 @@ pub fn execute(
         let n = usize::try_from((total - off).min(CHUNK as u64)).unwrap_or(CHUNK);
         let b = buf.get(n);
         fill(&mut src, b, &plan.image)?;
-        hasher.update(&*b);
+        let b: &[u8] = b;
         let dst = if device && n % ALIGN != 0 {
             &plain
         } else {
             &out
         };
-        dst.write_all_at(b, off)
-            .map_err(|e| write_error(target, off, e))?;
+        // Hash on a second thread while the chunk goes to the device, so SHA-256 costs no
+        // write throughput.
+        let (h, written) = std::thread::scope(|s| {
+            let job = s.spawn(move || {
+                hasher.update(b);
+                hasher
+            });
+            let w = dst.write_all_at(b, off);
+            (job.join(), w)
+        });
+        hasher = h.map_err(|_| Error::Io {
+            path: target.clone(),
+            op: "hashing failed",
+            source: std::io::Error::other("hash thread panicked"),
+        })?;
+        written.map_err(|e| write_error(target, off, e))?;
         off += n as u64;
         progress.advance(n as u64);
     }
