@@ -630,3 +630,76 @@ fn a_regular_file_target_gets_the_image_byte_for_byte() {
         .ok();
     assert!(t.stdout.contains("verified (SHA-256)"), "{}", t.stdout);
 }
+
+#[test]
+fn media_build_straight_onto_a_stick_spans_it_with_the_fat32_partition() {
+    let d = Dir::new();
+    let _ = d.media_tree(); // boot.wim with the bootable stand-ins
+    d.secret_file("media.pass", "Corr3ct-Horse!Battery");
+    d.media_pki("Contoso CMG Root", "Pfx-Export#2026");
+    let lo = Loop::new(&d, "stick.bin", 96 << 20, &[]);
+    let mp = "https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500";
+    let build = |extra: &[&str]| {
+        let mut a = common::media_build_args(mp, "usb", "kept.img");
+        a.extend(["--no-prompt", "--device", &lo.dev]);
+        a.extend(extra);
+        d.peforge(&a)
+    };
+    // Refused: no override for a loop device, no --yes without a terminal, --format iso.
+    let r = build(&["--yes"]).fails(2);
+    assert!(r.stderr.contains("neither a USB device"), "{}", r.stderr);
+    let r = build(&["--allow-non-removable"]).fails(2);
+    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
+    assert!(!d.join("kept.img").exists());
+    assert!(
+        std::fs::read(&lo.backing)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 0xFF)
+    );
+
+    let r = build(&["--yes", "--allow-non-removable"]).ok();
+    assert!(r.stdout.contains("read back and verified"), "{}", r.stdout);
+    // The kept image is stick-sized, its partition spans the stick from 1 MiB.
+    let img = d.join("kept.img");
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 96 << 20);
+    let dump = d.tool("sfdisk", &["-d", img.to_str().unwrap()]).ok();
+    assert!(
+        dump.stdout
+            .contains("start=        2048, size=      194560, type=c, bootable"),
+        "{}",
+        dump.stdout
+    );
+    // The stick: first MiB as the image, and every file readable (mtools, a second reader)
+    // with the same bytes as in the image; FAT32 clean although free clusters hold old bytes.
+    let back = std::fs::read(&lo.backing).unwrap();
+    let image = std::fs::read(&img).unwrap();
+    assert!(back[..1 << 20] == image[..1 << 20]);
+    let on_stick = format!("{}@@1M", lo.backing.display());
+    let in_image = format!("{}@@1M", img.display());
+    for f in [
+        "::/bootmgr",
+        "::/sources/boot.wim",
+        "::/SMS/data/Variables.dat",
+    ] {
+        let a = d.join("a.bin");
+        let b = d.join("b.bin");
+        d.tool(
+            "mcopy",
+            &["-n", "-o", "-i", &on_stick, f, a.to_str().unwrap()],
+        )
+        .ok();
+        d.tool(
+            "mcopy",
+            &["-n", "-o", "-i", &in_image, f, b.to_str().unwrap()],
+        )
+        .ok();
+        assert_eq!(sha256(&a), sha256(&b), "{f}");
+    }
+    let part = d.join("part.fat");
+    std::fs::write(&part, &back[1 << 20..]).unwrap();
+    let fsck = d.tool("fsck.fat", &["-n", part.to_str().unwrap()]);
+    assert_eq!(fsck.code, 0, "{}", fsck.stdout);
+    let r = usb::UsbReader::open(&lo.backing).unwrap();
+    assert!(r.bios_boot().peforge);
+}

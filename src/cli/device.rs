@@ -103,6 +103,121 @@ pub fn devices(json: bool) -> anyhow::Result<Status> {
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
+/// `media build --device` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BuildDeviceArgs {
+    /// Build straight onto this stick (whole disk, `--format usb`); -o keeps the image (sparse).
+    #[arg(long, value_name = "DEV")]
+    pub device: Option<PathBuf>,
+    /// Image and FAT32 partition size with --device (e.g. 8G, 7500M; default: the whole stick,
+    /// at most 32 GiB of FAT32).
+    #[arg(long, value_name = "SIZE", requires = "device")]
+    pub size: Option<String>,
+    /// With --device: do not ask for the device name to be typed.
+    #[arg(long, requires = "device")]
+    pub yes: bool,
+    /// With --device: allow a disk that is neither USB nor removable.
+    #[arg(long, requires = "device")]
+    pub allow_non_removable: bool,
+}
+
+/// `8G`, `7500M`, `512K` or bytes.
+fn parse_size(s: &str) -> anyhow::Result<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| {
+            report::hinted(
+                format!("--size {s:?} is not a size"),
+                "write e.g. --size 8G or --size 7500M",
+            )
+        })
+}
+
+/// The checked stick and the image size for `media build --device` (before the build).
+pub fn build_target(a: &BuildDeviceArgs) -> anyhow::Result<Option<(Disk, u64)>> {
+    let Some(dev) = &a.device else {
+        return Ok(None);
+    };
+    let disk = device::write::target_disk(&Roots::system(), dev, 0, a.allow_non_removable, None)?
+        .ok_or_else(|| {
+        report::hinted(
+            format!("{}: not a disk", dev.display()),
+            "give the stick's device, e.g. --device /dev/sdb (or build an image with -o)",
+        )
+    })?;
+    let size = match &a.size {
+        Some(s) => parse_size(s)?,
+        None => disk.size_bytes,
+    };
+    rules::check(&disk, size, a.allow_non_removable).map_err(device::Error::from)?;
+    confirm(&disk, a.yes)?;
+    Ok(Some((disk, size)))
+}
+
+/// Writes the built image `image` onto `disk` (its data only: the image is stick-sized and
+/// sparse) and reports.
+pub fn write_built(
+    image: &std::path::Path,
+    disk: &Disk,
+    g: &Global,
+    json: bool,
+) -> anyhow::Result<device::WriteReport> {
+    let mut plan = device::write::plan(
+        &Roots::system(),
+        image,
+        std::path::Path::new(&disk.path),
+        true,
+        true,
+    )?;
+    plan.data_only = true;
+    install_cancel();
+    let bar = super::progress::Bar::new(!json && !g.quiet);
+    Ok(device::write::execute(&plan, &bar, &CANCEL)?)
+}
+
+fn install_cancel() {
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        // Should the handler not install, Ctrl-C kills the write outright.
+        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+    });
+}
+
+/// On a terminal, the device name typed back; without one, `yes` or an error.
+fn confirm(d: &Disk, yes: bool) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !terminal {
+        return Err(report::hinted(
+            format!("{}: not overwriting without confirmation", d.path),
+            "no terminal to ask on: pass --yes to confirm in scripts",
+        ));
+    }
+    eprintln!("This erases everything on:\n  {}", describe(d));
+    eprint!("Type the device name ({}) to continue: ", d.name);
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    let answer = answer.trim();
+    if answer != d.name && answer != d.path {
+        return Err(report::hinted(
+            format!("{}: not confirmed; nothing was written", d.path),
+            format!("type {} exactly to confirm", d.name),
+        ));
+    }
+    Ok(())
+}
+
 /// `peforge media write`.
 pub fn write(a: WriteArgs, g: &Global) -> anyhow::Result<Status> {
     let plan = device::write::plan(
@@ -112,32 +227,10 @@ pub fn write(a: WriteArgs, g: &Global) -> anyhow::Result<Status> {
         a.allow_non_removable,
         !a.no_verify,
     )?;
-    if let Some(d) = plan.disk.as_ref().filter(|_| !a.yes) {
-        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        if !terminal {
-            return Err(report::hinted(
-                format!("{}: not overwriting without confirmation", d.path),
-                "no terminal to ask on: pass --yes to confirm in scripts",
-            ));
-        }
-        eprintln!("This erases everything on:\n  {}", describe(d));
-        eprint!("Type the device name ({}) to continue: ", d.name);
-        std::io::stderr().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        let answer = answer.trim();
-        if answer != d.name && answer != d.path {
-            return Err(report::hinted(
-                format!("{}: not confirmed; nothing was written", d.path),
-                format!("type {} exactly to confirm", d.name),
-            ));
-        }
+    if let Some(d) = &plan.disk {
+        confirm(d, a.yes)?;
     }
-    static HANDLER: std::sync::Once = std::sync::Once::new();
-    HANDLER.call_once(|| {
-        // Should the handler not install, Ctrl-C kills the write outright.
-        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
-    });
+    install_cancel();
     let bar = super::progress::Bar::new(!a.json && !g.quiet);
     let r = device::write::execute(&plan, &bar, &CANCEL)?;
     if a.json {
@@ -162,4 +255,18 @@ pub fn write(a: WriteArgs, g: &Global) -> anyhow::Result<Status> {
         }
     }
     Ok(Status::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_k_m_g_suffixes() {
+        assert_eq!(parse_size("8G").unwrap(), 8 << 30);
+        assert_eq!(parse_size("7500m").unwrap(), 7500 << 20);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
 }

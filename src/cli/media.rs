@@ -135,6 +135,8 @@ pub struct BuildArgs {
     pub cipher: Option<CipherArg>,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub device: super::device::BuildDeviceArgs,
 }
 
 /// Site-based boot media commands.
@@ -416,10 +418,35 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
     match cmd {
         MediaCmd::Build(a) => {
             let json = a.out.json;
-            let plan = resolve_build(*a)?;
+            let target = super::device::build_target(&a.device)?;
+            let mut plan = resolve_build(*a)?;
+            if let Some((_, size)) = &target {
+                if plan.output.format != media::Format::Usb {
+                    return Err(report::hinted(
+                        "--device needs --format usb",
+                        "build a USB image onto the stick: --format usb --device /dev/sdX",
+                    ));
+                }
+                plan.output.usb_size = Some(*size);
+            }
             let bar = bar(g, json);
             on_signal_remove_work();
-            report_outcome(&media::build(&plan, &bar)?, json, g)
+            let outcome = media::build(&plan, &bar)?;
+            match target {
+                None => report_outcome(&outcome, json, g),
+                Some((disk, _)) => {
+                    let w = super::device::write_built(&outcome.output, &disk, g, json)?;
+                    if !json {
+                        report_outcome(&outcome, false, g)?;
+                        output::line(format!(
+                            "written to {} ({:.1} MiB/s), read back and verified (SHA-256)",
+                            w.target, w.mib_per_second
+                        ))?;
+                        return Ok(Status::Success);
+                    }
+                    report_outcome(&outcome, true, g)
+                }
+            }
         }
         MediaCmd::Devices { json } => super::device::devices(json),
         MediaCmd::Write(a) => super::device::write(a, g),
@@ -506,6 +533,7 @@ fn output_plan(
         format: require(out.format.or(format), "--format", "the output format")?.into(),
         path: require(out.output.or(path), "-o", "the output path")?,
         manifest: out.manifest,
+        usb_size: None,
     })
 }
 

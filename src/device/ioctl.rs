@@ -44,3 +44,35 @@ pub fn reread_partitions(f: &impl AsRawFd) -> std::io::Result<()> {
     // SAFETY: BLKRRPART takes no argument.
     check(unsafe { libc::ioctl(f.as_raw_fd(), BLKRRPART as _, 0) })
 }
+
+/// The data extents of the first `len` bytes of a (sparse) file: `(offset, length)` pairs from
+/// `lseek` SEEK_DATA/SEEK_HOLE; a file system without hole support reports one extent.
+pub fn data_extents(f: &impl AsRawFd, len: u64) -> std::io::Result<Vec<(u64, u64)>> {
+    let fd = f.as_raw_fd();
+    let end = i64::try_from(len).unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    let mut off: i64 = 0;
+    while off < end {
+        // SAFETY: lseek only moves the file offset of a valid fd; no memory is passed.
+        let data = unsafe { libc::lseek(fd, off, libc::SEEK_DATA) };
+        if data < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                break; // only a hole up to the end
+            }
+            return Err(e);
+        }
+        if data >= end {
+            break;
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        if hole < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let hole = hole.min(end);
+        out.push((data.unsigned_abs(), (hole - data).unsigned_abs()));
+        off = hole;
+    }
+    Ok(out)
+}

@@ -5,7 +5,6 @@
 //! re-read (`shared/specs/usb-boot.md` §10.1).
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
 use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +37,10 @@ pub struct WritePlan {
     pub disk: Option<Disk>,
     /// Read back and compare after writing.
     pub verify: bool,
+    /// Write only the image's first MiB and its data extents (a sparse, stick-sized image from
+    /// `media build --device`); holes keep the device's old bytes, which the FAT32 volume never
+    /// reads (free clusters). `sha256` and the read-back then cover those ranges only.
+    pub data_only: bool,
 }
 
 /// What [`execute`] did.
@@ -90,13 +93,25 @@ pub fn plan(
             what: "not a (non-empty) image file".into(),
         });
     }
-    let mut plan = WritePlan {
+    Ok(WritePlan {
         image: image.to_path_buf(),
         image_bytes: im.len(),
         target: target.to_path_buf(),
-        disk: None,
+        disk: target_disk(roots, target, im.len(), allow_non_removable, Some(image))?,
         verify,
-    };
+        data_only: false,
+    })
+}
+
+/// The disk `target` names after every safety rule for an image of `need` bytes, or `None` for
+/// a regular (or new) file. Writes nothing.
+pub fn target_disk(
+    roots: &Roots,
+    target: &Path,
+    need: u64,
+    allow_non_removable: bool,
+    image: Option<&Path>,
+) -> Result<Option<Disk>, Error> {
     let meta = match std::fs::metadata(target) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -110,19 +125,21 @@ pub fn plan(
                     path: target.to_path_buf(),
                 });
             }
-            return Ok(plan);
+            return Ok(None);
         }
         Err(e) => return Err(io(target, "cannot examine the target")(e)),
     };
     let ft = meta.file_type();
     if ft.is_file() {
-        if std::fs::canonicalize(target).ok() == std::fs::canonicalize(image).ok() {
+        if let Some(image) = image
+            && std::fs::canonicalize(target).ok() == std::fs::canonicalize(image).ok()
+        {
             return Err(Error::Image {
                 path: image.to_path_buf(),
                 what: "the image and the target are the same file".into(),
             });
         }
-        return Ok(plan);
+        return Ok(None);
     }
     if !ft.is_block_device() {
         let kind = if ft.is_char_device() {
@@ -148,9 +165,8 @@ pub fn plan(
             disk,
         }),
         Some(Node::Disk(disk)) => {
-            rules::check(&disk, plan.image_bytes, allow_non_removable)?;
-            plan.disk = Some(*disk);
-            Ok(plan)
+            rules::check(&disk, need, allow_non_removable)?;
+            Ok(Some(*disk))
         }
     }
 }
@@ -173,8 +189,8 @@ impl Aligned {
     }
 }
 
-fn fill(src: &mut File, buf: &mut [u8], image: &Path) -> Result<(), Error> {
-    src.read_exact(buf)
+fn fill(src: &File, buf: &mut [u8], at: u64, image: &Path) -> Result<(), Error> {
+    src.read_exact_at(buf, at)
         .map_err(io(image, "cannot read the image (changed while writing?)"))
 }
 
@@ -194,19 +210,28 @@ fn write_error(target: &Path, written: u64, e: std::io::Error) -> Error {
 
 /// SHA-256 of the first `len` bytes of `f`; `direct` when `f` is open with `O_DIRECT` (then
 /// only whole aligned chunks are read through it and `tail` reads the rest).
-fn digest(f: &File, tail: &File, len: u64, direct: bool, path: &Path) -> Result<String, Error> {
+fn digest(
+    f: &File,
+    tail: &File,
+    ranges: &[(u64, u64)],
+    direct: bool,
+    path: &Path,
+) -> Result<String, Error> {
     let mut h = sha2::Sha256::new();
     let mut buf = Aligned::new(CHUNK);
-    let mut off = 0u64;
-    while off < len {
-        let n = usize::try_from((len - off).min(CHUNK as u64)).unwrap_or(CHUNK);
-        let aligned = n % ALIGN == 0;
-        let b = buf.get(n);
-        let src = if direct && !aligned { tail } else { f };
-        src.read_exact_at(b, off)
-            .map_err(io(path, "read-back failed"))?;
-        h.update(&*b);
-        off += n as u64;
+    for &(start, rlen) in ranges {
+        let len = start + rlen;
+        let mut off = start;
+        while off < len {
+            let n = usize::try_from((len - off).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let aligned = n % ALIGN == 0;
+            let b = buf.get(n);
+            let src = if direct && !aligned { tail } else { f };
+            src.read_exact_at(b, off)
+                .map_err(io(path, "read-back failed"))?;
+            h.update(&*b);
+            off += n as u64;
+        }
     }
     Ok(hex::encode(h.finalize()))
 }
@@ -218,7 +243,7 @@ pub fn execute(
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<WriteReport, Error> {
-    let mut src = File::open(&plan.image).map_err(io(&plan.image, "cannot read the image"))?;
+    let src = File::open(&plan.image).map_err(io(&plan.image, "cannot read the image"))?;
     let total = plan.image_bytes;
     let target = &plan.target;
     let device = plan.disk.is_some();
@@ -279,49 +304,72 @@ pub fn execute(
         (f, g)
     };
 
+    let ranges = if plan.data_only {
+        let mut r = vec![(0, total.min(TAIL_WIPE))];
+        for (s, l) in super::ioctl::data_extents(&src, total)
+            .map_err(io(&plan.image, "cannot read the image's extents"))?
+        {
+            let (s, e) = (s.max(TAIL_WIPE), s + l);
+            if s >= e {
+                continue;
+            }
+            match r.last_mut() {
+                Some(last) if last.0 + last.1 >= s => last.1 = last.1.max(e - last.0),
+                _ => r.push((s, e - s)),
+            }
+        }
+        r
+    } else {
+        vec![(0, total)]
+    };
     let started = Instant::now();
     let mut hasher = sha2::Sha256::new();
     let mut buf = Aligned::new(CHUNK);
-    let mut off = 0u64;
-    progress.start("writing", Some(total));
-    while off < total {
-        if cancel.load(Ordering::Relaxed) {
-            let _ = out.sync_all();
-            progress.finish();
-            return Err(Error::Interrupted {
-                device: target.clone(),
-                written: off,
-                total,
+    let mut off: u64;
+    progress.start("writing", Some(ranges.iter().map(|r| r.1).sum()));
+    for &(start, rlen) in &ranges {
+        off = start;
+        let end = start + rlen;
+        while off < end {
+            if cancel.load(Ordering::Relaxed) {
+                let _ = out.sync_all();
+                progress.finish();
+                return Err(Error::Interrupted {
+                    device: target.clone(),
+                    written: off,
+                    total,
+                });
+            }
+            let n = usize::try_from((end - off).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let b = buf.get(n);
+            fill(&src, b, off, &plan.image)?;
+            let b: &[u8] = b;
+            let dst = if device && n % ALIGN != 0 {
+                &plain
+            } else {
+                &out
+            };
+            // Hash on a second thread while the chunk goes to the device, so SHA-256 costs no
+            // write throughput.
+            let (h, written) = std::thread::scope(|s| {
+                let job = s.spawn(move || {
+                    hasher.update(b);
+                    hasher
+                });
+                let w = dst.write_all_at(b, off);
+                (job.join(), w)
             });
+            hasher = h.map_err(|_| Error::Io {
+                path: target.clone(),
+                op: "hashing failed",
+                source: std::io::Error::other("hash thread panicked"),
+            })?;
+            written.map_err(|e| write_error(target, off, e))?;
+            off += n as u64;
+            progress.advance(n as u64);
         }
-        let n = usize::try_from((total - off).min(CHUNK as u64)).unwrap_or(CHUNK);
-        let b = buf.get(n);
-        fill(&mut src, b, &plan.image)?;
-        let b: &[u8] = b;
-        let dst = if device && n % ALIGN != 0 {
-            &plain
-        } else {
-            &out
-        };
-        // Hash on a second thread while the chunk goes to the device, so SHA-256 costs no
-        // write throughput.
-        let (h, written) = std::thread::scope(|s| {
-            let job = s.spawn(move || {
-                hasher.update(b);
-                hasher
-            });
-            let w = dst.write_all_at(b, off);
-            (job.join(), w)
-        });
-        hasher = h.map_err(|_| Error::Io {
-            path: target.clone(),
-            op: "hashing failed",
-            source: std::io::Error::other("hash thread panicked"),
-        })?;
-        written.map_err(|e| write_error(target, off, e))?;
-        off += n as u64;
-        progress.advance(n as u64);
     }
+    off = total;
     progress.finish();
     if device {
         let size = super::ioctl::size(&out).map_err(io(target, "BLKGETSIZE64"))?;
@@ -346,9 +394,9 @@ pub fn execute(
                 .open(target)
                 .map_err(io(target, "cannot open the device for the read-back"))?;
             verified_from_device = true;
-            digest(&direct, &plain, total, true, target)?
+            digest(&direct, &plain, &ranges, true, target)?
         } else {
-            digest(&out, &out, total, false, target)?
+            digest(&out, &out, &ranges, false, target)?
         };
         if read != sha256 {
             return Err(Error::Verify {

@@ -143,6 +143,17 @@ pub fn write(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<UsbSummary, ContainerError> {
+    write_sized(tree, out, None, progress)
+}
+
+/// [`write()`] with the image's total size given (`Some`: the partition spans it, up to FAT32's
+/// 32 GiB, e.g. a whole stick), else sized to the tree. The file is sparse either way.
+pub fn write_sized(
+    tree: &MediaTree,
+    out: &Path,
+    size: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<UsbSummary, ContainerError> {
     if out.is_dir() {
         return Err(ContainerError::BadTarget {
             path: out.to_path_buf(),
@@ -152,10 +163,25 @@ pub fn write(
     let layout = Layout::plan(tree)?;
     fat::check_sizes(&layout)?;
     let data = fat::tree_bytes(&layout, 32768);
-    let partition = (data + data / 16 + (8 << 20))
+    let needed = (data + data / 16 + (8 << 20))
         .max(MIN_PARTITION)
         .div_ceil(1 << 20)
         << 20;
+    let partition = match size {
+        None => needed,
+        Some(total) => {
+            // Whole MiB after the 1 MiB gap, at most FAT32's limit.
+            let room = (total.saturating_sub(PARTITION_START) >> 20 << 20).min(MAX_PARTITION);
+            if room < needed {
+                return Err(ContainerError::MediumTooLarge {
+                    size: needed + PARTITION_START,
+                    limit: total,
+                    format: "a USB image of the requested size",
+                });
+            }
+            room
+        }
+    };
     if partition > MAX_PARTITION {
         return Err(ContainerError::MediumTooLarge {
             size: partition,
