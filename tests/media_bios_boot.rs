@@ -368,6 +368,15 @@ fn seabios_boots_the_usb_image_over_ide() {
     let img = boot_image(&d, "stick.img");
     let r = usb::UsbReader::open(&img).unwrap();
     assert!(r.bios_boot().peforge, "{:?}", r.bios_boot());
+    // Non-zero disk signature, the same for a second build of the same tree; BPB_HiddSec 2048.
+    let bytes = std::fs::read(&img).unwrap();
+    assert_ne!(u32_at(&bytes, 440), 0);
+    assert_eq!(u32_at(&bytes, usize::try_from(PART).unwrap() + 0x1C), 2048);
+    let again = boot_image(&d, "again.img");
+    assert_eq!(
+        u32_at(&std::fs::read(&again).unwrap(), 440),
+        u32_at(&bytes, 440)
+    );
     assert_boots(&d, &img, &ide(&img), Duration::from_secs(30));
 }
 

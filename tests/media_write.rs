@@ -703,3 +703,38 @@ fn media_build_straight_onto_a_stick_spans_it_with_the_fat32_partition() {
     let r = usb::UsbReader::open(&lo.backing).unwrap();
     assert!(r.bios_boot().peforge);
 }
+
+#[test]
+fn ctrl_c_stops_the_write_and_says_the_target_is_incomplete() {
+    let d = Dir::new();
+    let img = d.join("big.img");
+    let f = std::fs::File::create(&img).unwrap();
+    f.set_len(4 << 30).unwrap(); // sparse: reads fast, writing it takes far longer than 1 s
+    drop(f);
+    let out = d.join("stick.img");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_peforge"))
+        .args([
+            "media",
+            "write",
+            img.to_str().unwrap(),
+            "--device",
+            out.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    d.tool("kill", &["-INT", &child.id().to_string()]).ok();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("interrupted after") && err.contains("incomplete"),
+        "{err}"
+    );
+    assert!(
+        !out.exists(),
+        "an interrupted write must not leave the target"
+    );
+}
