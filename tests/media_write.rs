@@ -467,6 +467,16 @@ fn writes_a_loop_device_byte_for_byte_and_verifies() {
         .expect("loop device listed");
     assert_eq!(entry["size_bytes"], 64 << 20);
     assert_eq!(entry["bus"], "virtual");
+    // lsblk (util-linux, its own sysfs reader) agrees on size, read-only and removable.
+    let ls = d
+        .tool("lsblk", &["-b", "-J", "-o", "NAME,SIZE,RO,RM", &lo.dev])
+        .ok();
+    let ls: serde_json::Value = serde_json::from_str(&ls.stdout).unwrap();
+    let l = &ls["blockdevices"][0];
+    assert_eq!(l["name"], name);
+    assert_eq!(l["size"].as_u64(), entry["size_bytes"].as_u64());
+    assert_eq!(l["ro"], entry["read_only"]);
+    assert_eq!(l["rm"], entry["removable"]);
     assert!(
         entry["refusal"]
             .as_str()

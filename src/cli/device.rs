@@ -179,15 +179,29 @@ pub fn write_built(
     )?;
     plan.data_only = true;
     install_cancel();
+    WRITING.store(true, Ordering::Relaxed);
     let bar = super::progress::Bar::new(!json && !g.quiet);
     Ok(device::write::execute(&plan, &bar, &CANCEL)?)
 }
 
-fn install_cancel() {
+/// Set while the image goes to the device: Ctrl-C then stops the write between chunks (the
+/// writer reports the stick incomplete); before that (`media build --device` still building)
+/// it removes the build's work folders and exits 130 like a plain build.
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C/SIGTERM handler of the device commands (first handler wins).
+pub fn install_cancel() {
     static HANDLER: std::sync::Once = std::sync::Once::new();
     HANDLER.call_once(|| {
         // Should the handler not install, Ctrl-C kills the write outright.
-        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+        let _ = ctrlc::set_handler(|| {
+            if WRITING.load(Ordering::Relaxed) {
+                CANCEL.store(true, Ordering::Relaxed);
+            } else {
+                crate::media::work::remove_live_work_dirs();
+                std::process::exit(130);
+            }
+        });
     });
 }
 
@@ -231,6 +245,7 @@ pub fn write(a: WriteArgs, g: &Global) -> anyhow::Result<Status> {
         confirm(d, a.yes)?;
     }
     install_cancel();
+    WRITING.store(true, Ordering::Relaxed);
     let bar = super::progress::Bar::new(!a.json && !g.quiet);
     let r = device::write::execute(&plan, &bar, &CANCEL)?;
     if a.json {

@@ -428,6 +428,8 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
                     ));
                 }
                 plan.output.usb_size = Some(*size);
+                // Before the build's own handler: Ctrl-C must stop a device write cleanly.
+                super::device::install_cancel();
             }
             let bar = bar(g, json);
             on_signal_remove_work();
