@@ -62,30 +62,38 @@ fn embedded_boot_code_is_the_assembled_source() {
 
 /// The stand-in BOOTMGR file (spec §8.1) for a partition starting at `hidden`.
 fn standin(d: &Dir, hidden: u32) -> Vec<u8> {
+    standin_sized(d, hidden, STANDIN_SIZE)
+}
+
+fn standin_sized(d: &Dir, hidden: u32, size: usize) -> Vec<u8> {
     let code = nasm(d, "tests/data/standin_bootmgr.asm", &[]);
     assert!(code.len() <= 1024);
-    let mut f: Vec<u8> = (0..STANDIN_SIZE)
+    let mut f: Vec<u8> = (0..size)
         .map(|i| u8::try_from((i * 7 + i / 511) & 0xFF).unwrap())
         .collect();
     f[..code.len()].copy_from_slice(&code);
-    f[4..8].copy_from_slice(&u32::try_from(STANDIN_SIZE).unwrap().to_le_bytes());
+    f[4..8].copy_from_slice(&u32::try_from(size).unwrap().to_le_bytes());
     f[8..12].copy_from_slice(&hidden.to_le_bytes());
-    let last = (STANDIN_SIZE - 1) / 512;
+    let last = (size - 1) / 512;
     for k in 2..last {
         f[k * 512..k * 512 + 4].copy_from_slice(&u32::try_from(k).unwrap().to_le_bytes());
     }
-    f[STANDIN_SIZE - 8..].copy_from_slice(b"TAILMARK");
-    f[STANDIN_SIZE - 10..STANDIN_SIZE - 8].copy_from_slice(&[0, 0]);
+    f[size - 8..].copy_from_slice(b"TAILMARK");
+    f[size - 10..size - 8].copy_from_slice(&[0, 0]);
     let sum = f.chunks(2).fold(0u16, |s, w| {
         s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
     });
-    f[STANDIN_SIZE - 10..STANDIN_SIZE - 8].copy_from_slice(&0u16.wrapping_sub(sum).to_le_bytes());
+    f[size - 10..size - 8].copy_from_slice(&0u16.wrapping_sub(sum).to_le_bytes());
     f
 }
 
 /// A USB image of a small tree whose `bootmgr` is the stand-in, plus the UEFI stand-in, with
 /// BOOTMGR's chain fragmented (see [`fragment`]).
 fn boot_image(d: &Dir, name: &str) -> PathBuf {
+    boot_image_with(d, name, standin(d, 2048))
+}
+
+fn boot_image_with(d: &Dir, name: &str, bootmgr: Vec<u8>) -> PathBuf {
     let s = d.bootable_standins();
     let mut t = MediaTree {
         label: "Remote worker".into(),
@@ -93,7 +101,7 @@ fn boot_image(d: &Dir, name: &str) -> PathBuf {
         ..Default::default()
     };
     t.insert("aaa-deleted-file.txt", FileSource::Bytes(vec![0x44; 5000]));
-    t.insert("bootmgr", FileSource::Bytes(standin(d, 2048)));
+    t.insert("bootmgr", FileSource::Bytes(bootmgr));
     t.insert("boot/BCD", FileSource::Bytes(b"stand-in BCD\r\n".to_vec()));
     t.insert(
         "efi/boot/bootx64.efi",
@@ -508,4 +516,21 @@ fn media_inspect_reports_whose_bios_boot_code_the_image_has() {
     assert_eq!(v["bios_boot"]["mbr"], "none");
     assert_eq!(v["bios_boot"]["vbr"], "other");
     assert_eq!(v["bios_boot"]["peforge"], false);
+}
+
+#[test]
+fn a_bootmgr_larger_than_conventional_memory_is_refused_before_loading() {
+    // SeaBIOS reports 639 KiB: 523,264 bytes fit above 0x20000, two more do not (spec §3.3).
+    let d = Dir::new();
+    let img = boot_image_with(&d, "big.img", standin_sized(&d, 2048, 523_266));
+    let (_, log) = qemu(
+        &d,
+        &ide(&img).iter().map(String::as_str).collect::<Vec<_>>(),
+        Some("VBR error S"),
+        Duration::from_secs(20),
+    );
+    assert!(log.contains("VBR error S"), "{log}");
+    assert!(!log.contains("RESULT="), "{log}");
+    let fits = boot_image_with(&d, "fits.img", standin_sized(&d, 2048, 523_264));
+    assert_boots(&d, &fits, &ide(&fits), Duration::from_secs(30));
 }
