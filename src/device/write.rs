@@ -405,8 +405,7 @@ pub fn execute(
         op: "hashing failed",
         source: std::io::Error::other("reader thread panicked"),
     })?;
-    let off: u64;
-    off = total;
+    let off = total;
     progress.finish();
     if device {
         let size = super::ioctl::size(&out).map_err(io(target, "BLKGETSIZE64"))?;
