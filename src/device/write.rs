@@ -54,8 +54,8 @@ pub struct WriteReport {
     pub kind: &'static str,
     /// Bytes of the image written.
     pub bytes: u64,
-    /// SHA-256 of the image.
-    pub sha256: String,
+    /// SHA-256 of what was written (`null` with `--no-verify`: nothing is hashed then).
+    pub sha256: Option<String>,
     /// Whether the read-back check ran (and matched).
     pub verified: bool,
     /// Whether the read-back bypassed the page cache (`O_DIRECT` on a device).
@@ -327,6 +327,7 @@ pub fn execute(
     // Two threads: one reads and hashes chunk k+1 while this one writes chunk k, so neither
     // SHA-256 nor the image read costs write throughput. Three buffers circulate (12 MiB).
     let image = plan.image.as_path();
+    let verify = plan.verify;
     let (full_tx, full_rx) =
         std::sync::mpsc::sync_channel::<Result<(u64, Aligned, usize), Error>>(2);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Aligned>();
@@ -350,7 +351,9 @@ pub fn execute(
                         let _ = full_tx.send(Err(e));
                         return hasher;
                     }
-                    hasher.update(&*buf.get(n));
+                    if verify {
+                        hasher.update(&*buf.get(n));
+                    }
                     if full_tx.send(Ok((off, buf, n))).is_err() {
                         return hasher;
                     }
@@ -468,7 +471,7 @@ pub fn execute(
         target: target.display().to_string(),
         kind: if device { "device" } else { "file" },
         bytes: total,
-        sha256,
+        sha256: plan.verify.then_some(sha256),
         verified: plan.verify,
         verified_from_device,
         write_seconds,
