@@ -80,9 +80,14 @@ xorriso -indev cmg-media.iso -report_el_torito plain 2>/dev/null | grep 'El Tori
 step "M3. Inspect the ISO: El Torito entries, TsmBootstrap.ini, variables (secrets redacted), trusted roots"
 "$PF" media inspect cmg-media.iso --password-file media.pass
 
-step "M4. Inspect the USB image (MBR + FAT32; write it with dd, Rufus or Etcher)"
+step "M4. Inspect the USB image (MBR + FAT32, BIOS boot code peforge's own)"
 sfdisk -d cmg-media.img | tail -1
-"$PF" media inspect cmg-media.img --password-file media.pass --json | grep -E '"(container|volume_label)"'
+"$PF" media inspect cmg-media.img --password-file media.pass --json | grep -E '"(container|volume_label|peforge)"'
+
+step "M5. Write the USB image to a stick (here: a regular file; on a machine: --device /dev/sdX)"
+"$PF" media devices
+"$PF" media write cmg-media.img --device stick-copy.img
+cmp cmg-media.img stick-copy.img && echo "stick-copy.img is byte-identical to cmg-media.img"
 
 step "Autopilot into co-management: client command line for Intune, offline ESP diagnosis"
 CMG=contoso.cloudapp.net/CCM_Proxy_MutualAuth/72186325152220500

@@ -8,7 +8,8 @@ set -euo pipefail
 # Tests: independent readers and boot checks (wimtools, hivexsh, xorriso, bsdtar, isoinfo, mtools,
 # sfdisk, QEMU with SeaBIOS and OVMF, GRUB to build stand-in EFI programs, openssl for test CAs,
 # python3-cryptography as a second implementation of AES/PKCS#12, ntfs-3g (mkntfs) to make a WIM
-# whose files carry Windows security descriptors).
+# whose files carry Windows security descriptors), nasm to reassemble the BIOS boot code and
+# build the stand-in BOOTMGR.
 # Packaging: dpkg-dev (dpkg-shlibdeps, dpkg-architecture) for scripts/package.sh; binutils
 # (readelf) for its test.
 PACKAGES=(
@@ -17,6 +18,7 @@ PACKAGES=(
   qemu-system-x86 ovmf grub-efi-amd64-bin grub-pc-bin grub-common
   openssl python3 python3-cryptography time ntfs-3g
   dpkg-dev binutils
+  nasm
 )
 
 missing=()

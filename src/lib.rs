@@ -14,12 +14,14 @@
 //! - [`ade`]: iOS/iPadOS Automated Device Enrollment profiles as code.
 //! - [`driver`]: driver packages (INF) and boot image customization (drivers, overlay, start-up).
 //! - [`workdir`]: temporary items next to outputs, recognised and removed after a run died.
+//! - [`device`]: writing images to USB sticks safely.
 #![deny(missing_docs)]
 
 pub mod ade;
 pub mod cert;
 pub mod cli;
 pub mod client;
+pub mod device;
 pub mod diag;
 pub mod driver;
 pub mod fsutil;

@@ -1945,3 +1945,44 @@ fn startup_file_editing_never_panics_and_round_trips() {
         }
     });
 }
+
+fn device_table_seeds() -> Vec<Seed> {
+    vec![
+        Seed::new(
+            "mountinfo",
+            b"22 27 0:21 / /proc rw,relatime - proc proc rw\n\
+              27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n\
+              36 35 8:17 / /media/my\\040stick rw,relatime shared:1 - vfat /dev/sdb1 rw,uid=1000\n\
+              40 27 259:2 /sub /srv rw master:3 unbindable - btrfs /dev/nvme0n1p2 rw\n"
+                .to_vec(),
+        ),
+        Seed::new(
+            "swaps",
+            b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/sda2 partition\t8388604\t0\t-2\n/swap\\040file file 1024 0 -3\n"
+                .to_vec(),
+        ),
+    ]
+}
+
+#[test]
+fn device_mount_table_and_swap_readers_never_panic() {
+    use peforge::device::sysfs::{parse_devnum, parse_mountinfo, parse_swaps};
+    let seeds = device_table_seeds();
+    assert_eq!(
+        parse_mountinfo(&String::from_utf8_lossy(&seeds[0].bytes)).len(),
+        4
+    );
+    assert_eq!(
+        parse_swaps(&String::from_utf8_lossy(&seeds[1].bytes)).len(),
+        2
+    );
+    fuzz_bytes("device_tables", &seeds, 400, |b| {
+        let t = String::from_utf8_lossy(b);
+        for m in parse_mountinfo(&t) {
+            let again = format!("1 1 {}:{} / /x rw - ext4 /dev/x rw", m.devnum.0, m.devnum.1);
+            assert_eq!(parse_mountinfo(&again)[0].devnum, m.devnum);
+        }
+        let _ = parse_swaps(&t);
+        let _ = parse_devnum(&t);
+    });
+}

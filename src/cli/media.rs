@@ -149,6 +149,8 @@ pub struct BuildArgs {
     pub cipher: Option<CipherArg>,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub device: super::device::BuildDeviceArgs,
 }
 
 /// Site-based boot media commands.
@@ -183,6 +185,24 @@ Exit status: 0 no findings, 1 findings, 2 error.")]
         #[arg(long)]
         json: bool,
     },
+    /// List the disks an image could be written to (vendor, model, serial, size, bus, mounts).
+    #[command(after_help = "Example:
+  peforge media devices --json
+
+Disks that `media write` would refuse say why. Exit status: 0 listed, 2 error.")]
+    Devices {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a USB image to a stick: whole disks only, never a mounted or system disk, then read back and verify.
+    #[command(after_help = "Examples:
+  peforge media write cmg-media.img --device /dev/sdb
+  peforge media write cmg-media.img --device /dev/sdb --yes --json
+
+On a terminal the device name must be typed to confirm; without one, --yes is required.
+Exit status: 0 written and verified, 2 error (nothing is written to a refused device).")]
+    Write(super::device::WriteArgs),
     /// Rebuild a console-made medium with a new CMG URL, roots, variables or password, keeping everything else.
     #[command(after_help = "Example:
   peforge media retarget console-media/ --password-file old.pass \\
@@ -436,11 +456,40 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
     match cmd {
         MediaCmd::Build(a) => {
             let json = a.out.json;
-            let plan = resolve_build(*a)?;
+            let target = super::device::build_target(&a.device)?;
+            let mut plan = resolve_build(*a)?;
+            if let Some((_, size)) = &target {
+                if plan.output.format != media::Format::Usb {
+                    return Err(report::hinted(
+                        "--device needs --format usb",
+                        "build a USB image onto the stick: --format usb --device /dev/sdX",
+                    ));
+                }
+                plan.output.usb_size = Some(*size);
+                // Before the build's own handler: Ctrl-C must stop a device write cleanly.
+                super::device::install_cancel();
+            }
             let bar = bar(g, json);
             on_signal_remove_work();
-            report_outcome(&media::build(&plan, &bar)?, json, g)
+            let outcome = media::build(&plan, &bar)?;
+            match target {
+                None => report_outcome(&outcome, json, g),
+                Some((disk, _)) => {
+                    let w = super::device::write_built(&outcome.output, &disk, g, json)?;
+                    if !json {
+                        report_outcome(&outcome, false, g)?;
+                        output::line(format!(
+                            "written to {} ({:.1} MiB/s), read back and verified (SHA-256)",
+                            w.target, w.mib_per_second
+                        ))?;
+                        return Ok(Status::Success);
+                    }
+                    report_outcome(&outcome, true, g)
+                }
+            }
         }
+        MediaCmd::Devices { json } => super::device::devices(json),
+        MediaCmd::Write(a) => super::device::write(a, g),
         MediaCmd::Inspect {
             medium,
             password_file,
@@ -529,6 +578,7 @@ fn output_plan(
         format,
         path,
         manifest: out.manifest,
+        usb_size: None,
     })
 }
 
@@ -702,6 +752,19 @@ fn report_inspect(r: &site::InspectReport, json: bool) -> anyhow::Result<Status>
             r.boot_entries.bios.as_deref().unwrap_or("-"),
             r.boot_entries.uefi.as_deref().unwrap_or("-")
         ))?;
+        if let Some(b) = r.bios_boot {
+            let who = |w: crate::media::boot::BiosBoot| match w {
+                crate::media::boot::BiosBoot::None => "none",
+                crate::media::boot::BiosBoot::Peforge => "peforge",
+                crate::media::boot::BiosBoot::Other => "other",
+            };
+            output::line(format!(
+                "BIOS boot code: MBR {}, FAT boot sector {}{}",
+                who(b.mbr),
+                who(b.vbr),
+                if b.peforge { " (peforge's)" } else { "" }
+            ))?;
+        }
         output::line("TsmBootstrap.ini [MediaInfo]:")?;
         for (k, v) in &r.tsm_bootstrap {
             output::line(format!("  {k}={v}"))?;

@@ -14,6 +14,7 @@ mod client;
 mod commit;
 mod customize;
 mod driver;
+mod device;
 mod esp;
 mod hive;
 mod media;

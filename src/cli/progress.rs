@@ -28,7 +28,7 @@ impl crate::progress::Progress for Bar {
                     b.set_length(t);
                     b.set_style(
                         ProgressStyle::with_template(
-                            "{msg:24} [{bar:30}] {bytes}/{total_bytes} {eta}",
+                            "{msg:24} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );

@@ -35,7 +35,7 @@
 //!     cipher: media::vars::Cipher::Aes128,
 //!     ports: (80, 443),
 //!     source_date_epoch: Some(1_700_000_000),
-//!     output: OutputPlan { format: Format::Dir, path: dir.path().join("medium"), manifest: None },
+//!     output: OutputPlan { format: Format::Dir, path: dir.path().join("medium"), manifest: None, usb_size: None },
 //! };
 //! let progress: Rc<dyn Progress> = Rc::new(Silent);
 //! let done = media::build(&plan, &progress)?;
@@ -44,6 +44,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod boot;
 mod container;
 mod dir;
 pub mod fat;

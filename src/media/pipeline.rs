@@ -243,7 +243,7 @@ pub fn write_container(
     let written = match output.format {
         Format::Dir => super::write_dir(tree, staged, progress).map(drop),
         Format::Iso => super::iso::write(tree, staged, progress).map(drop),
-        Format::Usb => super::usb::write(tree, staged, progress).map(drop),
+        Format::Usb => super::usb::write_sized(tree, staged, output.usb_size, progress).map(drop),
     };
     written.map_err(|source| Error::Write {
         path: output.path.clone(),

@@ -113,6 +113,10 @@ pub struct OutputPlan {
     /// Manifest path; `None` = `peforge-manifest.json` beside the output.
     #[serde(default)]
     pub manifest: Option<PathBuf>,
+    /// Total size of a USB image in bytes, the FAT32 partition spanning it (a stick's size
+    /// for `media build --device`); `None` = sized to the tree.
+    #[serde(default)]
+    pub usb_size: Option<u64>,
 }
 
 /// The media certificate to embed.

@@ -1,10 +1,8 @@
 //! Raw USB disk images (`.img`): an MBR with one active FAT32 partition (type 0x0C, LBA) that
 //! starts at 1 MiB and holds the media tree (`shared/specs/boot-media.md` §4). Users write the
-//! image to a stick with `dd`, Rufus or Etcher; UEFI firmware boots `\EFI\BOOT\BOOTX64.EFI`
-//! from it.
-//!
-//! The MBR has no boot code yet (BIOS boot of the stick is for later; the ISO covers BIOS), but
-//! the partition is marked active so a later boot sector needs no layout change. The image is
+//! image to a stick with `peforge media write` (or `dd`, Rufus, Etcher); UEFI firmware boots
+//! `\EFI\BOOT\BOOTX64.EFI` from it, a BIOS runs peforge's MBR and FAT32 boot code
+//! ([`super::boot`]), which load `\BOOTMGR`. The image is
 //! sized to the tree (at least 48 MiB, FAT32's minimum cluster count needs ~33 MiB), written
 //! sparse, and deterministic: the volume serial and disk signature are derived from the tree's
 //! label, `mtime`, paths and sizes, so two builds of the same tree are byte-identical.
@@ -18,6 +16,7 @@ use sha2::Digest;
 use zerocopy::byteorder::{LittleEndian, U16, U32};
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout, Unaligned};
 
+use super::boot::{self, BiosBoot, BootCode};
 use super::container::{ContainerError, Layout};
 use super::fat::{self, FatFile, FatVolume, Slice, VolumeParams};
 use super::tree::MediaTree;
@@ -50,7 +49,7 @@ pub mod raw {
     #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
     #[repr(C)]
     pub struct Mbr {
-        /// x86 boot code (zeros here: no BIOS boot yet).
+        /// x86 boot code ([`crate::media::boot::MBR_CODE`] in peforge's images).
         pub boot_code: [u8; 440],
         /// Unique MBR disk signature.
         pub disk_signature: U32<LittleEndian>,
@@ -144,6 +143,17 @@ pub fn write(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<UsbSummary, ContainerError> {
+    write_sized(tree, out, None, progress)
+}
+
+/// [`write()`] with the image's total size given (`Some`: the partition spans it, up to FAT32's
+/// 32 GiB, e.g. a whole stick), else sized to the tree. The file is sparse either way.
+pub fn write_sized(
+    tree: &MediaTree,
+    out: &Path,
+    size: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<UsbSummary, ContainerError> {
     if out.is_dir() {
         return Err(ContainerError::BadTarget {
             path: out.to_path_buf(),
@@ -153,10 +163,25 @@ pub fn write(
     let layout = Layout::plan(tree)?;
     fat::check_sizes(&layout)?;
     let data = fat::tree_bytes(&layout, 32768);
-    let partition = (data + data / 16 + (8 << 20))
+    let needed = (data + data / 16 + (8 << 20))
         .max(MIN_PARTITION)
         .div_ceil(1 << 20)
         << 20;
+    let partition = match size {
+        None => needed,
+        Some(total) => {
+            // Whole MiB after the 1 MiB gap, at most FAT32's limit.
+            let room = (total.saturating_sub(PARTITION_START) >> 20 << 20).min(MAX_PARTITION);
+            if room < needed {
+                return Err(ContainerError::MediumTooLarge {
+                    size: needed + PARTITION_START,
+                    limit: total,
+                    format: "a USB image of the requested size",
+                });
+            }
+            room
+        }
+    };
     if partition > MAX_PARTITION {
         return Err(ContainerError::MediumTooLarge {
             size: partition,
@@ -173,7 +198,8 @@ pub fn write(
     let start = u32::try_from(PARTITION_START / SECTOR).unwrap_or(2048);
     let digest = tree_digest(tree, &layout);
     let volume_id = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    let disk_signature = u32::from_le_bytes([digest[4], digest[5], digest[6], digest[7]]);
+    // Never 0: BOOTMGR identifies its disk by the MBR signature (usb-boot.md §4).
+    let disk_signature = u32::from_le_bytes([digest[4], digest[5], digest[6], digest[7]]).max(1);
     let label = fat::volume_label(&tree.label);
     let cluster = fat::cluster_size_for(partition);
     let total = PARTITION_START + partition;
@@ -210,11 +236,14 @@ pub fn write(
             volume_id,
             label,
             mtime: tree.mtime,
+            geometry: (63, 255),
         },
         out,
         progress,
     )?;
     progress.finish();
+    boot::install(&mut file, PARTITION_START, &BootCode::PEFORGE)
+        .map_err(ContainerError::io(out))?;
     file.sync_all().map_err(ContainerError::io(out))?;
     drop(file);
 
@@ -272,12 +301,34 @@ pub struct PartitionInfo {
     pub sectors: u32,
 }
 
+/// The BIOS boot code found in a disk image: in the MBR and in the FAT boot sector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BiosBootCode {
+    /// MBR bytes 0–439 (`none` for a bare FAT image).
+    pub mbr: BiosBoot,
+    /// FAT boot sector after the BPB.
+    pub vbr: BiosBoot,
+    /// Both pieces are peforge's own (this version's bytes).
+    pub peforge: bool,
+}
+
+impl BiosBootCode {
+    fn new(mbr: BiosBoot, vbr: BiosBoot) -> BiosBootCode {
+        BiosBootCode {
+            mbr,
+            vbr,
+            peforge: mbr == BiosBoot::Peforge && vbr == BiosBoot::Peforge,
+        }
+    }
+}
+
 /// A USB disk image (MBR + FAT partition) or a bare FAT image (such as `efisys.bin`) opened
 /// for reading.
 #[derive(Debug)]
 pub struct UsbReader {
     path: PathBuf,
     partitions: Vec<PartitionInfo>,
+    bios_boot: BiosBootCode,
     volume: FatVolume<Slice<File>>,
 }
 
@@ -320,6 +371,7 @@ impl UsbReader {
             return Ok(UsbReader {
                 path: path.to_path_buf(),
                 partitions: Vec::new(),
+                bios_boot: BiosBootCode::new(BiosBoot::None, boot::classify_vbr(&sector)),
                 volume,
             });
         }
@@ -358,10 +410,16 @@ impl UsbReader {
                 "the FAT partition extends beyond the end of the image (truncated?)",
             ));
         }
+        let mut vbr = [0u8; 512];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut vbr))
+            .map_err(ContainerError::io(path))?;
+        let bios_boot = BiosBootCode::new(boot::classify_mbr(&sector), boot::classify_vbr(&vbr));
         let volume = FatVolume::open(Slice::new(file, start, size), path)?;
         Ok(UsbReader {
             path: path.to_path_buf(),
             partitions,
+            bios_boot,
             volume,
         })
     }
@@ -374,6 +432,11 @@ impl UsbReader {
     /// MBR partitions in use (empty for a bare FAT image).
     pub fn partitions(&self) -> &[PartitionInfo] {
         &self.partitions
+    }
+
+    /// Whose BIOS boot code the image carries.
+    pub fn bios_boot(&self) -> BiosBootCode {
+        self.bios_boot
     }
 
     /// FAT volume label.

@@ -107,6 +107,9 @@ pub struct VolumeParams {
     pub label: [u8; 11],
     /// Timestamp of every entry, seconds since the Unix epoch (clamped to 1980–2107).
     pub mtime: i64,
+    /// `BPB_SecPerTrk` and `BPB_NumHeads`: the CHS geometry BIOS boot code falls back to
+    /// (usb-boot.md §5.2: match the partition entry's 255/63).
+    pub geometry: (u16, u16),
 }
 
 /// Cluster size for a FAT32 volume of `bytes`: the smallest of Windows' usual sizes that
@@ -210,7 +213,9 @@ pub(crate) fn write_volume<D: Read + Write + Seek>(
         .bytes_per_cluster(c)
         .total_sectors(params.total_sectors)
         .volume_id(params.volume_id)
-        .volume_label(params.label);
+        .volume_label(params.label)
+        .sectors_per_track(params.geometry.0)
+        .heads(params.geometry.1);
     fatfs::format_volume(&mut *disk, opts).map_err(ContainerError::io(out_path))?;
 
     // BPB_HiddSec in the boot sector and its backup; the label entry in the root directory.

@@ -106,6 +106,8 @@ pub struct InspectReport {
     pub missing: Vec<String>,
     /// El Torito images found by name.
     pub boot_entries: BootEntries,
+    /// BIOS boot code of a USB image (`null` for ISO and folder).
+    pub bios_boot: Option<crate::media::usb::BiosBootCode>,
     /// TsmBootstrap.ini `[MediaInfo]` entries.
     pub tsm_bootstrap: Vec<(String, String)>,
     /// Variables.dat cipher.
@@ -202,6 +204,7 @@ pub fn inspect(plan: &InspectPlan) -> Result<InspectReport, Error> {
         file_count: files.len(),
         missing,
         boot_entries,
+        bios_boot: opened.bios_boot,
         tsm_bootstrap: ini.map(|i| i.entries()).unwrap_or_default(),
         cipher: seen.cipher,
         variables: seen.variables,

@@ -591,6 +591,8 @@ pub struct Medium {
     pub volume_label: Option<String>,
     /// `iso`, `usb` or `dir`.
     pub container: &'static str,
+    /// BIOS boot code of a USB image, `None` for other containers.
+    pub bios_boot: Option<super::usb::BiosBootCode>,
 }
 
 fn extract_all(
@@ -662,6 +664,7 @@ pub fn open_medium(path: &Path, staging: &Path, only: Option<&[&str]>) -> Result
             }),
             volume_label: Some(iso.label().to_string()),
             container: "iso",
+            bios_boot: None,
         });
     }
     match super::usb::UsbReader::open(path) {
@@ -673,6 +676,7 @@ pub fn open_medium(path: &Path, staging: &Path, only: Option<&[&str]>) -> Result
                 boot: None,
                 volume_label: Some(usb.label()),
                 container: "usb",
+                bios_boot: Some(usb.bios_boot()),
             })
         }
         Err(_) => Err(Error::Template {
