@@ -3,6 +3,8 @@
 //! Spec: `shared/specs/cert-store-blob.md` §7 (.reg) and §8 (writing hives).
 
 pub mod hive;
+pub mod log;
+pub mod marvin;
 pub mod reg;
 
 pub use hive::{Hive, Node, RawValue};

@@ -1,0 +1,393 @@
+//! Transaction-log replay (`shared/specs/hive-logs.md`) against the real dirty hives in
+//! `../shared/vectors/hives-dirty`: the replayed hive must hold what the hive Windows recovered
+//! holds, as read by hivexregedit (Perl Win::Hivex, an independent reader), not by peforge.
+
+mod common;
+use std::path::{Path, PathBuf};
+
+use common::Dir;
+use peforge::registry::log::{self, LogFile, State};
+use peforge::registry::marvin::{REGISTRY_SEED, marvin32};
+
+fn vec_dir(name: &str) -> PathBuf {
+    common::vectors().join("hives-dirty").join(name)
+}
+
+fn logs_of(dir: &Path, stem: &str) -> Vec<LogFile> {
+    ["LOG1", "LOG2"]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| LogFile::read(&dir.join(format!("{stem}.{e}")), i).unwrap())
+        .collect()
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The whole hive as hivexregedit exports it (keys, values with types and data).
+fn export(d: &Dir, hive: &Path) -> String {
+    let r = d.tool("hivexregedit", &["--export", hive.to_str().unwrap(), "\\"]);
+    assert_eq!(r.code, 0, "hivexregedit {}: {}", hive.display(), r.stderr);
+    assert!(r.stdout.contains("[\\]"), "{}", r.stdout);
+    r.stdout
+}
+
+fn write(d: &Dir, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = d.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn key_lines(export: &str) -> Vec<&str> {
+    export.lines().filter(|l| l.starts_with('[')).collect()
+}
+
+#[test]
+fn new_format_both_logs_equals_windows10() {
+    let d = Dir::new();
+    let dir = vec_dir("NewDirtyHive1");
+    let primary = read(&dir.join("NewDirtyHive"));
+    let r = log::replay(&primary, &logs_of(&dir, "NewDirtyHive")).unwrap();
+    assert_eq!(r.report.state, State::Recovered);
+    let order: Vec<&str> = r.report.applied.iter().map(|a| a.label.as_str()).collect();
+    assert_eq!(order, ["LOG1", "LOG2"]);
+    assert_eq!(r.report.entries, 4);
+    assert_eq!(r.report.seq_after, [5, 5]);
+    let windows = read(&dir.join("RecoveredHive_Windows10"));
+    // Windows flushed once more (6/6); everything else, hive bins included, is byte-identical.
+    assert_eq!(r.bytes.len(), windows.len());
+    assert_eq!(r.bytes[12..], windows[12..]);
+    let got = write(&d, "replayed", &r.bytes);
+    let want = export(&d, &dir.join("RecoveredHive_Windows10"));
+    assert_eq!(export(&d, &got), want);
+    assert_eq!(
+        key_lines(&want),
+        [
+            "[\\]",
+            "[\\Key3]",
+            "[\\Key3\\Key3_1]",
+            "[\\Key3\\Key3_2]",
+            "[\\Key3\\Key3_3]"
+        ]
+    );
+    // The stored (stale) data differs: Key1/Key2, so the comparison above can fail.
+    assert!(export(&d, &dir.join("NewDirtyHive")).contains("[\\Key1]"));
+}
+
+#[test]
+fn new_format_order_does_not_depend_on_names() {
+    // LOG2 older than LOG1 (as in real Windows 11 hives): swap the files' labels.
+    let d = Dir::new();
+    let dir = vec_dir("NewDirtyHive1");
+    let primary = read(&dir.join("NewDirtyHive"));
+    let mut logs = logs_of(&dir, "NewDirtyHive");
+    logs.swap(0, 1);
+    logs[0].label = "LOG1".into();
+    logs[1].label = "LOG2".into();
+    let r = log::replay(&primary, &logs).unwrap();
+    let order: Vec<&str> = r.report.applied.iter().map(|a| a.label.as_str()).collect();
+    assert_eq!(order, ["LOG2", "LOG1"]);
+    let got = write(&d, "replayed", &r.bytes);
+    assert_eq!(
+        export(&d, &got),
+        export(&d, &dir.join("RecoveredHive_Windows10"))
+    );
+}
+
+#[test]
+fn new_format_stale_log_skipped() {
+    let d = Dir::new();
+    let dir = vec_dir("NewDirtyHive2");
+    let r = log::replay(
+        &read(&dir.join("NewDirtyHive")),
+        &logs_of(&dir, "NewDirtyHive"),
+    )
+    .unwrap();
+    let order: Vec<&str> = r.report.applied.iter().map(|a| a.label.as_str()).collect();
+    assert_eq!(order, ["LOG2"]);
+    assert!(
+        r.report
+            .skipped
+            .iter()
+            .any(|s| s.label == "LOG1" && s.reason.contains("stale")),
+        "{:?}",
+        r.report.skipped
+    );
+    assert_eq!(r.report.seq_after, [5, 5]);
+    let got = write(&d, "replayed", &r.bytes);
+    // SOURCES.md: the result has the content of NewDirtyHive1's Windows-recovered hive.
+    assert_eq!(
+        export(&d, &got),
+        export(
+            &d,
+            &vec_dir("NewDirtyHive1").join("RecoveredHive_Windows10")
+        )
+    );
+}
+
+#[test]
+fn old_format_equals_windows7() {
+    let d = Dir::new();
+    let dir = vec_dir("OldDirtyHive");
+    let r = log::replay(
+        &read(&dir.join("OldDirtyHive")),
+        &logs_of(&dir, "OldDirtyHive"),
+    )
+    .unwrap();
+    assert_eq!(r.report.state, State::Recovered);
+    assert_eq!(r.report.applied.len(), 1);
+    assert_eq!(r.report.applied[0].label, "LOG1");
+    assert_eq!(r.report.pages, 64);
+    assert_eq!(r.report.seq_after, [5, 5]);
+    assert!(
+        r.report
+            .skipped
+            .iter()
+            .any(|s| s.label == "LOG2" && s.reason.contains("empty"))
+    );
+    let got = write(&d, "replayed", &r.bytes);
+    let want = export(&d, &dir.join("RecoveredHive_Windows7"));
+    assert_eq!(export(&d, &got), want);
+    assert!(want.contains("find_me_in_log"));
+    assert!(!export(&d, &dir.join("OldDirtyHive")).contains("find_me_in_log"));
+}
+
+#[test]
+fn old_format_bad_base_block_taken_from_log() {
+    let d = Dir::new();
+    let dir = vec_dir("BadBaseBlockHive");
+    let r = log::replay(
+        &read(&dir.join("BadBaseBlockHive")),
+        &logs_of(&dir, "BadBaseBlockHive"),
+    )
+    .unwrap();
+    assert_eq!(r.report.state, State::Recovered);
+    assert!(r.report.base_block_from_log);
+    assert_eq!(r.bytes[24], 3, "minor version from the log's copy");
+    let got = write(&d, "replayed", &r.bytes);
+    assert_eq!(
+        export(&d, &got),
+        export(&d, &vec_dir("OldDirtyHive").join("RecoveredHive_Windows7"))
+    );
+}
+
+#[test]
+fn bad_logs_leave_the_hive_stale() {
+    for (name, reason) in [
+        ("BadLogHive1", "checksum"),
+        ("BadLogHive2", "DIRT"),
+        ("BadLogHive3", "checksum"),
+    ] {
+        let dir = vec_dir(name);
+        let primary = read(&dir.join("BadLogHive"));
+        let r = log::replay(&primary, &logs_of(&dir, "BadLogHive")).unwrap();
+        assert_eq!(r.report.state, State::Stale, "{name}");
+        assert!(r.report.applied.is_empty(), "{name}");
+        assert_eq!(r.bytes, primary, "{name}: stored bytes kept");
+        assert!(
+            r.report.skipped.iter().any(|s| s.reason.contains(reason)),
+            "{name}: {:?}",
+            r.report.skipped
+        );
+        assert!(r.report.summary().contains("may be stale"), "{name}");
+    }
+}
+
+#[test]
+fn clean_hive_ignores_logs() {
+    let dir = vec_dir("NewDirtyHive1");
+    let clean = read(&dir.join("RecoveredHive_Windows10"));
+    let r = log::replay(&clean, &logs_of(&dir, "NewDirtyHive")).unwrap();
+    assert_eq!(r.report.state, State::Clean);
+    assert_eq!(r.bytes, clean);
+}
+
+#[test]
+fn old_log_of_another_hive_rejected() {
+    // OldDirtyHive.LOG1 beside NewDirtyHive1's primary: valid base block, other timestamp.
+    let primary = read(&vec_dir("NewDirtyHive1").join("NewDirtyHive"));
+    let other = LogFile::read(&vec_dir("OldDirtyHive").join("OldDirtyHive.LOG1"), 0).unwrap();
+    let r = log::replay(&primary, &[other]).unwrap();
+    assert_eq!(r.report.state, State::Stale);
+    assert!(
+        r.report.skipped[0].reason.contains("timestamp"),
+        "{:?}",
+        r.report.skipped
+    );
+    assert_eq!(r.bytes, primary);
+}
+
+/// Rewrites the two hashes of the HvLE entry at `off` (size from its header).
+fn rehash(log: &mut [u8], off: usize) {
+    let size = u32::from_le_bytes(log[off + 4..off + 8].try_into().unwrap()) as usize;
+    let h1 = marvin32(REGISTRY_SEED, &log[off + 40..off + size]);
+    log[off + 24..off + 32].copy_from_slice(&h1.to_le_bytes());
+    let h2 = marvin32(REGISTRY_SEED, &log[off..off + 32]);
+    log[off + 32..off + 40].copy_from_slice(&h2.to_le_bytes());
+}
+
+#[test]
+fn marvin_reproduces_stored_hvle_hashes() {
+    // spec §9: the first entry of NewDirtyHive1.LOG2 stores Hash-1 0x4746A81707701E5D and
+    // Hash-2 0xE637DCAFF6877267; the published .NET vectors are checked in src/registry/marvin.rs.
+    let log = read(&vec_dir("NewDirtyHive1").join("NewDirtyHive.LOG2"));
+    assert_eq!(
+        marvin32(REGISTRY_SEED, &log[512..544]),
+        0xE637_DCAF_F687_7267
+    );
+    assert_eq!(
+        marvin32(REGISTRY_SEED, &log[552..8192]),
+        0x4746_A817_0770_1E5D
+    );
+}
+
+/// Bad inputs: each ends in a clean result or a stop with a reason, never a panic or a loop.
+#[test]
+fn bad_inputs_stop_cleanly() {
+    let d = Dir::new();
+    let dir = vec_dir("NewDirtyHive1");
+    let primary = read(&dir.join("NewDirtyHive"));
+    let logs = logs_of(&dir, "NewDirtyHive");
+    let with_log2 = |b: Vec<u8>| {
+        let mut l = logs.clone();
+        l[1].bytes = b;
+        log::replay(&primary, &l).unwrap()
+    };
+    // Truncated LOG2 (inside entry 4, at 8192..32768): entries 2 and 3 only.
+    let r = with_log2(logs[1].bytes[..20000].to_vec());
+    assert_eq!(r.report.entries, 2);
+    assert_eq!(r.report.seq_after, [3, 3]);
+    assert!(
+        r.report.applied[1]
+            .stop
+            .as_deref()
+            .unwrap()
+            .contains("truncated")
+    );
+    // A flipped data byte in entry 4: its Hash-1 fails, the chain stops before it.
+    let mut flipped = logs[1].bytes.clone();
+    flipped[9000] ^= 0x55;
+    let r = with_log2(flipped);
+    assert_eq!(r.report.seq_after, [3, 3]);
+    assert!(
+        r.report.applied[1]
+            .stop
+            .as_deref()
+            .unwrap()
+            .contains("Hash-1")
+    );
+    // A flipped header byte: Hash-2 fails.
+    let mut flipped = logs[1].bytes.clone();
+    flipped[8192 + 20] ^= 1;
+    let r = with_log2(flipped);
+    assert!(
+        r.report.applied[1]
+            .stop
+            .as_deref()
+            .unwrap()
+            .contains("Hash-2")
+    );
+    // Zero-length LOG2: LOG1 alone (entry 2), a normal state.
+    let r = with_log2(Vec::new());
+    assert_eq!(r.report.seq_after, [2, 2]);
+    assert!(
+        r.report
+            .skipped
+            .iter()
+            .any(|s| s.label == "LOG2" && s.reason.contains("empty"))
+    );
+    // LOG2 with a bad base block: skipped, LOG1 alone.
+    let mut bad = logs[1].bytes.clone();
+    bad[100] ^= 1;
+    let r = with_log2(bad);
+    assert_eq!(r.report.seq_after, [2, 2]);
+    assert!(
+        r.report
+            .skipped
+            .iter()
+            .any(|s| s.reason.contains("checksum"))
+    );
+    // Entry 3 claims hive bins of 1 GiB (hashes recomputed, so only the size is wrong): the
+    // chain stops there instead of allocating; LOG1's entry stays applied.
+    let mut grow = logs[1].bytes.clone();
+    grow[512 + 16..512 + 20].copy_from_slice(&0x4000_0000u32.to_le_bytes());
+    rehash(&mut grow, 512);
+    let r = with_log2(grow);
+    assert_eq!(r.report.seq_after, [2, 2]);
+    assert!(
+        r.report
+            .skipped
+            .iter()
+            .any(|s| s.reason.contains("grows past")),
+        "{:?}",
+        r.report.skipped
+    );
+    // A primary that is not a hive at all.
+    assert!(log::replay(&[0u8; 8192], &logs).is_err());
+    assert!(log::replay(b"regf", &logs).is_err());
+    // LOG1 only, applied: the result is readable by hivexregedit.
+    let r = with_log2(Vec::new());
+    let p = write(&d, "one", &r.bytes);
+    export(&d, &p);
+}
+
+#[test]
+fn growth_past_the_file_end_is_replayed() {
+    // No public vector grows (spec §11): make LOG2's entry 4 (all hive bins) announce one more
+    // 4096-byte bin, appended as a new page, with the primary cut to its hive bins so the new
+    // bin lies past the end of the file.
+    let d = Dir::new();
+    let dir = vec_dir("NewDirtyHive1");
+    let mut primary = read(&dir.join("NewDirtyHive"));
+    primary.truncate(4096 + 20480);
+    let logs = logs_of(&dir, "NewDirtyHive");
+    let src = &logs[1].bytes;
+    let (off, size) = (8192usize, 24576usize);
+    assert_eq!(&src[off..off + 4], b"HvLE");
+    assert_eq!(
+        u32::from_le_bytes(src[off + 4..off + 8].try_into().unwrap()) as usize,
+        size
+    );
+    // New entry: header + 2 refs + 20480 + 4096 bytes, padded to 512.
+    let mut bin = vec![0u8; 4096];
+    bin[..4].copy_from_slice(b"hbin");
+    bin[4..8].copy_from_slice(&20480u32.to_le_bytes());
+    bin[8..12].copy_from_slice(&4096u32.to_le_bytes());
+    // One free cell spanning the rest of the bin (positive size = free).
+    bin[32..36].copy_from_slice(&4064i32.to_le_bytes());
+    let data_old = &src[off + 48..off + 48 + 20480];
+    let mut e = Vec::new();
+    e.extend_from_slice(&src[off..off + 40]);
+    e.extend_from_slice(&0u32.to_le_bytes());
+    e.extend_from_slice(&20480u32.to_le_bytes());
+    e.extend_from_slice(&20480u32.to_le_bytes());
+    e.extend_from_slice(&4096u32.to_le_bytes());
+    e.extend_from_slice(data_old);
+    e.extend_from_slice(&bin);
+    e.resize(e.len().div_ceil(512) * 512, 0);
+    let esize = e.len() as u32;
+    e[4..8].copy_from_slice(&esize.to_le_bytes());
+    e[16..20].copy_from_slice(&24576u32.to_le_bytes());
+    e[20..24].copy_from_slice(&2u32.to_le_bytes());
+    rehash(&mut e, 0);
+    // LOG2 = its base block + entry 3 + the grown entry 4 (entry 5 dropped).
+    let mut l2 = src[..8192].to_vec();
+    l2.extend_from_slice(&e);
+    let mut l = logs.clone();
+    l[1].bytes = l2;
+    let r = log::replay(&primary, &l).unwrap();
+    assert_eq!(r.report.seq_after, [4, 4]);
+    assert_eq!(r.report.hbins_after, 24576);
+    assert_eq!(r.bytes.len(), 4096 + 24576);
+    assert!(
+        r.report.bin_problems.is_empty(),
+        "{:?}",
+        r.report.bin_problems
+    );
+    let p = write(&d, "grown", &r.bytes);
+    // hivex honours the header's hive bins size: it reads the grown hive (the header would hide
+    // the bin, or hivex would refuse the file, if the size were not updated).
+    let out = export(&d, &p);
+    assert!(out.contains("[\\Key3]"), "{out}");
+}
