@@ -30,4 +30,6 @@ fi
 # The tests run `python3` from PATH, which may be another interpreter than Debian's (pyenv):
 # make sure that one has `cryptography` too.
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+# Tests validate every --json output against schemas/*.schema.json with jsonschema.
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 2; }

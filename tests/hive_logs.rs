@@ -391,3 +391,341 @@ fn growth_past_the_file_end_is_replayed() {
     let out = export(&d, &p);
     assert!(out.contains("[\\Key3]"), "{out}");
 }
+
+// ---- Through the CLI: every reader and editor replays; recover writes a clean copy. ----
+
+/// Copies a vector folder's hive and logs into `d` under `name`, with the logs' names in the
+/// given case (Windows matches them case-insensitively).
+fn stage(d: &Dir, vector: &str, stem: &str, name: &str, log_names: [&str; 2]) -> PathBuf {
+    let dir = vec_dir(vector);
+    let hive = d.join(name);
+    std::fs::write(&hive, read(&dir.join(stem))).unwrap();
+    for (ext, to) in ["LOG1", "LOG2"].iter().zip(log_names) {
+        std::fs::write(d.join(to), read(&dir.join(format!("{stem}.{ext}")))).unwrap();
+    }
+    hive
+}
+
+#[test]
+fn hive_get_replays_logs_beside_in_any_case() {
+    let d = Dir::new();
+    let hive = stage(
+        &d,
+        "NewDirtyHive1",
+        "NewDirtyHive",
+        "SOFTWARE",
+        ["software.log1", "SOFTWARE.Log2"],
+    );
+    let before = common::sha256(&hive);
+    let h = hive.to_str().unwrap();
+    let r = d
+        .peforge(&["hive", "get", "--hive-file", h, "--key", ""])
+        .ok();
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        ["[]", "  Key3\\"],
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("replayed LOG1 then LOG2 (4 entries, 4 pages"),
+        "{}",
+        r.stderr
+    );
+    let r = d
+        .peforge(&["hive", "get", "--hive-file", h, "--key", "", "--json"])
+        .ok();
+    common::assert_schema(&d, "hive-get", &r.stdout);
+    let j = r.json();
+    assert_eq!(j["subkeys"], serde_json::json!(["Key3"]));
+    assert_eq!(j["transaction_logs"]["state"], "recovered");
+    assert_eq!(j["transaction_logs"]["entries"], 4);
+    let r = d
+        .peforge(&[
+            "hive",
+            "get",
+            "--hive-file",
+            h,
+            "--key",
+            "Key3",
+            "--value",
+            "@",
+            "--json",
+        ])
+        .ok();
+    common::assert_schema(&d, "hive-get", &r.stdout);
+    assert_eq!(r.json()["data"].as_str().unwrap().len(), 1440);
+    // A read changes nothing.
+    assert_eq!(common::sha256(&hive), before);
+    assert_eq!(
+        common::dir_listing(d.path()),
+        [
+            ".hive-get.doc.json",
+            "SOFTWARE",
+            "SOFTWARE.Log2",
+            "software.log1"
+        ]
+    );
+}
+
+#[test]
+fn explicit_logs_and_dirty_without_logs() {
+    let d = Dir::new();
+    let dir = vec_dir("NewDirtyHive1");
+    let lone = d.join("SOFTWARE");
+    std::fs::write(&lone, read(&dir.join("NewDirtyHive"))).unwrap();
+    let h = lone.to_str().unwrap();
+    // No logs: the stale data, with a warning naming the missing files.
+    let r = d
+        .peforge(&["hive", "get", "--hive-file", h, "--key", ""])
+        .ok();
+    assert!(r.stdout.contains("Key1"), "{}", r.stdout);
+    assert!(r.stderr.contains("warning:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("SOFTWARE.LOG1, SOFTWARE.LOG2"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("may be stale"), "{}", r.stderr);
+    let j = d
+        .peforge(&["hive", "get", "--hive-file", h, "--key", "", "--json"])
+        .ok()
+        .json();
+    assert_eq!(j["transaction_logs"]["state"], "stale");
+    assert_eq!(
+        j["transaction_logs"]["missing"],
+        serde_json::json!(["SOFTWARE.LOG1", "SOFTWARE.LOG2"])
+    );
+    // Editing is refused, as before, with one error line and the fix.
+    let r = d
+        .peforge(&[
+            "hive",
+            "set",
+            "--hive-file",
+            h,
+            "--key",
+            "A",
+            "--value",
+            "v",
+            "--type",
+            "sz",
+            "--data",
+            "x",
+        ])
+        .fails(2);
+    assert!(r.stderr.contains("dirty"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("hint: copy the hive together with its SOFTWARE.LOG1"),
+        "{}",
+        r.stderr
+    );
+    // --log from elsewhere (repeatable): replayed.
+    let l1 = dir.join("NewDirtyHive.LOG1");
+    let l2 = dir.join("NewDirtyHive.LOG2");
+    let r = d
+        .peforge(&[
+            "hive",
+            "get",
+            "--hive-file",
+            h,
+            "--key",
+            "",
+            "--log",
+            l1.to_str().unwrap(),
+            "--log",
+            l2.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        r.stdout.contains("Key3") && !r.stdout.contains("Key1"),
+        "{}",
+        r.stdout
+    );
+    // Bad logs only (BadLogHive3): stale read, refused edit.
+    let bad = vec_dir("BadLogHive3").join("BadLogHive");
+    let r = d
+        .peforge(&[
+            "hive",
+            "get",
+            "--hive-file",
+            bad.to_str().unwrap(),
+            "--key",
+            "",
+        ])
+        .ok();
+    assert!(r.stderr.contains("checksum wrong"), "{}", r.stderr);
+}
+
+#[test]
+fn recover_writes_a_clean_hive_and_never_touches_inputs() {
+    let d = Dir::new();
+    for (vector, stem, reference) in [
+        (
+            "NewDirtyHive1",
+            "NewDirtyHive",
+            "NewDirtyHive1/RecoveredHive_Windows10",
+        ),
+        (
+            "NewDirtyHive2",
+            "NewDirtyHive",
+            "NewDirtyHive1/RecoveredHive_Windows10",
+        ),
+        (
+            "OldDirtyHive",
+            "OldDirtyHive",
+            "OldDirtyHive/RecoveredHive_Windows7",
+        ),
+        (
+            "BadBaseBlockHive",
+            "BadBaseBlockHive",
+            "OldDirtyHive/RecoveredHive_Windows7",
+        ),
+    ] {
+        let hive = vec_dir(vector).join(stem);
+        let before = common::sha256(&hive);
+        let out = d.join(&format!("{vector}.clean"));
+        let r = d
+            .peforge(&[
+                "hive",
+                "recover",
+                hive.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--json",
+            ])
+            .ok();
+        common::assert_schema(&d, "hive-recover", &r.stdout);
+        let j = r.json();
+        assert_eq!(j["transaction_logs"]["state"], "recovered", "{vector}");
+        assert!(!j["stale_logs"].as_array().unwrap().is_empty(), "{vector}");
+        let b = read(&out);
+        let u = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+        assert_eq!(u(4), u(8), "{vector}: sequence numbers equal");
+        assert_eq!(u(28), 0, "{vector}: primary file type");
+        let x = b[..508]
+            .chunks(4)
+            .fold(0u32, |x, w| x ^ u32::from_le_bytes(w.try_into().unwrap()));
+        assert_eq!(u(508), x, "{vector}: checksum");
+        assert_eq!(
+            export(&d, &out),
+            export(&d, &common::vectors().join("hives-dirty").join(reference)),
+            "{vector}"
+        );
+        assert_eq!(common::sha256(&hive), before, "{vector}: input unchanged");
+    }
+    // Text output; refusing to overwrite the input; refusing a hive no log can recover.
+    let hive = stage(
+        &d,
+        "OldDirtyHive",
+        "OldDirtyHive",
+        "H",
+        ["H.LOG1", "H.LOG2"],
+    );
+    let r = d.peforge(&["hive", "recover", "H", "-o", "H.out"]).ok();
+    assert!(
+        r.stdout.contains("replayed LOG1 (1 entry, 64 pages"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("stale"), "{}", r.stderr);
+    let sum = common::sha256(&hive);
+    for target in ["H", "./H.LOG1"] {
+        let r = d.peforge(&["hive", "recover", "H", "-o", target]).fails(2);
+        assert!(r.stderr.contains("refusing to write over"), "{}", r.stderr);
+    }
+    assert_eq!(common::sha256(&hive), sum);
+    let bad = vec_dir("BadLogHive2").join("BadLogHive");
+    let r = d
+        .peforge(&["hive", "recover", bad.to_str().unwrap(), "-o", "bad.out"])
+        .fails(2);
+    assert!(r.stderr.contains("DIRT"), "{}", r.stderr);
+    assert!(!d.join("bad.out").exists());
+}
+
+#[test]
+fn edit_of_a_dirty_hive_with_logs_round_trips_in_hivexsh() {
+    let d = Dir::new();
+    let hive = stage(
+        &d,
+        "NewDirtyHive1",
+        "NewDirtyHive",
+        "SOFTWARE",
+        ["SOFTWARE.LOG1", "SOFTWARE.LOG2"],
+    );
+    let logs_before = [
+        common::sha256(&d.join("SOFTWARE.LOG1")),
+        common::sha256(&d.join("SOFTWARE.LOG2")),
+    ];
+    let r = d
+        .peforge(&[
+            "hive",
+            "set",
+            "--hive-file",
+            "SOFTWARE",
+            "--key",
+            "Key3\\Added",
+            "--value",
+            "v",
+            "--type",
+            "sz",
+            "--data",
+            "edited",
+            "--output",
+            "OUT",
+        ])
+        .ok();
+    assert!(r.stderr.contains("now stale"), "{}", r.stderr);
+    let out = d.join("OUT");
+    // hivexsh: the logs' keys (Key3 and its subkeys) and the edit; the stale Key1 is gone.
+    assert_eq!(common::hivexsh_ls(&d, &out, ""), ["Key3"]);
+    assert_eq!(
+        common::hivexsh_ls(&d, &out, "Key3"),
+        ["Added", "Key3_1", "Key3_2", "Key3_3"]
+    );
+    let script = "cd \\Key3\\Added\nlsval\n";
+    let sh = std::process::Command::new("hivexsh")
+        .arg(&out)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(script.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("hivexsh is required (run scripts/setup.sh)");
+    assert!(
+        String::from_utf8_lossy(&sh.stdout).contains("\"v\"=\"edited\""),
+        "{}",
+        String::from_utf8_lossy(&sh.stdout)
+    );
+    // The rest equals Windows' recovery: the export minus the added key.
+    let got = export(&d, &out);
+    let want = export(
+        &d,
+        &vec_dir("NewDirtyHive1").join("RecoveredHive_Windows10"),
+    );
+    let strip = |s: &str| {
+        s.split("\n\n")
+            .filter(|b| !b.contains("[\\Key3\\Added]"))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    assert_eq!(strip(&got), strip(&want));
+    // Written clean; the user's hive and logs are untouched.
+    let b = read(&out);
+    assert_eq!(b[4..8], b[8..12]);
+    assert_eq!(
+        read(&hive),
+        read(&vec_dir("NewDirtyHive1").join("NewDirtyHive"))
+    );
+    assert_eq!(
+        logs_before,
+        [
+            common::sha256(&d.join("SOFTWARE.LOG1")),
+            common::sha256(&d.join("SOFTWARE.LOG2"))
+        ]
+    );
+}

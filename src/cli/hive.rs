@@ -72,6 +72,9 @@ pub struct Target {
     /// A loose hive file instead of a WIM.
     #[arg(long, value_name = "PATH")]
     pub hive_file: Option<PathBuf>,
+    /// Transaction log of --hive-file (repeat); default: its .LOG1/.LOG2 beside it, any case.
+    #[arg(long = "log", value_name = "FILE", requires = "hive_file")]
+    pub logs: Vec<PathBuf>,
     /// Key path inside the hive, e.g. 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'.
     #[arg(long)]
     pub key: String,
@@ -112,6 +115,24 @@ pub enum HiveCmd {
         delete: bool,
         #[command(flatten)]
         commit: CommitArgs,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a dirty hive with its .LOG1/.LOG2 replayed as a clean hive, for tools that do not
+    /// replay logs. The input hive and logs are never changed.
+    #[command(
+        after_help = "Example:\n  peforge hive recover SOFTWARE -o SOFTWARE.clean\n  peforge hive recover SOFTWARE --log a/SOFTWARE.LOG1 --log a/SOFTWARE.LOG2 -o clean --json\n\nExit status: 0 written, 2 error (e.g. dirty and no usable log)."
+    )]
+    Recover {
+        /// The hive file.
+        hive: PathBuf,
+        /// A transaction log (repeat); default: the hive's .LOG1/.LOG2 beside it, any case.
+        #[arg(long = "log", value_name = "FILE")]
+        logs: Vec<PathBuf>,
+        /// Where to write the clean hive (a new file).
+        #[arg(short, long, value_name = "CLEAN")]
+        output: PathBuf,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -244,7 +265,13 @@ pub fn run(cmd: HiveCmd, g: &Global) -> anyhow::Result<Status> {
             target,
             value,
             json,
-        } => get(&target, value.as_deref(), json),
+        } => get(&target, value.as_deref(), json, g),
+        HiveCmd::Recover {
+            hive,
+            logs,
+            output,
+            json,
+        } => super::hivelog::recover(&hive, &logs, &output, json, g),
         HiveCmd::Set {
             target,
             value,
@@ -270,14 +297,20 @@ pub fn run(cmd: HiveCmd, g: &Global) -> anyhow::Result<Status> {
     }
 }
 
-fn with_hive<T>(t: &Target, f: impl FnOnce(&Hive) -> anyhow::Result<T>) -> anyhow::Result<T> {
+fn with_hive<T>(
+    t: &Target,
+    g: &Global,
+    f: impl FnOnce(&Hive) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     if let Some(file) = &t.hive_file {
-        let h = Hive::open(file)?;
+        let h = Hive::open_with(file, &hive::Logs::given(&t.logs))?;
+        super::hivelog::note_read(&source_name(t), h.recovery(), g);
         return f(&h);
     }
     let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
     let w = Wim::open(wim_path)?;
     let x = offline::open_hive(&w, t.index, t.hive.inner(), false)?;
+    super::hivelog::note_read(&source_name(t), x.hive.recovery(), g);
     f(&x.hive)
 }
 
@@ -291,8 +324,8 @@ fn source_name(t: &Target) -> String {
     }
 }
 
-fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
-    with_hive(t, |h| {
+fn get(t: &Target, value: Option<&str>, json: bool, g: &Global) -> anyhow::Result<Status> {
+    with_hive(t, g, |h| {
         let node = h.lookup(&t.key)?.ok_or_else(|| {
             report::hinted(
                 format!("{}: key {} does not exist", source_name(t), t.key),
@@ -313,7 +346,16 @@ fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
                     )
                 })?;
                 if json {
-                    output::print_json(&value_doc(&v))?;
+                    #[derive(Serialize)]
+                    struct One<'a> {
+                        #[serde(flatten)]
+                        value: ValueDoc,
+                        transaction_logs: &'a crate::registry::log::Report,
+                    }
+                    output::print_json(&One {
+                        value: value_doc(&v),
+                        transaction_logs: h.recovery(),
+                    })?;
                 } else {
                     output::line(format!(
                         "{} = {} {}",
@@ -329,15 +371,17 @@ fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
                     h.children(node)?.into_iter().map(|n| h.name(n)).collect();
                 if json {
                     #[derive(Serialize)]
-                    struct Doc {
+                    struct Doc<'a> {
                         key: String,
                         subkeys: Vec<String>,
                         values: Vec<ValueDoc>,
+                        transaction_logs: &'a crate::registry::log::Report,
                     }
                     output::print_json(&Doc {
                         key: t.key.clone(),
                         subkeys,
                         values: values.iter().map(value_doc).collect(),
+                        transaction_logs: h.recovery(),
                     })?;
                 } else {
                     output::line(format!("[{}]", t.key))?;
@@ -409,13 +453,20 @@ fn set(
         },
         (None, None) => anyhow::bail!("give --wim or --hive-file"),
     };
-    let opts = commit.edit_options(false, !g.quiet && !json);
+    let mut opts = commit.edit_options(false, !g.quiet && !json);
+    opts.logs = hive::Logs::given(&t.logs);
     let edited = offline::edit_hives(
         source,
         &opts,
         |h, _| apply(h, &t.key, name, new),
         |h, _, _| verify(h, &t.key, name, new),
     )?;
+    super::hivelog::note_edit(
+        &edited.input,
+        &edited.replayed,
+        edited.written.as_deref(),
+        g,
+    );
     let changed = edited.changed;
     // Where the value now is: the file written, or the input when nothing needed writing.
     let written = edited.written.unwrap_or(edited.input);

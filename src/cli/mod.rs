@@ -12,6 +12,7 @@ mod cert;
 mod client;
 mod esp;
 mod hive;
+mod hivelog;
 mod media;
 pub mod output;
 pub mod progress;

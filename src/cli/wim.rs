@@ -94,6 +94,7 @@ impl CommitArgs {
             dry_run,
             mode: self.mode(),
             progress: Some(bar),
+            logs: Default::default(),
         }
     }
 

@@ -267,6 +267,26 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a clean hive (logs ignored) with these sequence numbers.
+    pub fn clean(seq1: u32, seq2: u32) -> Report {
+        Report {
+            state: State::Clean,
+            format: None,
+            seq_before: [seq1, seq2],
+            seq_after: [seq1, seq2],
+            base_block_from_log: false,
+            applied: Vec::new(),
+            skipped: Vec::new(),
+            missing: Vec::new(),
+            entries: 0,
+            pages: 0,
+            hbins_before: 0,
+            hbins_after: 0,
+            bin_problems: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     /// Whether the hive was dirty.
     pub fn dirty(&self) -> bool {
         self.state != State::Clean
@@ -400,22 +420,9 @@ pub fn replay(primary: &[u8], logs: &[LogFile]) -> Result<Replay, Error> {
     }
     let bb = Header::parse(primary).ok_or(Error::NotAHive("no regf signature"))?;
     let valid = bb.checksum_ok;
-    let mut report = Report {
-        state: State::Clean,
-        format: None,
-        seq_before: [bb.seq1, bb.seq2],
-        seq_after: [bb.seq1, bb.seq2],
-        base_block_from_log: false,
-        applied: Vec::new(),
-        skipped: Vec::new(),
-        missing: Vec::new(),
-        entries: 0,
-        pages: 0,
-        hbins_before: bb.hbins,
-        hbins_after: bb.hbins,
-        bin_problems: Vec::new(),
-        notes: Vec::new(),
-    };
+    let mut report = Report::clean(bb.seq1, bb.seq2);
+    report.hbins_before = bb.hbins;
+    report.hbins_after = bb.hbins;
     if valid && bb.seq1 == bb.seq2 {
         return Ok(Replay {
             bytes: primary.to_vec(),
@@ -896,7 +903,11 @@ pub fn check_bins(buf: &[u8], hbins: u32) -> Vec<String> {
         };
         let off = u32_at(h, 4).unwrap_or(0) as usize;
         let size = u32_at(h, 8).unwrap_or(0) as usize;
-        if &h[..4] != b"hbin" || off != pos - BASE_BLOCK || size < 4096 || !size.is_multiple_of(4096) {
+        if &h[..4] != b"hbin"
+            || off != pos - BASE_BLOCK
+            || size < 4096
+            || !size.is_multiple_of(4096)
+        {
             return vec![format!("no valid hive bin at offset {pos}")];
         }
         if pos + size > end {

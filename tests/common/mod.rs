@@ -803,3 +803,29 @@ pub fn py_var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
         .find(|p| p[0] == name)
         .and_then(|p| p[1].as_str())
 }
+
+/// Validates a `--json` document against `schemas/<name>.schema.json` with Python `jsonschema`
+/// (draft 2020-12), an independent validator; panics with its message when it does not conform.
+pub fn assert_schema(d: &Dir, name: &str, doc: &str) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{name}.schema.json"));
+    let doc_path = d.join(&format!(".{name}.doc.json"));
+    std::fs::write(&doc_path, doc).unwrap();
+    let py = "import json,sys,jsonschema\n\
+              s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n\
+              jsonschema.Draft202012Validator.check_schema(s)\n\
+              jsonschema.Draft202012Validator(s).validate(d)\n";
+    let r = d.tool(
+        "python3",
+        &[
+            "-c",
+            py,
+            schema.to_str().unwrap(),
+            doc_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        r.code, 0,
+        "{name}: schema check failed:\n{}\n{doc}",
+        r.stderr
+    );
+}
