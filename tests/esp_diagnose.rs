@@ -559,6 +559,7 @@ mod schema {
         pub path: String,
         pub index: Option<u32>,
         pub dirty: Option<bool>,
+        pub transaction_logs: Option<serde_json::Value>,
     }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -729,3 +729,221 @@ fn edit_of_a_dirty_hive_with_logs_round_trips_in_hivexsh() {
         ]
     );
 }
+
+// ---- Hive kind check and the cert/esp readers. ----
+
+fn dword(name: &str, v: u32) -> peforge::registry::RawValue {
+    peforge::registry::RawValue {
+        name: name.into(),
+        ty: 4,
+        data: v.to_le_bytes().to_vec(),
+    }
+}
+
+const PROVIDER: &str = "Microsoft\\Windows\\Autopilot\\EnrollmentStatusTracking\\Device\\DevicePreparation\\PolicyProviders\\ConfigMgr";
+
+#[test]
+fn cert_and_esp_name_the_right_hive() {
+    let d = Dir::new();
+    let system = d.join("SYSTEM");
+    peforge::sample::build_hive(
+        &system,
+        &[
+            ("Select", vec![dword("Current", 1)]),
+            ("ControlSet001\\Control", vec![]),
+        ],
+    )
+    .unwrap();
+    let bcd = d.join("BCD");
+    peforge::sample::build_hive(
+        &bcd,
+        &[
+            ("Description", vec![dword("KeyName", 1)]),
+            ("Objects", vec![]),
+        ],
+    )
+    .unwrap();
+    let user = d.join("NTUSER.DAT");
+    peforge::sample::build_hive(
+        &user,
+        &[
+            ("Control Panel\\Desktop", vec![]),
+            ("Software\\Microsoft", vec![]),
+        ],
+    )
+    .unwrap();
+    for (hive, what) in [
+        (&system, "SYSTEM hive"),
+        (&bcd, "BCD"),
+        (&user, "user hive"),
+    ] {
+        let h = hive.to_str().unwrap();
+        for args in [
+            vec!["cert", "list", "--hive-file", h],
+            vec!["esp", "diagnose", "--hive", h],
+        ] {
+            let r = d.peforge(&args).fails(2);
+            assert!(
+                r.stderr.contains("not a SOFTWARE hive") && r.stderr.contains(what),
+                "{:?}: {}",
+                args,
+                r.stderr
+            );
+            assert!(
+                r.stderr
+                    .contains("hint: give the SOFTWARE hive: Windows\\System32\\config\\SOFTWARE"),
+                "{}",
+                r.stderr
+            );
+        }
+        let sum = common::sha256(hive);
+        let pem = d.join("x.pem");
+        std::fs::write(&pem, b"not used").unwrap();
+        let r = d
+            .peforge(&[
+                "cert",
+                "remove",
+                "--hive-file",
+                h,
+                "--thumbprint",
+                &"ab".repeat(20),
+            ])
+            .fails(2);
+        assert!(r.stderr.contains("not a SOFTWARE hive"), "{}", r.stderr);
+        assert_eq!(common::sha256(hive), sum);
+    }
+    // A dirty-hive vector is no SOFTWARE hive either (its root holds a GUID key only).
+    let v = vec_dir("NewDirtyHive1").join("NewDirtyHive");
+    let r = d
+        .peforge(&["cert", "list", "--hive-file", v.to_str().unwrap()])
+        .fails(2);
+    assert!(
+        r.stderr.contains("no Microsoft\\Windows\\CurrentVersion"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Builds a new-format (HvLE) log that takes the clean hive `old` to the clean hive `new` (one
+/// entry holding all of `new`'s hive bins, hashed with Marvin32), and the dirty primary Windows
+/// would leave: `old` with its primary sequence number advanced.
+fn synthetic_new_log(old: &[u8], new: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let u = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let checksum = |b: &mut [u8]| {
+        let x = b[..508]
+            .chunks(4)
+            .fold(0u32, |x, w| x ^ u32::from_le_bytes(w.try_into().unwrap()));
+        let x = match x {
+            0 => 1,
+            0xFFFF_FFFF => 0xFFFF_FFFE,
+            v => v,
+        };
+        b[508..512].copy_from_slice(&x.to_le_bytes());
+    };
+    let seq = u(old, 8).wrapping_add(1);
+    let hbins = u(new, 40) as usize;
+    let mut primary = old.to_vec();
+    primary[4..8].copy_from_slice(&seq.to_le_bytes());
+    checksum(&mut primary);
+    let mut log = new[..512].to_vec();
+    log[4..8].copy_from_slice(&seq.to_le_bytes());
+    log[8..12].copy_from_slice(&seq.to_le_bytes());
+    log[28..32].copy_from_slice(&6u32.to_le_bytes());
+    checksum(&mut log);
+    let mut e = Vec::new();
+    e.extend_from_slice(b"HvLE");
+    e.extend_from_slice(&0u32.to_le_bytes()); // size, below
+    e.extend_from_slice(&0u32.to_le_bytes()); // flags
+    e.extend_from_slice(&seq.to_le_bytes());
+    e.extend_from_slice(&(hbins as u32).to_le_bytes());
+    e.extend_from_slice(&1u32.to_le_bytes());
+    e.extend_from_slice(&[0u8; 16]); // hashes, below
+    e.extend_from_slice(&0u32.to_le_bytes());
+    e.extend_from_slice(&(hbins as u32).to_le_bytes());
+    e.extend_from_slice(&new[4096..4096 + hbins]);
+    e.resize(e.len().div_ceil(512) * 512, 0);
+    let size = e.len() as u32;
+    e[4..8].copy_from_slice(&size.to_le_bytes());
+    rehash(&mut e, 0);
+    log.extend_from_slice(&e);
+    (primary, log)
+}
+
+#[test]
+fn esp_diagnose_reads_what_windows_sees() {
+    let d = Dir::new();
+    let base = vec![("Microsoft\\Windows NT\\CurrentVersion", vec![])];
+    let old = d.join("old");
+    let mut c = base.clone();
+    c.push((PROVIDER, vec![dword("InstallationState", 1)]));
+    peforge::sample::build_hive(&old, &c).unwrap();
+    let new = d.join("new");
+    let mut c = base.clone();
+    c.push((PROVIDER, vec![dword("InstallationState", 4)]));
+    peforge::sample::build_hive(&new, &c).unwrap();
+    let (primary, log) = synthetic_new_log(&read(&old), &read(&new));
+    std::fs::create_dir(d.join("dev")).unwrap();
+    let hive = write(&d, "dev/SOFTWARE", &primary);
+    // Without its log: the stale state 1, flagged, naming the missing files.
+    let r = d
+        .peforge(&[
+            "esp",
+            "diagnose",
+            "--hive",
+            hive.to_str().unwrap(),
+            "--json",
+        ])
+        .ok();
+    let j = r.json();
+    assert_eq!(j["checks"][0]["state"], 1);
+    assert_eq!(j["input"]["transaction_logs"]["state"], "stale");
+    assert!(
+        j["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("SOFTWARE.LOG1, SOFTWARE.LOG2 not found"),
+        "{j}"
+    );
+    assert!(r.stderr.contains("warning:"), "{}", r.stderr);
+    // With it beside (lower case): state 4, what Windows would see after loading the hive.
+    write(&d, "dev/software.log2", &log);
+    let r = d.peforge(&[
+        "esp",
+        "diagnose",
+        "--hive",
+        hive.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(j["checks"][0]["state"], 4);
+    assert_eq!(j["input"]["dirty"], true);
+    assert_eq!(j["input"]["transaction_logs"]["state"], "recovered");
+    assert!(
+        j["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("what Windows sees"),
+        "{j}"
+    );
+    // hivexregedit on `hive recover`'s output agrees with the hive the log was made from.
+    let out = d.join("clean");
+    d.peforge(&[
+        "hive",
+        "recover",
+        hive.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(export(&d, &out), export(&d, &new));
+    // cert list reads the replayed hive too (no stores: an empty list, not an error).
+    let r = d
+        .peforge(&["cert", "list", "--hive-file", hive.to_str().unwrap()])
+        .ok();
+    assert!(
+        r.stderr.contains("note:") && r.stderr.contains("replayed LOG2"),
+        "{}",
+        r.stderr
+    );
+}

@@ -12,6 +12,7 @@ use super::{Global, Status, output, report};
 use crate::cert::store::{self, Entry, Outcome};
 use crate::cert::{self, Blob, CertInfo, Location, Profile, Store, Warning, load, x509};
 use crate::registry::hive::Hive;
+use crate::registry::kind;
 use crate::wim::{self, Wim, offline};
 
 /// A store on the command line.
@@ -114,9 +115,19 @@ pub struct Target {
     /// A loose SOFTWARE hive file instead of a WIM.
     #[arg(long, value_name = "PATH")]
     pub hive_file: Option<PathBuf>,
+    /// Transaction log of --hive-file (repeat); default: its .LOG1/.LOG2 beside it, any case.
+    #[arg(long = "log", value_name = "FILE", requires = "hive_file")]
+    pub logs: Vec<PathBuf>,
 }
 
 impl Target {
+    /// Edit options with this target's `--log` files.
+    fn edit_options(&self, c: &CommitArgs, dry_run: bool, progress: bool) -> offline::EditOptions {
+        let mut o = c.edit_options(dry_run, progress);
+        o.logs = crate::registry::hive::Logs::given(&self.logs);
+        o
+    }
+
     fn images(&self) -> offline::Images {
         if self.all_images {
             offline::Images::All
@@ -277,13 +288,13 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             target,
             store,
             json,
-        } => list(&target, store, json, false, false),
+        } => list(&target, store, json, false, false, g),
         CertCmd::Verify {
             target,
             store,
             strict,
             json,
-        } => list(&target, store, json, true, strict),
+        } => list(&target, store, json, true, strict, g),
         CertCmd::Remove {
             target,
             thumbprint,
@@ -525,8 +536,11 @@ fn inject(
     let results: RefCell<Vec<(Option<u32>, Vec<Outcome>)>> = RefCell::new(Vec::new());
     let edited = offline::edit_hives(
         t.source()?,
-        &commit.edit_options(dry_run, !g.quiet && !json),
+        &t.edit_options(commit, dry_run, !g.quiet && !json),
         |h, index| {
+            if index.is_none() {
+                kind::require_software(h)?;
+            }
             let (outcomes, changed) = apply(h, items)?;
             results.borrow_mut().push((index, outcomes));
             Ok::<_, anyhow::Error>(changed)
@@ -541,6 +555,12 @@ fn inject(
             confirm(h, items, outcomes, &place(written, index))
         },
     )?;
+    super::hivelog::note_edit(
+        &edited.input,
+        &edited.replayed,
+        edited.written.as_deref(),
+        g,
+    );
     let results = results.into_inner();
     let (input, written) = (edited.input, edited.written);
     let changed = results
@@ -707,16 +727,22 @@ fn list(
     json: bool,
     verify: bool,
     strict: bool,
+    g: &Global,
 ) -> anyhow::Result<Status> {
     let mut per_image: Vec<(Option<u32>, Vec<Entry>)> = Vec::new();
     let input = if let Some(file) = &t.hive_file {
-        per_image.push((None, read_stores(&Hive::open(file)?, store)?));
+        let h = Hive::open_with(file, &crate::registry::hive::Logs::given(&t.logs))?;
+        super::hivelog::note_read(&file.display().to_string(), h.recovery(), g);
+        kind::require_software(&h)?;
+        per_image.push((None, read_stores(&h, store)?));
         file.clone()
     } else {
         let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
         let w = Wim::open(wim_path)?;
         for index in offline::select_images(&w, wim::SOFTWARE_HIVE, t.images())? {
             let x = open_software(&w, index, false)?;
+            let name = format!("{}[{index}]:{}", wim_path.display(), wim::SOFTWARE_HIVE);
+            super::hivelog::note_read(&name, x.hive.recovery(), g);
             per_image.push((Some(index), read_stores(&x.hive, store)?));
         }
         wim_path.clone()
@@ -808,8 +834,11 @@ fn remove(
     let removed: RefCell<Vec<Removed>> = RefCell::new(Vec::new());
     let edited = offline::edit_hives(
         t.source()?,
-        &commit.edit_options(dry_run, !g.quiet && !json),
+        &t.edit_options(commit, dry_run, !g.quiet && !json),
         |h, index| {
+            if index.is_none() {
+                kind::require_software(h)?;
+            }
             let mut any = false;
             for s in &stores {
                 if store::remove(h, *s, &thumb)? {
@@ -833,6 +862,12 @@ fn remove(
             Ok(())
         },
     )?;
+    super::hivelog::note_edit(
+        &edited.input,
+        &edited.replayed,
+        edited.written.as_deref(),
+        g,
+    );
     let removed = removed.into_inner();
     let (input, written) = (edited.input, edited.written);
     if json {

@@ -3,6 +3,7 @@
 //! Spec: `shared/specs/cert-store-blob.md` §7 (.reg) and §8 (writing hives).
 
 pub mod hive;
+pub mod kind;
 pub mod log;
 pub mod marvin;
 pub mod reg;
