@@ -366,9 +366,8 @@ impl Hive {
             }
             Logs::Files(f) => (f.clone(), Vec::new()),
         };
-        let bb = BaseBlock::parse(&primary);
         // A clean hive ignores its logs (spec §3): do not even read them.
-        let read: Vec<log::LogFile> = if bb.is_some_and(|b| !b.is_dirty()) {
+        let read: Vec<log::LogFile> = if BaseBlock::parse(&primary).is_some_and(|b| !b.is_dirty()) {
             Vec::new()
         } else {
             files
@@ -382,7 +381,7 @@ impl Hive {
                 })
                 .collect::<Result<_, _>>()?
         };
-        let mut r = log::replay(&primary, &read).map_err(|e| Error::Corrupt {
+        let mut r = log::replay_owned(primary, &read).map_err(|e| Error::Corrupt {
             path: path.into(),
             cause: e.to_string(),
         })?;

@@ -413,6 +413,13 @@ fn usable<'a>(log: &'a LogFile, skipped: &mut Vec<Skipped>) -> Option<Usable<'a>
 /// returned bytes are ready for hivex: header finished (§7) and at least `4096 + hive bins data
 /// size` long.
 pub fn replay(primary: &[u8], logs: &[LogFile]) -> Result<Replay, Error> {
+    replay_owned(primary.to_vec(), logs)
+}
+
+/// [`replay`] on a buffer it takes over, so a large hive is not copied: the pages are written
+/// into it in place (a hive of N bytes costs N bytes plus its logs).
+pub fn replay_owned(mut buf: Vec<u8>, logs: &[LogFile]) -> Result<Replay, Error> {
+    let primary = buf.as_slice();
     if primary.len() < BASE_BLOCK {
         return Err(Error::NotAHive(
             "file shorter than a base block (4096 bytes)",
@@ -424,10 +431,7 @@ pub fn replay(primary: &[u8], logs: &[LogFile]) -> Result<Replay, Error> {
     report.hbins_before = bb.hbins;
     report.hbins_after = bb.hbins;
     if valid && bb.seq1 == bb.seq2 {
-        return Ok(Replay {
-            bytes: primary.to_vec(),
-            report,
-        });
+        return Ok(Replay { bytes: buf, report });
     }
     report.state = State::Stale;
     // Growth is bounded by what the primary and the logs can fill: a larger hive bins data size
@@ -464,7 +468,8 @@ pub fn replay(primary: &[u8], logs: &[LogFile]) -> Result<Replay, Error> {
             ));
         }
     }
-    let mut buf = primary.to_vec();
+    // What a replay that applies nothing must put back (pages are only written once applied).
+    let (orig_len, orig_head) = (buf.len(), buf[..BASE_BLOCK].to_vec());
     let new: Vec<Usable<'_>> = cands
         .iter()
         .filter(|c| c.h.file_type == 6)
@@ -489,10 +494,9 @@ pub fn replay(primary: &[u8], logs: &[LogFile]) -> Result<Replay, Error> {
     report.skipped = skipped;
     if report.applied.is_empty() {
         report.format = None;
-        return Ok(Replay {
-            bytes: primary.to_vec(),
-            report,
-        });
+        buf.truncate(orig_len);
+        buf[..BASE_BLOCK].copy_from_slice(&orig_head);
+        return Ok(Replay { bytes: buf, report });
     }
     report.state = State::Recovered;
     report.bin_problems = check_bins(&buf, report.hbins_after);
@@ -641,9 +645,9 @@ fn replay_old(
         return;
     }
     let base_from_log = !bb.checksum_ok;
-    let mut work = buf.clone();
+    let work = buf;
     if base_from_log {
-        take_base_block(&mut work, log);
+        take_base_block(work, log);
     }
     if work.len() < BASE_BLOCK + hbins {
         work.resize(BASE_BLOCK + hbins, 0);
@@ -668,8 +672,7 @@ fn replay_old(
         work[BASE_BLOCK + rel..BASE_BLOCK + rel + 512].copy_from_slice(page);
         written += 1;
     }
-    finish(&mut work, c.h.seq1, c.h.hbins, None);
-    *buf = work;
+    finish(work, c.h.seq1, c.h.hbins, None);
     report.base_block_from_log = base_from_log;
     report.entries = 1;
     report.pages = written;
@@ -798,7 +801,7 @@ fn replay_new(
             reason,
         })
     };
-    let mut work = buf.clone();
+    let work = buf;
     if bb.checksum_ok {
         logs.retain(|c| {
             let ok = !before(c.h.seq1, bb.seq2);
@@ -843,7 +846,7 @@ fn replay_new(
         }
         let keep = logs.swap_remove(l);
         logs = vec![keep];
-        take_base_block(&mut work, &logs[0].log.bytes);
+        take_base_block(work, &logs[0].log.bytes);
         report.base_block_from_log = true;
     }
     let mut next: Option<u32> = None;
@@ -859,7 +862,7 @@ fn replay_new(
             );
             continue;
         }
-        let ch = apply_chain(&mut work, &c.log.bytes, c.h.seq1, cap);
+        let ch = apply_chain(work, &c.log.bytes, c.h.seq1, cap);
         match ch.last {
             None => {
                 skip(c, format!("no valid entry ({})", ch.stop), skipped);
@@ -883,10 +886,9 @@ fn replay_new(
         }
     }
     if let Some((seq, hbins, flags)) = last {
-        finish(&mut work, seq, hbins, Some(flags));
+        finish(work, seq, hbins, Some(flags));
         report.seq_after = [seq, seq];
         report.hbins_after = hbins;
-        *buf = work;
     } else {
         report.base_block_from_log = false;
     }
