@@ -947,3 +947,67 @@ fn esp_diagnose_reads_what_windows_sees() {
         r.stderr
     );
 }
+
+#[test]
+fn hive_in_a_wim_is_replayed_and_its_logs_emptied_on_edit() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let w = wim.to_str().unwrap();
+    // Put NewDirtyHive1 and its logs (mixed case) in place of the image's SYSTEM hive, with
+    // wimupdate (wimlib's own tool, not peforge).
+    let dir = vec_dir("NewDirtyHive1");
+    for (from, to) in [
+        ("NewDirtyHive", "SYSTEM"),
+        ("NewDirtyHive.LOG1", "SYSTEM.LOG1"),
+        ("NewDirtyHive.LOG2", "system.log2"),
+    ] {
+        std::fs::write(d.join(to), read(&dir.join(from))).unwrap();
+        d.tool(
+            "wimupdate",
+            &[
+                w,
+                "1",
+                &format!("--command=add {to} /Windows/System32/config/{to}"),
+            ],
+        )
+        .ok();
+    }
+    let r = d
+        .peforge(&["hive", "get", "--wim", w, "--hive", "SYSTEM", "--key", ""])
+        .ok();
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        ["[]", "  Key3\\"],
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("replayed LOG1 then LOG2"), "{}", r.stderr);
+    // Edit into a new WIM: the hive is written clean and the image's logs are emptied.
+    let r = d
+        .peforge(&[
+            "hive", "set", "--wim", w, "--hive", "SYSTEM", "--key", "Key3\\W", "--value", "v",
+            "--type", "dword", "--data", "7", "--output", "new.wim",
+        ])
+        .ok();
+    assert!(r.stderr.contains("emptied"), "{}", r.stderr);
+    let new = d.join("new.wim");
+    let hive = d.wimextract(&new, 1, "Windows/System32/config/SYSTEM");
+    let b = read(&hive);
+    assert_eq!(b[4..8], b[8..12], "written clean");
+    assert_eq!(
+        common::hivexsh_ls(&d, &hive, "Key3"),
+        ["Key3_1", "Key3_2", "Key3_3", "W"]
+    );
+    assert_eq!(common::hivexsh_ls(&d, &hive, ""), ["Key3"]);
+    for log in ["SYSTEM.LOG1", "system.log2"] {
+        let l = d.wimextract(&new, 1, &format!("Windows/System32/config/{log}"));
+        assert_eq!(std::fs::metadata(&l).unwrap().len(), 0, "{log} emptied");
+    }
+    // The input WIM is unchanged: its hive still replays to the same content.
+    let r = d
+        .peforge(&[
+            "hive", "get", "--wim", w, "--hive", "SYSTEM", "--key", "Key3",
+        ])
+        .ok();
+    assert!(!r.stdout.contains("  W"), "{}", r.stdout);
+}

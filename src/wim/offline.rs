@@ -130,7 +130,7 @@ pub fn open_hive(
     let shown = |f: &mut String| {
         if let Some(l) = logs
             .iter()
-            .find(|l| l.rsplit('\\').next().is_some_and(|n| f.ends_with(n)))
+            .find(|l| l.rsplit(['\\', '/']).next().is_some_and(|n| f.ends_with(n)))
         {
             *f = format!("{}[{index}]:{}", wim.path().display(), super::normalize(l));
         }
@@ -152,7 +152,8 @@ pub fn open_hive(
 /// The transaction logs of the hive at `hive` (its path in the image): `NAME.LOG1`, `NAME.LOG2`
 /// and `NAME.LOG` in the same directory, any case.
 fn image_logs(wim: &Wim, index: u32, hive: &str) -> Result<Vec<String>, Error> {
-    let (dir, name) = hive.rsplit_once('\\').unwrap_or(("", hive));
+    // wimlib spells paths with '/' or '\\' depending on the platform it was built for.
+    let (dir, name) = hive.rsplit_once(['\\', '/']).unwrap_or(("", hive));
     let listing = wim.list_dir(index, if dir.is_empty() { "\\" } else { dir })?;
     let mut out = Vec::new();
     for ext in ["LOG1", "LOG2", "LOG"] {
@@ -160,7 +161,7 @@ fn image_logs(wim: &Wim, index: u32, hive: &str) -> Result<Vec<String>, Error> {
         if let Some(e) = listing.iter().find(|e| {
             !e.is_dir
                 && e.path
-                    .rsplit('\\')
+                    .rsplit(['\\', '/'])
                     .next()
                     .is_some_and(|n| n.eq_ignore_ascii_case(&want))
         }) {
