@@ -1011,3 +1011,49 @@ fn hive_in_a_wim_is_replayed_and_its_logs_emptied_on_edit() {
         .ok();
     assert!(!r.stdout.contains("  W"), "{}", r.stdout);
 }
+
+#[test]
+fn new_format_bad_primary_base_block_uses_the_latest_log() {
+    // No public vector (spec §6.4): break NewDirtyHive1's primary checksum. Only the log with
+    // the latest entries (LOG2, base seq 3) is used, with its base block; entries 3-5 rebuild
+    // every bin, so the content is Windows 10's.
+    let d = Dir::new();
+    let dir = vec_dir("NewDirtyHive1");
+    let mut primary = read(&dir.join("NewDirtyHive"));
+    primary[508] ^= 0xFF;
+    let r = log::replay(&primary, &logs_of(&dir, "NewDirtyHive")).unwrap();
+    assert_eq!(r.report.state, State::Recovered);
+    assert!(r.report.base_block_from_log);
+    let order: Vec<&str> = r.report.applied.iter().map(|a| a.label.as_str()).collect();
+    assert_eq!(order, ["LOG2"]);
+    assert_eq!(r.report.seq_after, [5, 5]);
+    let windows = read(&dir.join("RecoveredHive_Windows10"));
+    assert_eq!(r.bytes[4096..24576], windows[4096..24576]);
+    let got = write(&d, "replayed", &r.bytes);
+    assert_eq!(
+        export(&d, &got),
+        export(&d, &dir.join("RecoveredHive_Windows10"))
+    );
+}
+
+#[test]
+fn single_log_scheme_is_a_fallback() {
+    // OldDirtyHive's log named .LOG (single-log scheme): used when no .LOG1/.LOG2 is usable,
+    // and ignored beside a usable .LOG1.
+    let dir = vec_dir("OldDirtyHive");
+    let primary = read(&dir.join("OldDirtyHive"));
+    let mut single = LogFile::read(&dir.join("OldDirtyHive.LOG1"), 0).unwrap();
+    single.label = "LOG".into();
+    let empty = LogFile::read(&dir.join("OldDirtyHive.LOG2"), 1).unwrap();
+    let r = log::replay(&primary, &[empty, single.clone()]).unwrap();
+    assert_eq!(r.report.applied[0].label, "LOG");
+    let log1 = LogFile::read(&dir.join("OldDirtyHive.LOG1"), 0).unwrap();
+    let r = log::replay(&primary, &[log1, single]).unwrap();
+    assert_eq!(r.report.applied[0].label, "LOG1");
+    assert!(
+        r.report
+            .skipped
+            .iter()
+            .any(|s| s.label == "LOG" && s.reason.contains("not needed"))
+    );
+}
