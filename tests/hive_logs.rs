@@ -894,6 +894,7 @@ fn esp_diagnose_reads_what_windows_sees() {
             "--json",
         ])
         .ok();
+    common::assert_schema(&d, "esp-diagnose", &r.stdout);
     let j = r.json();
     assert_eq!(j["checks"][0]["state"], 1);
     assert_eq!(j["input"]["transaction_logs"]["state"], "stale");
@@ -915,6 +916,7 @@ fn esp_diagnose_reads_what_windows_sees() {
         "--json",
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    common::assert_schema(&d, "esp-diagnose", &r.stdout);
     let j = r.json();
     assert_eq!(j["checks"][0]["state"], 4);
     assert_eq!(j["input"]["dirty"], true);
