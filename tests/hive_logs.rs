@@ -1059,3 +1059,31 @@ fn single_log_scheme_is_a_fallback() {
             .any(|s| s.label == "LOG" && s.reason.contains("not needed"))
     );
 }
+
+#[test]
+fn sequence_numbers_wrap_around() {
+    // Synthetic (spec §11): the hive is at 0xFFFFFFFF, its log's entry is 0 (serial order).
+    let d = Dir::new();
+    let old = d.join("old");
+    peforge::sample::build_hive(&old, &[("A", vec![dword("V", 1)])]).unwrap();
+    let new = d.join("new");
+    peforge::sample::build_hive(&new, &[("A", vec![dword("V", 2)]), ("B", vec![])]).unwrap();
+    let mut o = read(&old);
+    o[4..12].copy_from_slice(&[0xFF; 8]);
+    let x = o[..508]
+        .chunks(4)
+        .fold(0u32, |x, w| x ^ u32::from_le_bytes(w.try_into().unwrap()));
+    o[508..512].copy_from_slice(&x.to_le_bytes());
+    let (primary, log) = synthetic_new_log(&o, &read(&new));
+    assert_eq!(primary[4..12], [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    let l = LogFile {
+        label: "LOG1".into(),
+        path: "x.LOG1".into(),
+        bytes: log,
+    };
+    let r = log::replay(&primary, &[l]).unwrap();
+    assert_eq!(r.report.state, State::Recovered, "{:?}", r.report.skipped);
+    assert_eq!(r.report.seq_after, [0, 0]);
+    let got = write(&d, "got", &r.bytes);
+    assert_eq!(export(&d, &got), export(&d, &new));
+}

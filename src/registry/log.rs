@@ -817,15 +817,10 @@ fn replay_new(
             }
             ok
         });
-        logs.sort_by(|a, b| {
-            if before(a.h.seq1, b.h.seq1) {
-                std::cmp::Ordering::Less
-            } else if before(b.h.seq1, a.h.seq1) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        });
+        // Serial order: every eligible log is within 2^31 after the hive's number, so the
+        // distance from it is a total order (a comparator on serial numbers is not, for three
+        // numbers spread over the whole range). Stable: LOG1 first on a tie.
+        logs.sort_by_key(|c| c.h.seq1.wrapping_sub(bb.seq2));
     } else {
         // Bad primary base block: only the log with the latest entries, and its base block.
         let mut latest: Option<usize> = None;
