@@ -1087,3 +1087,58 @@ fn sequence_numbers_wrap_around() {
     let got = write(&d, "got", &r.bytes);
     assert_eq!(export(&d, &got), export(&d, &new));
 }
+
+#[test]
+fn cert_list_json_says_what_was_replayed() {
+    let d = Dir::new();
+    let wim = d.sample_wim("boot.wim", false);
+    let w = wim.to_str().unwrap();
+    let pem = common::openssl_root_ca(&d, "root", "Hive Log Test Root");
+    d.peforge(&[
+        "-q",
+        "cert",
+        "inject",
+        "--wim",
+        w,
+        "--cert",
+        pem.to_str().unwrap(),
+    ])
+    .ok();
+    for cmd in ["list", "verify"] {
+        let r = d.peforge(&["cert", cmd, "--wim", w, "--json"]).ok();
+        common::assert_schema(&d, &format!("cert-{cmd}"), &r.stdout);
+        let j = r.json();
+        assert_eq!(j["images"][0]["transaction_logs"]["state"], "clean");
+        assert_eq!(j["images"][0]["certificates"].as_array().unwrap().len(), 1);
+    }
+    // A dirty SOFTWARE hive file with its log: replayed, and said so in the field.
+    let old = d.join("old");
+    peforge::sample::build_hive(&old, &[("Microsoft\\Windows NT\\CurrentVersion", vec![])])
+        .unwrap();
+    let new = d.join("new");
+    peforge::sample::build_hive(
+        &new,
+        &[("Microsoft\\Windows NT\\CurrentVersion", vec![dword("X", 1)])],
+    )
+    .unwrap();
+    let (primary, log) = synthetic_new_log(&read(&old), &read(&new));
+    let hive = write(&d, "SOFTWARE", &primary);
+    write(&d, "SOFTWARE.LOG1", &log);
+    let r = d
+        .peforge(&[
+            "cert",
+            "list",
+            "--hive-file",
+            hive.to_str().unwrap(),
+            "--json",
+        ])
+        .ok();
+    common::assert_schema(&d, "cert-list", &r.stdout);
+    let j = r.json();
+    assert_eq!(j["images"][0]["image"], serde_json::Value::Null);
+    assert_eq!(j["images"][0]["transaction_logs"]["state"], "recovered");
+    assert_eq!(
+        j["images"][0]["transaction_logs"]["applied"][0]["label"],
+        "LOG1"
+    );
+}

@@ -14,7 +14,7 @@ use crate::cert::store::{self, Entry, Outcome};
 use crate::cert::{self, Location, Profile, Store, Warning, x509};
 use crate::progress::Progress;
 use crate::registry::hive::Hive;
-use crate::registry::kind;
+use crate::registry::{kind, log};
 use crate::wim::{self, Wim, offline};
 
 /// A store on the command line.
@@ -484,6 +484,8 @@ struct ListDoc {
 struct ListImage {
     image: Option<u32>,
     certificates: Vec<CertDoc>,
+    /// What opening the hive did about its transaction logs.
+    transaction_logs: log::Report,
 }
 
 /// One stored certificate in JSON (also used by `wim info`).
@@ -579,12 +581,12 @@ fn list(
     strict: bool,
     g: &Global,
 ) -> anyhow::Result<Status> {
-    let mut per_image: Vec<(Option<u32>, Vec<Entry>)> = Vec::new();
+    let mut per_image: Vec<(Option<u32>, Vec<Entry>, log::Report)> = Vec::new();
     let input = if let Some(file) = &t.hive_file {
         let h = Hive::open_with(file, &crate::registry::hive::Logs::given(&t.logs))?;
         super::hivelog::note_read(&file.display().to_string(), h.recovery(), g);
         kind::require_software(&h)?;
-        per_image.push((None, read_stores(&h, store)?));
+        per_image.push((None, read_stores(&h, store)?, h.recovery().clone()));
         file.clone()
     } else {
         let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
@@ -593,16 +595,21 @@ fn list(
             let x = open_software(&w, index, false)?;
             let name = format!("{}[{index}]:{}", wim_path.display(), wim::SOFTWARE_HIVE);
             super::hivelog::note_read(&name, x.hive.recovery(), g);
-            per_image.push((Some(index), read_stores(&x.hive, store)?));
+            per_image.push((
+                Some(index),
+                read_stores(&x.hive, store)?,
+                x.hive.recovery().clone(),
+            ));
         }
         wim_path.clone()
     };
     let now = cert::now();
     let docs: Vec<ListImage> = per_image
         .iter()
-        .map(|(index, entries)| ListImage {
+        .map(|(index, entries, logs)| ListImage {
             image: *index,
             certificates: entries.iter().map(|e| cert_doc(e, now)).collect(),
+            transaction_logs: logs.clone(),
         })
         .collect();
     let problems: usize = docs
