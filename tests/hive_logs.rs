@@ -674,8 +674,16 @@ fn edit_of_a_dirty_hive_with_logs_round_trips_in_hivexsh() {
             "edited",
             "--output",
             "OUT",
+            "--json",
         ])
         .ok();
+    common::assert_schema(&d, "hive-set", &r.stdout);
+    let stale = r.json()["stale_logs"].clone();
+    assert_eq!(stale.as_array().unwrap().len(), 2, "{stale}");
+    assert!(
+        stale[0].as_str().unwrap().ends_with("SOFTWARE.LOG1"),
+        "{stale}"
+    );
     assert!(r.stderr.contains("now stale"), "{}", r.stderr);
     let out = d.join("OUT");
     // hivexsh: the logs' keys (Key3 and its subkeys) and the edit; the stale Key1 is gone.

@@ -341,6 +341,14 @@ fn set(plan: &SetPlan, json: bool, g: &Global) -> anyhow::Result<Status> {
         done.wrote.then_some(done.written.as_path()),
         g,
     );
+    // The logs whose changes are now in the written hive (stale for it); none if nothing was
+    // written.
+    let stale_logs: Vec<String> = done
+        .replayed
+        .iter()
+        .filter(|_| done.wrote)
+        .flat_map(|(_, r)| r.applied.iter().map(|a| a.file.clone()))
+        .collect();
     let (changed, written, name) = (done.changed, done.written, plan.name.as_str());
     let deleted = plan.change == Change::Delete;
     if json {
@@ -351,6 +359,7 @@ fn set(plan: &SetPlan, json: bool, g: &Global) -> anyhow::Result<Status> {
             key: String,
             value: String,
             deleted: bool,
+            stale_logs: Vec<String>,
         }
         output::print_json(&Doc {
             changed,
@@ -358,6 +367,7 @@ fn set(plan: &SetPlan, json: bool, g: &Global) -> anyhow::Result<Status> {
             key: plan.key.clone(),
             value: name.into(),
             deleted,
+            stale_logs,
         })?;
     } else if !g.quiet {
         let what = if deleted { "deleted" } else { "set" };
