@@ -810,10 +810,16 @@ pub fn assert_schema(d: &Dir, name: &str, doc: &str) {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{name}.schema.json"));
     let doc_path = d.join(&format!(".{name}.doc.json"));
     std::fs::write(&doc_path, doc).unwrap();
-    let py = "import json,sys,jsonschema\n\
+    // Every schema of the folder is registered, so one may `$ref` another by file name.
+    let py = "import json,sys,glob,os,jsonschema,referencing\n\
+              from referencing.jsonschema import DRAFT202012\n\
               s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n\
-              jsonschema.Draft202012Validator.check_schema(s)\n\
-              jsonschema.Draft202012Validator(s).validate(d)\n";
+              reg=referencing.Registry()\n\
+              for f in glob.glob(os.path.join(os.path.dirname(sys.argv[1]),'*.schema.json')):\n\
+              \x20 x=json.load(open(f)); jsonschema.Draft202012Validator.check_schema(x)\n\
+              \x20 r=DRAFT202012.create_resource(x)\n\
+              \x20 reg=reg.with_resource(x.get('$id',os.path.basename(f)),r).with_resource(os.path.basename(f),r)\n\
+              jsonschema.Draft202012Validator(s,registry=reg).validate(d)\n";
     let r = d.tool(
         "python3",
         &[
