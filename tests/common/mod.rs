@@ -804,34 +804,69 @@ pub fn py_var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
         .and_then(|p| p[1].as_str())
 }
 
-/// Validates a `--json` document against `schemas/<name>.schema.json` with Python `jsonschema`
-/// (draft 2020-12), an independent validator; panics with its message when it does not conform.
-pub fn assert_schema(d: &Dir, name: &str, doc: &str) {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{name}.schema.json"));
-    let doc_path = d.join(&format!(".{name}.doc.json"));
-    std::fs::write(&doc_path, doc).unwrap();
-    // Every schema of the folder is registered, so one may `$ref` another by file name.
-    let py = "import json,sys,glob,os,jsonschema,referencing\n\
-              from referencing.jsonschema import DRAFT202012\n\
-              s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n\
-              reg=referencing.Registry()\n\
-              for f in glob.glob(os.path.join(os.path.dirname(sys.argv[1]),'*.schema.json')):\n\
-              \x20 x=json.load(open(f)); jsonschema.Draft202012Validator.check_schema(x)\n\
-              \x20 r=DRAFT202012.create_resource(x)\n\
-              \x20 reg=reg.with_resource(x.get('$id',os.path.basename(f)),r).with_resource(os.path.basename(f),r)\n\
-              jsonschema.Draft202012Validator(s,registry=reg).validate(d)\n";
-    let r = d.tool(
-        "python3",
-        &[
-            "-c",
-            py,
-            schema.to_str().unwrap(),
-            doc_path.to_str().unwrap(),
-        ],
+/// Validates `doc` against the JSON Schema file `schema` with Python `jsonschema` (an
+/// independent validator, installed by scripts/setup.sh), with format checking; returns the
+/// validator's messages (empty: valid). A missing Python or jsonschema fails the test.
+pub fn jsonschema_errors(schema: &Path, doc: &serde_json::Value) -> Vec<String> {
+    const PY: &str = r#"
+import glob, json, os, sys
+import jsonschema, referencing
+from referencing.jsonschema import DRAFT202012
+schema = json.load(open(sys.argv[1]))
+doc = json.load(sys.stdin)
+# The other schemas of the folder, so one may $ref another by file name or $id.
+reg = referencing.Registry()
+for f in glob.glob(os.path.join(os.path.dirname(sys.argv[1]), "*.schema.json")):
+    r = DRAFT202012.create_resource(json.load(open(f)))
+    reg = reg.with_resource(r.contents.get("$id", os.path.basename(f)), r)
+    reg = reg.with_resource(os.path.basename(f), r)
+cls = jsonschema.validators.validator_for(schema)
+cls.check_schema(schema)
+v = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=reg)
+for e in sorted(v.iter_errors(doc), key=lambda e: list(e.path)):
+    print("/".join(str(p) for p in e.path) + ": " + e.message)
+"#;
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args(["-c", PY, schema.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is required (run scripts/setup.sh)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python3 jsonschema failed (run scripts/setup.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        r.code, 0,
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The repository's `schemas/<name>.schema.json`.
+pub fn schema_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(format!("{name}.schema.json"))
+}
+
+/// Asserts that a `--json` document (text) conforms to `schemas/<name>.schema.json`.
+pub fn assert_schema(_d: &Dir, name: &str, doc: &str) {
+    let value: serde_json::Value =
+        serde_json::from_str(doc).unwrap_or_else(|e| panic!("{name}: not JSON ({e}):\n{doc}"));
+    let errors = jsonschema_errors(&schema_file(name), &value);
+    assert!(
+        errors.is_empty(),
         "{name}: schema check failed:\n{}\n{doc}",
-        r.stderr
+        errors.join("\n")
     );
 }
