@@ -224,6 +224,39 @@ bench_usb-write() {
   awk -v a="$t_pf" -v b="$t_dd" 'BEGIN { if (a > 0) printf "usb-write: throughput ratio peforge/dd %.2f (goal >= 0.9)\n", b / a }'
 }
 # ---- end section: usb-write ----
+# ---- section: hive-logs ----
+# Opening a dirty hive with its transaction logs (replayed in memory, issue #10) against opening
+# the same file without them (read as stored), with `peforge hive get`, on the largest dirty
+# vector (../shared/vectors/hives-dirty/OldDirtyHive: 512 KiB hive, 33 KiB .LOG1, 64 pages).
+# Prints the median wall time of each and their ratio (goal <= 1.3), and the peak RSS of each;
+# the goal for memory is that replay adds less than 2x (hive + logs) to the peak RSS.
+bench_hive-logs() {
+  local runs="${RUNS_HIVE:-$((RUNS * 4 + 1))}"
+  local v="$ROOT/../shared/vectors/hives-dirty/OldDirtyHive"
+  local with="$WORK/hive-logs/with" without="$WORK/hive-logs/without"
+  mkdir -p "$with" "$without"
+  cp "$v/OldDirtyHive" "$v/OldDirtyHive.LOG1" "$v/OldDirtyHive.LOG2" "$with/"
+  cp "$v/OldDirtyHive" "$without/"
+  local key='key_with_many_subkeys'
+  echo "== hive-logs: hive get on OldDirtyHive with and without its logs, $runs runs each" >&2
+  # Each measurement is 10 invocations (one takes a few ms, below /usr/bin/time's 10 ms
+  # resolution); peak RSS is the largest of them.
+  local loop='for i in 1 2 3 4 5 6 7 8 9 10; do "$0" -q hive get --hive-file "$1" --key "$2"; done'
+  for r in $(seq 1 "$runs"); do
+    measure hive-with bash -c "$loop" "$PF" "$with/OldDirtyHive" "$key"
+    measure hive-without bash -c "$loop" "$PF" "$without/OldDirtyHive" "$key"
+  done
+  local t_w t_wo m_w m_wo bytes
+  t_w=$(median_of "$WORK/hive-with.times" 1); t_wo=$(median_of "$WORK/hive-without.times" 1)
+  m_w=$(median_of "$WORK/hive-with.times" 2); m_wo=$(median_of "$WORK/hive-without.times" 2)
+  bytes=$(cat "$with"/OldDirtyHive* | wc -c)
+  printf 'hive-logs: with logs     median %6.3f s per 10 opens  peak RSS %7d KiB\n' "$t_w" "$m_w"
+  printf 'hive-logs: without logs  median %6.3f s per 10 opens  peak RSS %7d KiB\n' "$t_wo" "$m_wo"
+  awk -v a="$t_w" -v b="$t_wo" 'BEGIN { if (b > 0) printf "hive-logs: time ratio with/without %.2f (goal <= 1.3)\n", a / b }'
+  awk -v a="$m_w" -v b="$m_wo" -v n="$bytes" 'BEGIN {
+    printf "hive-logs: replay adds %d KiB peak RSS; hive + logs = %d KiB (goal: < 2x = %d KiB)\n", a - b, n / 1024, 2 * n / 1024 }'
+}
+# ---- end section: hive-logs ----
 
 requested=("$@")
 if [ ${#requested[@]} -eq 0 ]; then

@@ -102,6 +102,19 @@ ESP='Microsoft\Windows\Autopilot\EnrollmentStatusTracking\Device'
   --value InstallationState --type dword --data 4
 "$PF" esp diagnose --wim device.wim || [ $? -eq 1 ]
 
+step "Dirty hives: replay .LOG1/.LOG2 as Windows does; a hive of the wrong kind is named"
+DIRTY="${PF%/target/debug/peforge}/../shared/vectors/hives-dirty/NewDirtyHive1"
+if [ -d "$DIRTY" ]; then
+  mkdir -p dirty && cp "$DIRTY"/NewDirtyHive "$DIRTY"/NewDirtyHive.LOG1 "$DIRTY"/NewDirtyHive.LOG2 dirty/
+  chmod u+w dirty/*
+  "$PF" hive get --hive-file dirty/NewDirtyHive --key ''     # Key3: what Windows 10 shows
+  "$PF" hive recover dirty/NewDirtyHive -o NewDirtyHive.clean
+  cp dirty/NewDirtyHive lone.hive
+  "$PF" hive get --hive-file lone.hive --key '' || true    # no logs: stale Key1/Key2, with a warning
+fi
+"$PF" -q wim extract device.wim 'Windows\System32\config\SYSTEM' -o SYSTEM
+"$PF" cert list --hive-file SYSTEM || [ $? -eq 2 ]         # not a SOFTWARE hive: exit 2 and a hint
+
 step "Task sequence as code: build, lint and package the bare-metal-over-CMG template"
 TS="${PF%/target/debug/peforge}/templates/ts"
 "$PF" ts build "$TS/bare-metal-cmg.toml" -o sequence.xml

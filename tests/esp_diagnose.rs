@@ -411,6 +411,7 @@ fn wim_input_reads_the_image_hive_and_lists_logs() {
     let before = sha256(&wim);
     let r = d.peforge(&["esp", "diagnose", "--wim", w, "--index", "1", "--json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    common::assert_json_schema("esp-diagnose", &r.stdout);
     let j = r.json();
     assert_eq!(j["input"]["kind"], "wim");
     assert_eq!(j["input"]["index"], 1);
@@ -559,6 +560,7 @@ mod schema {
         pub path: String,
         pub index: Option<u32>,
         pub dirty: Option<bool>,
+        pub transaction_logs: Option<serde_json::Value>,
     }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -612,6 +614,7 @@ fn json_matches_the_documented_schema() {
     );
     let r = d.peforge(&["esp", "diagnose", "--hive", h.to_str().unwrap(), "--json"]);
     assert_eq!(r.code, 1);
+    common::assert_json_schema("esp-diagnose", &r.stdout);
     let doc: schema::Doc = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc.schema_version, 1);
     assert_eq!(doc.input.kind, "hive");

@@ -1847,6 +1847,104 @@ fn ade_profiles_never_panic_and_round_trip() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Target: transaction-log replay (registry::log::replay), issue #10
+
+/// One input = `[u32 LE primary length][primary][u32 LE LOG1 length][LOG1][LOG2 = the rest]`,
+/// the framing the `hive_log` fuzz target reads too.
+fn hive_log_frame(primary: &[u8], log1: &[u8], log2: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&(primary.len() as u32).to_le_bytes());
+    b.extend_from_slice(primary);
+    b.extend_from_slice(&(log1.len() as u32).to_le_bytes());
+    b.extend_from_slice(log1);
+    b.extend_from_slice(log2);
+    b
+}
+
+fn hive_log_unframe(b: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let take = |b: &'_ [u8]| -> (usize, usize) {
+        let n = b
+            .get(..4)
+            .map_or(0, |x| u32::from_le_bytes(x.try_into().unwrap()) as usize);
+        (4.min(b.len()), n)
+    };
+    let (h, n) = take(b);
+    let rest = &b[h..];
+    let (primary, rest) = rest.split_at(n.min(rest.len()));
+    let (h, n) = take(rest);
+    let rest = &rest[h..];
+    let (log1, log2) = rest.split_at(n.min(rest.len()));
+    (primary, log1, log2)
+}
+
+#[test]
+fn hive_log_replay_never_panics() {
+    use peforge::registry::log::{LogFile, replay};
+    let dir = common::vectors().join("hives-dirty");
+    let mut seeds = Vec::new();
+    for (folder, stem) in [
+        ("NewDirtyHive1", "NewDirtyHive"),
+        ("OldDirtyHive", "OldDirtyHive"),
+        ("BadBaseBlockHive", "BadBaseBlockHive"),
+    ] {
+        let f = |ext: &str| std::fs::read(dir.join(folder).join(format!("{stem}{ext}"))).unwrap();
+        let mut primary = f("");
+        // Keep the hive bins only (the slack after them adds nothing but copying).
+        let hbins = u32::from_le_bytes(primary[40..44].try_into().unwrap()) as usize;
+        primary.truncate(4096 + hbins);
+        let (l1, l2) = (f(".LOG1"), f(".LOG2"));
+        let p0 = 4;
+        let l1_0 = p0 + primary.len() + 4;
+        let l2_0 = l1_0 + l1.len();
+        let b = hive_log_frame(&primary, &l1, &l2);
+        // Length fields: the frame, base block seq/hbins of hive and logs, the HvLE entry
+        // headers (size, seq, hive bins, count) and the first page reference.
+        let mut fields = vec![(0, 4, false), (p0 + primary.len(), 4, false)];
+        for base in [p0, l1_0, l2_0] {
+            fields.extend([
+                (base + 4, 4, false),
+                (base + 8, 4, false),
+                (base + 40, 4, false),
+            ]);
+        }
+        let mut hot = vec![
+            p0..p0 + 512,
+            l1_0..l1_0 + 1024,
+            l2_0..(l2_0 + 1024).min(b.len()),
+        ];
+        for (base, log) in [(l1_0, &l1), (l2_0, &l2)] {
+            let mut off = 512;
+            while log.get(off..off + 4) == Some(b"HvLE") {
+                let size = u32::from_le_bytes(log[off + 4..off + 8].try_into().unwrap()) as usize;
+                for o in [4, 12, 16, 20, 40, 44] {
+                    fields.push((base + off + o, 4, false));
+                }
+                hot.push(base + off..base + off + 64);
+                off += size.max(512);
+            }
+        }
+        seeds.push(
+            Seed::new(format!("{folder}.frame"), b)
+                .fields(fields)
+                .hot(hot),
+        );
+    }
+    fuzz_bytes("hive-log", &seeds, 300, |b| {
+        let (primary, l1, l2) = hive_log_unframe(b);
+        let logs = [("LOG1", l1), ("LOG2", l2)].map(|(label, bytes)| LogFile {
+            label: label.into(),
+            path: label.into(),
+            bytes: bytes.to_vec(),
+        });
+        if let Ok(r) = replay(primary, &logs) {
+            // Growth is bounded by what the inputs can fill.
+            assert!(r.bytes.len() <= primary.len() + l1.len() + l2.len());
+            let _ = r.report.summary();
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Driver INF files and WinPE start-up files (src/driver)
 
 fn inf_seeds() -> Vec<Seed> {

@@ -15,6 +15,7 @@ use super::store::{self, Outcome};
 use super::{Blob, CertInfo, Error, Profile, Store, Warning, load};
 use crate::progress::Progress;
 use crate::registry::hive::Hive;
+use crate::registry::kind;
 use crate::wim::offline::{self, HiveTarget, WriteMode};
 
 /// Where certificate files go.
@@ -45,6 +46,9 @@ pub struct InjectPlan {
     pub strict: bool,
     /// How the result is written.
     pub write: WriteMode,
+    /// Transaction logs of a loose hive file; empty = its `.LOG1`/`.LOG2` beside it.
+    #[serde(default)]
+    pub logs: Vec<PathBuf>,
 }
 
 /// One certificate to write.
@@ -188,6 +192,8 @@ pub struct InjectOutcome {
     pub written: Option<PathBuf>,
     /// Per hive (image index, `None` for a hive file): the outcome of each item, in order.
     pub results: Vec<(Option<u32>, Vec<Outcome>)>,
+    /// Hives whose transaction logs were replayed before the edit (their logs are now stale).
+    pub replayed: Vec<(Option<u32>, crate::registry::log::Report)>,
 }
 
 impl InjectOutcome {
@@ -208,8 +214,12 @@ pub fn inject(
     let results: RefCell<Vec<(Option<u32>, Vec<Outcome>)>> = RefCell::new(Vec::new());
     let edited = offline::edit_hives(
         plan.target.source(),
-        &plan.write.edit_options(progress),
+        &edit_options(&plan.write, &plan.logs, progress),
         |h, index| {
+            // A loose file must be a SOFTWARE hive; an image's is by its path.
+            if index.is_none() {
+                kind::require_software(h)?;
+            }
             let mut outcomes = Vec::new();
             for i in items {
                 outcomes.push(store::inject(h, i.store, &i.thumbprint, &i.blob)?);
@@ -232,7 +242,19 @@ pub fn inject(
         input: edited.input,
         written: edited.written,
         results: results.into_inner(),
+        replayed: edited.replayed,
     })
+}
+
+/// The edit options of a plan, with the `--log` files of a loose hive.
+fn edit_options(
+    write: &WriteMode,
+    logs: &[PathBuf],
+    progress: Option<Rc<dyn Progress>>,
+) -> offline::EditOptions {
+    let mut o = write.edit_options(progress);
+    o.logs = crate::registry::hive::Logs::given(logs);
+    o
 }
 
 /// Reads back every item from a re-opened hive: the Blob is there and valid for the key.
@@ -276,6 +298,9 @@ pub struct RemovePlan {
     pub store: Option<Store>,
     /// How the result is written.
     pub write: WriteMode,
+    /// Transaction logs of a loose hive file; empty = its `.LOG1`/`.LOG2` beside it.
+    #[serde(default)]
+    pub logs: Vec<PathBuf>,
 }
 
 /// What [`remove`] did.
@@ -289,6 +314,8 @@ pub struct RemoveOutcome {
     pub thumbprint: String,
     /// Where it was removed from: image index (`None` for a hive file) and store.
     pub removed: Vec<(Option<u32>, Store)>,
+    /// Hives whose transaction logs were replayed before the edit (their logs are now stale).
+    pub replayed: Vec<(Option<u32>, crate::registry::log::Report)>,
 }
 
 /// Removes the thumbprint from the stores of every hive of `plan.target` and checks it is gone.
@@ -304,8 +331,11 @@ pub fn remove(
     let removed: RefCell<Vec<(Option<u32>, Store)>> = RefCell::new(Vec::new());
     let edited = offline::edit_hives(
         plan.target.source(),
-        &plan.write.edit_options(progress),
+        &edit_options(&plan.write, &plan.logs, progress),
         |h, index| {
+            if index.is_none() {
+                kind::require_software(h)?;
+            }
             let mut any = false;
             for s in &stores {
                 if store::remove(h, *s, &thumb)? {
@@ -333,6 +363,7 @@ pub fn remove(
         written: edited.written,
         thumbprint: thumb,
         removed: removed.into_inner(),
+        replayed: edited.replayed,
     })
 }
 

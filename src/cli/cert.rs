@@ -14,6 +14,7 @@ use crate::cert::store::{self, Entry, Outcome};
 use crate::cert::{self, Location, Profile, Store, Warning, x509};
 use crate::progress::Progress;
 use crate::registry::hive::Hive;
+use crate::registry::{kind, log};
 use crate::wim::{self, Wim, offline};
 
 /// A store on the command line.
@@ -116,6 +117,9 @@ pub struct Target {
     /// A loose SOFTWARE hive file instead of a WIM.
     #[arg(long, value_name = "PATH")]
     pub hive_file: Option<PathBuf>,
+    /// Transaction log of --hive-file (repeat); default: its .LOG1/.LOG2 beside it, any case.
+    #[arg(long = "log", value_name = "FILE", requires = "hive_file")]
+    pub logs: Vec<PathBuf>,
 }
 
 impl Target {
@@ -279,6 +283,7 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
                 profile: profile.into(),
                 strict,
                 write: commit.write_mode(dry_run),
+                logs: target.logs.clone(),
             };
             let items = select(&plan.certs, plan.store, plan.profile, strict, g)?;
             report_inject(&plan, &items, json, g)
@@ -287,13 +292,13 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             target,
             store,
             json,
-        } => list(&target, store, json, false, false),
+        } => list(&target, store, json, false, false, g),
         CertCmd::Verify {
             target,
             store,
             strict,
             json,
-        } => list(&target, store, json, true, strict),
+        } => list(&target, store, json, true, strict, g),
         CertCmd::Remove {
             target,
             thumbprint,
@@ -307,6 +312,7 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
                 thumbprint,
                 store: store.map(Into::into),
                 write: commit.write_mode(dry_run),
+                logs: target.logs.clone(),
             };
             report_remove(&plan, json, g)
         }
@@ -407,6 +413,7 @@ fn report_inject(
 ) -> anyhow::Result<Status> {
     let dry_run = plan.write.dry_run;
     let done = inject::inject(plan, items, bar(g, json))?;
+    super::hivelog::note_edit(&done.input, &done.replayed, done.written.as_deref(), g);
     let changed = done.changed();
     let (input, written, results) = (done.input, done.written, done.results);
     if json {
@@ -477,6 +484,8 @@ struct ListDoc {
 struct ListImage {
     image: Option<u32>,
     certificates: Vec<CertDoc>,
+    /// What opening the hive did about its transaction logs.
+    transaction_logs: log::Report,
 }
 
 /// One stored certificate in JSON (also used by `wim info`).
@@ -570,26 +579,37 @@ fn list(
     json: bool,
     verify: bool,
     strict: bool,
+    g: &Global,
 ) -> anyhow::Result<Status> {
-    let mut per_image: Vec<(Option<u32>, Vec<Entry>)> = Vec::new();
+    let mut per_image: Vec<(Option<u32>, Vec<Entry>, log::Report)> = Vec::new();
     let input = if let Some(file) = &t.hive_file {
-        per_image.push((None, read_stores(&Hive::open(file)?, store)?));
+        let h = Hive::open_with(file, &crate::registry::hive::Logs::given(&t.logs))?;
+        super::hivelog::note_read(&file.display().to_string(), h.recovery(), g);
+        kind::require_software(&h)?;
+        per_image.push((None, read_stores(&h, store)?, h.recovery().clone()));
         file.clone()
     } else {
         let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
         let w = Wim::open(wim_path)?;
         for index in offline::select_images(&w, wim::SOFTWARE_HIVE, t.images())? {
             let x = open_software(&w, index, false)?;
-            per_image.push((Some(index), read_stores(&x.hive, store)?));
+            let name = format!("{}[{index}]:{}", wim_path.display(), wim::SOFTWARE_HIVE);
+            super::hivelog::note_read(&name, x.hive.recovery(), g);
+            per_image.push((
+                Some(index),
+                read_stores(&x.hive, store)?,
+                x.hive.recovery().clone(),
+            ));
         }
         wim_path.clone()
     };
     let now = cert::now();
     let docs: Vec<ListImage> = per_image
         .iter()
-        .map(|(index, entries)| ListImage {
+        .map(|(index, entries, logs)| ListImage {
             image: *index,
             certificates: entries.iter().map(|e| cert_doc(e, now)).collect(),
+            transaction_logs: logs.clone(),
         })
         .collect();
     let problems: usize = docs
@@ -603,11 +623,14 @@ fn list(
         Status::Success
     };
     if json {
-        output::print_json(&ListDoc {
-            input: input.display().to_string(),
-            images: docs,
-            problems,
-        })?;
+        output::print_json_v(
+            &ListDoc {
+                input: input.display().to_string(),
+                images: docs,
+                problems,
+            },
+            2,
+        )?;
         return Ok(status);
     }
     let mut total = 0usize;
@@ -658,6 +681,7 @@ struct Removed {
 fn report_remove(plan: &RemovePlan, json: bool, g: &Global) -> anyhow::Result<Status> {
     let dry_run = plan.write.dry_run;
     let done = inject::remove(plan, bar(g, json))?;
+    super::hivelog::note_edit(&done.input, &done.replayed, done.written.as_deref(), g);
     let thumb = done.thumbprint;
     let removed: Vec<Removed> = done
         .removed

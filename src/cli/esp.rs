@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Global, Status, output};
+use super::{Global, Status, hivelog, output};
 use crate::diag::{self, HiveView, Level, RegView, Report};
-use crate::registry::Hive;
+use crate::registry::log::State;
+use crate::registry::{Hive, kind};
 use crate::wim::{self, Wim, offline};
 
 /// Enrollment status page commands.
@@ -51,6 +52,9 @@ pub struct DiagnoseArgs {
     /// A regedit export of HKLM\SOFTWARE (or of its Microsoft subtree).
     #[arg(long, value_name = "export.reg")]
     pub reg: Option<PathBuf>,
+    /// Transaction log of --hive (repeat); default: its .LOG1/.LOG2 beside it, any case.
+    #[arg(long = "log", value_name = "FILE", requires = "hive")]
+    pub logs: Vec<PathBuf>,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -92,6 +96,9 @@ struct Input {
     /// Whether the hive had pending log data (hive and wim inputs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     dirty: Option<bool>,
+    /// What was done about its transaction logs (hive and wim inputs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_logs: Option<crate::registry::log::Report>,
 }
 
 /// The logs seed 001 points to, as paths inside a Windows image.
@@ -107,10 +114,12 @@ pub fn run(cmd: EspCmd, g: &Global) -> anyhow::Result<Status> {
 }
 
 fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
-    let mut dirty = None;
+    let mut replay = None;
     let (input, report, logs) = if let Some(p) = &a.hive {
-        let h = Hive::open(p)?;
-        dirty = Some(Hive::base_block(p)?.is_dirty());
+        let h = Hive::open_with(p, &crate::registry::hive::Logs::given(&a.logs))?;
+        hivelog::note_read(&p.display().to_string(), h.recovery(), g);
+        kind::require_software(&h)?;
+        replay = Some(h.recovery().clone());
         let r = diag::diagnose(&HiveView::new(&h))?;
         (input("hive", p, None), r, None)
     } else if let Some(p) = &a.reg {
@@ -125,7 +134,8 @@ fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
             a.index,
             wim::SOFTWARE_HIVE
         ));
-        dirty = Some(Hive::base_block(x.hive.path())?.is_dirty());
+        hivelog::note_read(&name.display().to_string(), x.hive.recovery(), g);
+        replay = Some(x.hive.recovery().clone());
         let r = diag::diagnose(&HiveView::named(&x.hive, name))?;
         let mut logs = Vec::new();
         for l in LOGS {
@@ -142,18 +152,45 @@ fn diagnose(a: &DiagnoseArgs, g: &Global) -> anyhow::Result<Status> {
     };
     let mut report = report;
     report.config_info.fix = fix_for(a);
-    if dirty == Some(true) {
-        let note = "the hive is dirty: its latest changes are in the SOFTWARE.LOG1/.LOG2 files next to it and are not read, so the states above may be older than what the device last saw; copy the hive after a clean shutdown, or use --reg with an export taken on the device";
-        report.notes.insert(0, note.to_string());
+    let dirty = replay.as_ref().map(crate::registry::log::Report::dirty);
+    match replay.as_ref().map(|r| (r.state, r)) {
+        Some((State::Stale, r)) => {
+            let missing = if r.missing.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} not found)", r.missing.join(", "))
+            };
+            let note = format!(
+                "the hive is dirty and no usable SOFTWARE.LOG1/.LOG2 was found{missing}: its latest changes are in those files and are not read, so the states above may be older than what the device last saw; copy the hive with its .LOG1/.LOG2 files (or give them with --log), or use --reg with an export taken on the device"
+            );
+            report.notes.insert(0, note);
+        }
+        Some((State::Recovered, r)) => {
+            report.notes.insert(
+                0,
+                format!(
+                    "the hive was dirty: {}, so the states above are what Windows sees",
+                    r.summary()
+                ),
+            );
+        }
+        _ => {}
     }
     let errors = report.errors();
     if a.json {
-        output::print_json(&Doc {
-            input: Input { dirty, ..input },
-            report: &report,
-            errors,
-            logs_in_image: logs,
-        })?;
+        output::print_json_v(
+            &Doc {
+                input: Input {
+                    dirty,
+                    transaction_logs: replay,
+                    ..input
+                },
+                report: &report,
+                errors,
+                logs_in_image: logs,
+            },
+            2,
+        )?;
     } else {
         render(&input, &report, logs.as_deref(), a.wim.as_deref(), a.index)?;
         if !g.quiet && errors > 0 {
@@ -188,6 +225,7 @@ fn input(kind: &'static str, p: &Path, index: Option<u32>) -> Input {
         path: p.display().to_string(),
         index,
         dirty: None,
+        transaction_logs: None,
     }
 }
 

@@ -87,6 +87,9 @@ pub struct Target {
     /// A loose hive file instead of a WIM.
     #[arg(long, value_name = "PATH")]
     pub hive_file: Option<PathBuf>,
+    /// Transaction log of --hive-file (repeat); default: its .LOG1/.LOG2 beside it, any case.
+    #[arg(long = "log", value_name = "FILE", requires = "hive_file")]
+    pub logs: Vec<PathBuf>,
     /// Key path inside the hive, e.g. 'Microsoft\DeviceManageabilityCSP\Provider\MS DM Server'.
     #[arg(long)]
     pub key: String,
@@ -131,6 +134,24 @@ pub enum HiveCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write a dirty hive with its .LOG1/.LOG2 replayed as a clean hive, for tools that do not
+    /// replay logs. The input hive and logs are never changed.
+    #[command(
+        after_help = "Example:\n  peforge hive recover SOFTWARE -o SOFTWARE.clean\n  peforge hive recover SOFTWARE --log a/SOFTWARE.LOG1 --log a/SOFTWARE.LOG2 -o clean --json\n\nExit status: 0 written, 2 error (e.g. dirty and no usable log)."
+    )]
+    Recover {
+        /// The hive file.
+        hive: PathBuf,
+        /// A transaction log (repeat); default: the hive's .LOG1/.LOG2 beside it, any case.
+        #[arg(long = "log", value_name = "FILE")]
+        logs: Vec<PathBuf>,
+        /// Where to write the clean hive (a new file).
+        #[arg(short, long, value_name = "CLEAN")]
+        output: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -154,7 +175,13 @@ pub fn run(cmd: HiveCmd, g: &Global) -> anyhow::Result<Status> {
             target,
             value,
             json,
-        } => get(&target, value.as_deref(), json),
+        } => get(&target, value.as_deref(), json, g),
+        HiveCmd::Recover {
+            hive,
+            logs,
+            output,
+            json,
+        } => super::hivelog::recover(&hive, &logs, &output, json, g),
         HiveCmd::Set {
             target,
             value,
@@ -177,6 +204,7 @@ pub fn run(cmd: HiveCmd, g: &Global) -> anyhow::Result<Status> {
                 name: value_name(&value).into(),
                 change,
                 write: commit.write_mode(false),
+                logs: target.logs.clone(),
             };
             set(&plan, json, g)
         }
@@ -196,14 +224,20 @@ fn hive_target(t: &Target) -> anyhow::Result<offline::HiveTarget> {
     }
 }
 
-fn with_hive<T>(t: &Target, f: impl FnOnce(&Hive) -> anyhow::Result<T>) -> anyhow::Result<T> {
+fn with_hive<T>(
+    t: &Target,
+    g: &Global,
+    f: impl FnOnce(&Hive) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     if let Some(file) = &t.hive_file {
-        let h = Hive::open(file)?;
+        let h = Hive::open_with(file, &crate::registry::hive::Logs::given(&t.logs))?;
+        super::hivelog::note_read(&source_name(t), h.recovery(), g);
         return f(&h);
     }
     let wim_path = t.wim.as_ref().context("give --wim or --hive-file")?;
     let w = Wim::open(wim_path)?;
     let x = offline::open_hive(&w, t.index, t.hive.inner(), false)?;
+    super::hivelog::note_read(&source_name(t), x.hive.recovery(), g);
     f(&x.hive)
 }
 
@@ -217,8 +251,8 @@ fn source_name(t: &Target) -> String {
     }
 }
 
-fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
-    with_hive(t, |h| {
+fn get(t: &Target, value: Option<&str>, json: bool, g: &Global) -> anyhow::Result<Status> {
+    with_hive(t, g, |h| {
         let node = h.lookup(&t.key)?.ok_or_else(|| {
             report::hinted(
                 format!("{}: key {} does not exist", source_name(t), t.key),
@@ -239,7 +273,19 @@ fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
                     )
                 })?;
                 if json {
-                    output::print_json(&value_doc(&v))?;
+                    #[derive(Serialize)]
+                    struct One<'a> {
+                        #[serde(flatten)]
+                        value: ValueDoc,
+                        transaction_logs: &'a crate::registry::log::Report,
+                    }
+                    output::print_json_v(
+                        &One {
+                            value: value_doc(&v),
+                            transaction_logs: h.recovery(),
+                        },
+                        2,
+                    )?;
                 } else {
                     output::line(format!(
                         "{} = {} {}",
@@ -255,16 +301,21 @@ fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
                     h.children(node)?.into_iter().map(|n| h.name(n)).collect();
                 if json {
                     #[derive(Serialize)]
-                    struct Doc {
+                    struct Doc<'a> {
                         key: String,
                         subkeys: Vec<String>,
                         values: Vec<ValueDoc>,
+                        transaction_logs: &'a crate::registry::log::Report,
                     }
-                    output::print_json(&Doc {
-                        key: t.key.clone(),
-                        subkeys,
-                        values: values.iter().map(value_doc).collect(),
-                    })?;
+                    output::print_json_v(
+                        &Doc {
+                            key: t.key.clone(),
+                            subkeys,
+                            values: values.iter().map(value_doc).collect(),
+                            transaction_logs: h.recovery(),
+                        },
+                        2,
+                    )?;
                 } else {
                     output::line(format!("[{}]", t.key))?;
                     for k in subkeys {
@@ -290,6 +341,20 @@ fn set(plan: &SetPlan, json: bool, g: &Global) -> anyhow::Result<Status> {
     let bar: std::rc::Rc<dyn crate::progress::Progress> =
         std::rc::Rc::new(super::progress::Bar::new(!g.quiet && !json));
     let done = edit::set(plan, Some(bar))?;
+    super::hivelog::note_edit(
+        &done.input,
+        &done.replayed,
+        done.wrote.then_some(done.written.as_path()),
+        g,
+    );
+    // The logs whose changes are now in the written hive (stale for it); none if nothing was
+    // written.
+    let stale_logs: Vec<String> = done
+        .replayed
+        .iter()
+        .filter(|_| done.wrote)
+        .flat_map(|(_, r)| r.applied.iter().map(|a| a.file.clone()))
+        .collect();
     let (changed, written, name) = (done.changed, done.written, plan.name.as_str());
     let deleted = plan.change == Change::Delete;
     if json {
@@ -300,14 +365,19 @@ fn set(plan: &SetPlan, json: bool, g: &Global) -> anyhow::Result<Status> {
             key: String,
             value: String,
             deleted: bool,
+            stale_logs: Vec<String>,
         }
-        output::print_json(&Doc {
-            changed,
-            written: written.display().to_string(),
-            key: plan.key.clone(),
-            value: name.into(),
-            deleted,
-        })?;
+        output::print_json_v(
+            &Doc {
+                changed,
+                written: written.display().to_string(),
+                key: plan.key.clone(),
+                value: name.into(),
+                deleted,
+                stale_logs,
+            },
+            2,
+        )?;
     } else if !g.quiet {
         let what = if deleted { "deleted" } else { "set" };
         if changed {

@@ -37,6 +37,9 @@ pub struct SetPlan {
     pub change: Change,
     /// How the result is written.
     pub write: WriteMode,
+    /// Transaction logs of a loose hive file; empty = its `.LOG1`/`.LOG2` beside it.
+    #[serde(default)]
+    pub logs: Vec<std::path::PathBuf>,
 }
 
 /// What [`set`] did.
@@ -46,6 +49,12 @@ pub struct SetOutcome {
     pub changed: bool,
     /// Where the value now is: the file written, or the input when nothing needed writing.
     pub written: std::path::PathBuf,
+    /// Whether a file was written.
+    pub wrote: bool,
+    /// The input (hive file or WIM).
+    pub input: std::path::PathBuf,
+    /// Hives whose transaction logs were replayed before the edit (their logs are now stale).
+    pub replayed: Vec<(Option<u32>, super::log::Report)>,
 }
 
 /// Errors of [`set`].
@@ -97,15 +106,20 @@ pub fn set(plan: &SetPlan, progress: Option<Rc<dyn Progress>>) -> Result<SetOutc
         Change::Delete => None,
     };
     let (key, name) = (plan.key.as_str(), plan.name.as_str());
+    let mut opts = plan.write.edit_options(progress);
+    opts.logs = hive::Logs::given(&plan.logs);
     let edited = offline::edit_hives(
         plan.target.source(),
-        &plan.write.edit_options(progress),
+        &opts,
         |h, _| apply(h, key, name, new.as_ref()),
         |h, _, _| verify(h, key, name, new.as_ref()),
     )?;
     Ok(SetOutcome {
         changed: edited.changed,
-        written: edited.written.unwrap_or(edited.input),
+        wrote: edited.written.is_some(),
+        written: edited.written.unwrap_or_else(|| edited.input.clone()),
+        input: edited.input,
+        replayed: edited.replayed,
     })
 }
 

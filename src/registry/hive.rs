@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use hivex::sys;
 
+use super::log;
+
 /// Registry value types (`REG_*`).
 pub mod types {
     /// REG_NONE
@@ -52,9 +54,10 @@ pub enum Error {
         /// What was wrong.
         cause: String,
     },
-    /// The hive has pending log entries (sequence numbers differ or bad checksum).
+    /// The hive has pending log entries (sequence numbers differ or bad checksum) and no usable
+    /// transaction log brings it up to date.
     #[error(
-        "{path}: the hive is dirty (sequence numbers {primary} and {secondary}{checksum}); its .LOG files hold changes that editing would lose"
+        "{path}: the hive is dirty (sequence numbers {primary} and {secondary}{checksum}) and no usable transaction log ({logs}); editing it would lose the changes the missing logs hold"
     )]
     Dirty {
         /// The hive file.
@@ -65,6 +68,41 @@ pub enum Error {
         secondary: u32,
         /// ", bad checksum" or empty.
         checksum: &'static str,
+        /// Why each log was not used, and which were not found.
+        logs: Box<str>,
+    },
+    /// A transaction log given with `--log` cannot be read.
+    #[error("{path}: cannot read transaction log: {source}")]
+    Log {
+        /// The log file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The logs were replayed but the result has damaged hive bins (Windows would fill them with
+    /// dummy bins; peforge refuses to edit instead).
+    #[error("{path}: after replaying its transaction logs the hive bins are damaged ({problems})")]
+    Recovery {
+        /// The hive file.
+        path: PathBuf,
+        /// What is wrong.
+        problems: Box<str>,
+    },
+    /// An output path that is the input hive or one of its logs (those are never written).
+    #[error("{path}: refusing to write over the input hive or one of its transaction logs")]
+    WouldOverwriteInput {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// `cert`/`esp` commands were given another kind of hive.
+    #[error("{path}: this is not a SOFTWARE hive ({found})")]
+    NotSoftware {
+        /// The hive file.
+        path: PathBuf,
+        /// What it looks like instead.
+        found: Box<str>,
+        /// The file to give instead.
+        want: &'static str,
     },
     /// A key does not exist.
     #[error("{path}: key {key} does not exist")]
@@ -100,10 +138,22 @@ impl Error {
     /// A one-line suggestion of what the user can do.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Dirty { .. } => Some(
-                "boot the image once or replay the .LOG1/.LOG2 files with a tool that supports it, then retry".into(),
+            Error::Dirty { path, .. } => {
+                let name = path
+                    .file_name()
+                    .map_or_else(|| "HIVE".into(), |n| n.to_string_lossy());
+                Some(format!(
+                    "copy the hive together with its {name}.LOG1 and {name}.LOG2 files (put them beside it or give them with --log), or boot the image once, then retry"
+                ))
+            }
+            Error::Recovery { .. } => Some(
+                "load the hive once in Windows (it repairs the bins), then copy it again".into(),
             ),
-            Error::Corrupt { .. } => Some("take a fresh copy of the hive from the original image".into()),
+            Error::WouldOverwriteInput { .. } => Some("give -o a new file name".into()),
+            Error::NotSoftware { want, .. } => Some(format!("give the SOFTWARE hive: {want}")),
+            Error::Corrupt { .. } => {
+                Some("take a fresh copy of the hive from the original image".into())
+            }
             _ => None,
         }
     }
@@ -147,6 +197,11 @@ impl BaseBlock {
         })
     }
 
+    /// Whether the checksum of the hive file at `path` is right (false when unreadable).
+    fn parse_checksum_ok(path: &Path) -> bool {
+        Hive::base_block(path).is_ok_and(|b| b.checksum_ok)
+    }
+
     /// Whether the hive has pending log data.
     pub fn is_dirty(&self) -> bool {
         self.primary != self.secondary || !self.checksum_ok
@@ -168,10 +223,35 @@ pub struct RawValue {
     pub data: Vec<u8>,
 }
 
-/// An open hive file.
+/// Where a hive's transaction logs come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Logs {
+    /// `NAME.LOG1`, `NAME.LOG2` (and `NAME.LOG`) next to the hive, in any case, as Windows does.
+    #[default]
+    Beside,
+    /// Exactly these files (`--log`), instead of looking beside the hive.
+    Files(Vec<PathBuf>),
+}
+
+impl Logs {
+    /// `--log` files if any were given, else the files beside the hive.
+    pub fn given(files: &[PathBuf]) -> Logs {
+        if files.is_empty() {
+            Logs::Beside
+        } else {
+            Logs::Files(files.to_vec())
+        }
+    }
+}
+
+/// An open hive file. A dirty hive is opened as Windows sees it: its transaction logs are
+/// replayed in memory first ([`log::replay`]); [`Hive::recovery`] says what was done.
 pub struct Hive {
     h: *mut sys::hive_h,
     path: PathBuf,
+    recovery: log::Report,
+    /// The replayed bytes hivex reads (deleted on drop); `None` when hivex reads `path`.
+    _replayed: Option<tempfile::TempPath>,
 }
 
 impl std::fmt::Debug for Hive {
@@ -232,23 +312,27 @@ impl Hive {
             })
     }
 
-    /// Opens a hive read-only. Dirty hives are accepted for reading.
+    /// Opens a hive read-only, replaying the logs beside it when it is dirty. A dirty hive
+    /// without usable logs is opened as stored ([`log::State::Stale`]).
     pub fn open(path: &Path) -> Result<Hive, Error> {
-        Self::open_flags(path, 0)
+        Self::open_with(path, &Logs::Beside)
     }
 
-    /// Opens a hive for editing; refuses a dirty hive.
+    /// Like [`Hive::open`], with the logs to use.
+    pub fn open_with(path: &Path, logs: &Logs) -> Result<Hive, Error> {
+        Self::open_replayed(path, logs, false)
+    }
+
+    /// Opens a hive for editing, replaying the logs beside it first; refuses a dirty hive that no
+    /// usable log brings up to date, or whose replayed bins are damaged.
     pub fn open_writable(path: &Path) -> Result<Hive, Error> {
-        let bb = Self::base_block(path)?;
-        if bb.is_dirty() {
-            return Err(Error::Dirty {
-                path: path.into(),
-                primary: bb.primary,
-                secondary: bb.secondary,
-                checksum: if bb.checksum_ok { "" } else { ", bad checksum" },
-            });
-        }
-        Self::open_flags(path, sys::HIVEX_OPEN_WRITE as i32)
+        Self::open_writable_with(path, &Logs::Beside)
+    }
+
+    /// Like [`Hive::open_writable`], with the logs to use. A replayed hive is committed clean
+    /// (equal sequence numbers), so its old logs are stale afterwards.
+    pub fn open_writable_with(path: &Path, logs: &Logs) -> Result<Hive, Error> {
+        Self::open_replayed(path, logs, true)
     }
 
     /// Reads the base block of a hive file.
@@ -269,22 +353,146 @@ impl Hive {
         })
     }
 
-    fn open_flags(path: &Path, flags: i32) -> Result<Hive, Error> {
-        Self::base_block(path)?;
-        let cpath = c(path, &path.to_string_lossy())?;
+    /// Replays a hive file's logs in memory (nothing is written). The input is only read.
+    pub fn replay_file(path: &Path, logs: &Logs) -> Result<log::Replay, Error> {
+        let primary = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        let (files, missing) = match logs {
+            Logs::Beside => {
+                let b = log::find_beside(path);
+                (b.found, b.missing)
+            }
+            Logs::Files(f) => (f.clone(), Vec::new()),
+        };
+        // A clean hive ignores its logs (spec §3): do not even read them.
+        let read: Vec<log::LogFile> = if BaseBlock::parse(&primary).is_some_and(|b| !b.is_dirty()) {
+            Vec::new()
+        } else {
+            files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    log::LogFile::read(f, i).map_err(|source| Error::Log {
+                        path: f.clone(),
+                        source,
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let mut r = log::replay_owned(primary, &read).map_err(|e| Error::Corrupt {
+            path: path.into(),
+            cause: e.to_string(),
+        })?;
+        if r.report.dirty() {
+            r.report.missing = missing;
+        }
+        Ok(r)
+    }
+
+    /// The error for a dirty hive that no log brings up to date.
+    fn dirty_error(path: &Path, r: &log::Report) -> Error {
+        let mut why: Vec<String> = r
+            .skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.label, s.reason))
+            .collect();
+        if !r.missing.is_empty() {
+            why.push(format!("not found: {}", r.missing.join(", ")));
+        }
+        if why.is_empty() {
+            why.push("none given".into());
+        }
+        Error::Dirty {
+            path: path.into(),
+            primary: r.seq_before[0],
+            secondary: r.seq_before[1],
+            checksum: if BaseBlock::parse_checksum_ok(path) {
+                ""
+            } else {
+                ", bad checksum"
+            },
+            logs: why.join("; ").into(),
+        }
+    }
+
+    fn open_replayed(path: &Path, logs: &Logs, writable: bool) -> Result<Hive, Error> {
+        let flags = if writable {
+            sys::HIVEX_OPEN_WRITE as i32
+        } else {
+            0
+        };
+        let bb = Self::base_block(path)?;
+        if !bb.is_dirty() {
+            let mut h = Self::open_flags(path, path, flags)?;
+            h.recovery = log::Report::clean(bb.primary, bb.secondary);
+            return Ok(h);
+        }
+        let r = Self::replay_file(path, logs)?;
+        match r.report.state {
+            log::State::Stale if writable => Err(Self::dirty_error(path, &r.report)),
+            log::State::Recovered if writable && !r.report.bin_problems.is_empty() => {
+                Err(Error::Recovery {
+                    path: path.into(),
+                    problems: r.report.bin_problems.join("; ").into(),
+                })
+            }
+            log::State::Recovered => {
+                let log::Replay { bytes, report } = r;
+                let io = |source| Error::Io {
+                    path: path.into(),
+                    source,
+                };
+                let mut tmp = tempfile::Builder::new()
+                    .prefix(".peforge-replayed-")
+                    .tempfile()
+                    .map_err(io)?;
+                std::io::Write::write_all(&mut tmp, &bytes).map_err(io)?;
+                drop(bytes);
+                let tmp = tmp.into_temp_path();
+                let mut h = Self::open_flags(&tmp, path, flags)?;
+                h.recovery = report;
+                h._replayed = Some(tmp);
+                Ok(h)
+            }
+            _ => {
+                let mut h = Self::open_flags(path, path, flags)?;
+                h.recovery = r.report;
+                Ok(h)
+            }
+        }
+    }
+
+    /// Opens `file` with hivex; errors and [`Hive::path`] name `shown` (the user's hive).
+    fn open_flags(file: &Path, shown: &Path, flags: i32) -> Result<Hive, Error> {
+        let cpath = c(shown, &file.to_string_lossy())?;
         // SAFETY: cpath is a valid NUL-terminated string that outlives the call.
         let h = unsafe { sys::hivex_open(cpath.as_ptr(), flags) };
         if h.is_null() {
             let e = std::io::Error::last_os_error();
             return Err(Error::Corrupt {
-                path: path.into(),
+                path: shown.into(),
                 cause: e.to_string(),
             });
         }
         Ok(Hive {
             h,
-            path: path.into(),
+            path: shown.into(),
+            recovery: log::Report::clean(0, 0),
+            _replayed: None,
         })
+    }
+
+    /// What opening did about transaction logs: clean, recovered (which logs, how many
+    /// entries) or stale (dirty without usable logs).
+    pub fn recovery(&self) -> &log::Report {
+        &self.recovery
+    }
+
+    /// The same report, to rename the files it names (e.g. logs read from an image).
+    pub fn recovery_mut(&mut self) -> &mut log::Report {
+        &mut self.recovery
     }
 
     /// The file this hive was opened from.
@@ -536,6 +744,71 @@ impl Hive {
         })?;
         Ok(target)
     }
+}
+
+/// Whether `a` and `b` name the same file (`b` may not exist yet).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = p.canonicalize() {
+            return Some(c);
+        }
+        let parent = p
+            .parent()
+            .filter(|x| !x.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(parent.canonicalize().ok()?.join(p.file_name()?))
+    };
+    canon(a).is_some_and(|x| canon(b).is_some_and(|y| x == y))
+}
+
+/// Writes the hive at `path`, with its logs replayed, to `out` as a clean hive (equal sequence
+/// numbers, checksum right, no pending log data) for tools that do not replay logs. The input
+/// hive and logs are only read. A clean input is copied as it is. Refuses a dirty hive no log
+/// brings up to date, and an `out` that is the hive or a log. What was written is read back and
+/// checked (clean base block, same bytes, hivex opens it) before success is reported.
+pub fn recover(path: &Path, logs: &Logs, out: &Path) -> Result<log::Report, Error> {
+    let inputs: Vec<PathBuf> = match logs {
+        Logs::Beside => log::find_beside(path).found,
+        Logs::Files(f) => f.clone(),
+    };
+    if std::iter::once(path)
+        .chain(inputs.iter().map(PathBuf::as_path))
+        .any(|i| same_file(i, out))
+    {
+        return Err(Error::WouldOverwriteInput { path: out.into() });
+    }
+    let r = Hive::replay_file(path, logs)?;
+    match r.report.state {
+        log::State::Stale => return Err(Hive::dirty_error(path, &r.report)),
+        log::State::Recovered if !r.report.bin_problems.is_empty() => {
+            return Err(Error::Recovery {
+                path: path.into(),
+                problems: r.report.bin_problems.join("; ").into(),
+            });
+        }
+        _ => {}
+    }
+    let io = |source| Error::Io {
+        path: out.into(),
+        source,
+    };
+    crate::fsutil::write_atomic(out, &r.bytes).map_err(io)?;
+    let check = || -> Result<(), Error> {
+        let back = std::fs::read(out).map_err(io)?;
+        let bb = BaseBlock::parse(&back);
+        if back != r.bytes || bb.is_none_or(|b| b.is_dirty()) {
+            return Err(Error::Corrupt {
+                path: out.into(),
+                cause: "the file read back differs from what was written".into(),
+            });
+        }
+        Hive::open_with(out, &Logs::Files(Vec::new())).map(drop)
+    };
+    if let Err(e) = check() {
+        let _ = std::fs::remove_file(out);
+        return Err(e);
+    }
+    Ok(r.report)
 }
 
 /// Decodes REG_SZ / REG_EXPAND_SZ data (UTF-16LE, optional trailing NUL).

@@ -11,7 +11,8 @@ use std::rc::Rc;
 
 use super::{CommitMode, Error as WimError, Wim};
 use crate::progress::Progress;
-use crate::registry::hive::{self, Hive};
+use crate::registry::hive::{self, Hive, Logs};
+use crate::registry::log;
 
 /// Errors of offline hive editing.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,8 @@ pub struct ExtractedHive {
     pub inner: String,
     wim: PathBuf,
     local: PathBuf,
+    /// The hive's transaction logs in the image (emptied on stage when they were replayed).
+    logs: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -106,7 +109,13 @@ pub fn open_hive(
         source,
     })?;
     let local = wim.extract_to(index, &entry.path, dir.path())?;
-    let hive = if writable {
+    // The hive's .LOG1/.LOG2/.LOG in the image, extracted beside it so it is replayed as
+    // Windows would when the image boots.
+    let logs = image_logs(wim, index, &entry.path)?;
+    for l in &logs {
+        wim.extract_to(index, l, dir.path())?;
+    }
+    let mut hive = if writable {
         Hive::open_writable(&local)
     } else {
         Hive::open(&local)
@@ -117,14 +126,49 @@ pub fn open_hive(
         index,
         source,
     })?;
+    // Name the logs by their place in the image, not the private temporary copy.
+    let shown = |f: &mut String| {
+        if let Some(l) = logs
+            .iter()
+            .find(|l| l.rsplit(['\\', '/']).next().is_some_and(|n| f.ends_with(n)))
+        {
+            *f = format!("{}[{index}]:{}", wim.path().display(), super::normalize(l));
+        }
+    };
+    let r = hive.recovery_mut();
+    r.applied.iter_mut().for_each(|a| shown(&mut a.file));
+    r.skipped.iter_mut().for_each(|a| shown(&mut a.file));
     Ok(ExtractedHive {
         hive,
         index,
         inner: entry.path,
         wim: wim.path().into(),
         local,
+        logs,
         _dir: dir,
     })
+}
+
+/// The transaction logs of the hive at `hive` (its path in the image): `NAME.LOG1`, `NAME.LOG2`
+/// and `NAME.LOG` in the same directory, any case.
+fn image_logs(wim: &Wim, index: u32, hive: &str) -> Result<Vec<String>, Error> {
+    // wimlib spells paths with '/' or '\\' depending on the platform it was built for.
+    let (dir, name) = hive.rsplit_once(['\\', '/']).unwrap_or(("", hive));
+    let listing = wim.list_dir(index, if dir.is_empty() { "\\" } else { dir })?;
+    let mut out = Vec::new();
+    for ext in ["LOG1", "LOG2", "LOG"] {
+        let want = format!("{name}.{ext}");
+        if let Some(e) = listing.iter().find(|e| {
+            !e.is_dir
+                && e.path
+                    .rsplit(['\\', '/'])
+                    .next()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&want))
+        }) {
+            out.push(e.path.clone());
+        }
+    }
+    Ok(out)
 }
 
 impl ExtractedHive {
@@ -146,8 +190,10 @@ impl ExtractedHive {
             inner,
             wim: wim_path,
             local,
+            logs,
             _dir,
         } = self;
+        let replayed = hive.recovery().state == log::State::Recovered;
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| Error::Wim(WimError::Io { path, source })
@@ -173,6 +219,16 @@ impl ExtractedHive {
                 .map_err(io(&staged))?;
         }
         wim.replace_file(index, &inner, staged)?;
+        // The hive is written clean with the logs' changes in it: empty the image's logs (a
+        // normal state) so no tool replays their stale entries over it (spec §7, inference).
+        if replayed {
+            for l in &logs {
+                let empty = tempfile::NamedTempFile::new()
+                    .map_err(io(wim.path()))?
+                    .into_temp_path();
+                wim.replace_file(index, l, empty)?;
+            }
+        }
         Ok(())
     }
 }
@@ -256,6 +312,7 @@ impl WriteMode {
             dry_run: self.dry_run,
             mode: self.commit.clone(),
             progress,
+            logs: Logs::Beside,
         }
     }
 }
@@ -270,6 +327,8 @@ pub struct EditOptions {
     pub mode: CommitMode,
     /// Progress of the WIM write.
     pub progress: Option<Rc<dyn Progress>>,
+    /// Transaction logs of a loose hive file (`--log`); in a WIM the image's own logs are used.
+    pub logs: Logs,
 }
 
 impl std::fmt::Debug for EditOptions {
@@ -291,6 +350,9 @@ pub struct Edited {
     pub written: Option<PathBuf>,
     /// Whether any edit changed something.
     pub changed: bool,
+    /// The hives whose transaction logs were replayed before editing (image index, or `None`
+    /// for a loose file), with what was applied. Those logs are stale once the result is written.
+    pub replayed: Vec<(Option<u32>, log::Report)>,
 }
 
 /// The whole edit cycle: open each hive (a dirty hive is refused), call `edit` on it (it returns
@@ -306,13 +368,18 @@ pub fn edit_hives<E: From<Error>>(
     let explicit_output = matches!(opts.mode, CommitMode::Output(_));
     match source {
         HiveSource::File(file) => {
-            let mut h = Hive::open_writable(file).map_err(Error::from)?;
+            let mut h = Hive::open_writable_with(file, &opts.logs).map_err(Error::from)?;
+            let replayed: Vec<_> = (h.recovery().state == log::State::Recovered)
+                .then(|| (None, h.recovery().clone()))
+                .into_iter()
+                .collect();
             let changed = edit(&mut h, None)?;
             if opts.dry_run || (!changed && !explicit_output) {
                 return Ok(Edited {
                     input: file.into(),
                     written: None,
                     changed,
+                    replayed,
                 });
             }
             let out = match &opts.mode {
@@ -325,6 +392,7 @@ pub fn edit_hives<E: From<Error>>(
                 input: file.into(),
                 written: Some(written),
                 changed,
+                replayed,
             })
         }
         HiveSource::Wim {
@@ -340,8 +408,12 @@ pub fn edit_hives<E: From<Error>>(
             .map_err(Error::from)?;
             let indexes = select_images(&w, inner, images)?;
             let mut changed = false;
+            let mut replayed = Vec::new();
             for &index in &indexes {
                 let mut x = open_hive(&w, index, inner, true)?;
+                if x.hive.recovery().state == log::State::Recovered {
+                    replayed.push((Some(index), x.hive.recovery().clone()));
+                }
                 if edit(&mut x.hive, Some(index))? {
                     changed = true;
                     if !opts.dry_run {
@@ -354,6 +426,7 @@ pub fn edit_hives<E: From<Error>>(
                     input: path.into(),
                     written: None,
                     changed,
+                    replayed,
                 });
             }
             if let Some(p) = &opts.progress {
@@ -369,6 +442,7 @@ pub fn edit_hives<E: From<Error>>(
                 input: path.into(),
                 written: Some(written),
                 changed,
+                replayed,
             })
         }
     }

@@ -809,13 +809,20 @@ pub fn py_var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
 /// validator's messages (empty: valid). A missing Python or jsonschema fails the test.
 pub fn jsonschema_errors(schema: &Path, doc: &serde_json::Value) -> Vec<String> {
     const PY: &str = r#"
-import json, sys
-import jsonschema
+import glob, json, os, sys
+import jsonschema, referencing
+from referencing.jsonschema import DRAFT202012
 schema = json.load(open(sys.argv[1]))
 doc = json.load(sys.stdin)
+# The other schemas of the folder, so one may $ref another by file name or $id.
+reg = referencing.Registry()
+for f in glob.glob(os.path.join(os.path.dirname(sys.argv[1]), "*.schema.json")):
+    r = DRAFT202012.create_resource(json.load(open(f)))
+    reg = reg.with_resource(r.contents.get("$id", os.path.basename(f)), r)
+    reg = reg.with_resource(os.path.basename(f), r)
 cls = jsonschema.validators.validator_for(schema)
 cls.check_schema(schema)
-v = cls(schema, format_checker=cls.FORMAT_CHECKER)
+v = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=reg)
 for e in sorted(v.iter_errors(doc), key=lambda e: list(e.path)):
     print("/".join(str(p) for p in e.path) + ": " + e.message)
 "#;
