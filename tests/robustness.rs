@@ -837,6 +837,11 @@ fn reg_seeds() -> Vec<Seed> {
             .to_vec(),
     ));
     seeds.push(Seed::new(
+        "escaped-names",
+        b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\E]\r\n\"a\\\\\\\\\\\"b\"=\"x\\\\n\\\"y\"\r\n\"c\\\\n\"=str:\"1\\r\\n2\"\r\n\"\\\\\"=dword:1\r\n"
+            .to_vec(),
+    ));
+    seeds.push(Seed::new(
         "wine-str",
         b"Windows Registry Editor Version 5.00\n\n[HKEY_CURRENT_USER\\W]\n\"a\"=str:\"x\\n\"\n\"b\"=str(7):\"a\\0b\\0\"\n\"c\"=hex(b):01,00,00,00,00,00,00,00\n"
             .to_vec(),
@@ -898,9 +903,16 @@ fn client_round_trip(line: &str) -> Result<(), String> {
 
 #[test]
 fn reg_parser_never_panics() {
+    // Whatever parses must read back as the same model after a rewrite (the class of
+    // r_reg_roundtrip_value_name_newline: a name the writer cannot represent).
     fuzz_bytes("reg", &reg_seeds(), 400, |b| {
         if let Ok(f) = reg::parse(b, Path::new("m.reg")) {
-            let _ = reg::parse(&reg::write(&f), Path::new("m.reg"));
+            let back = reg::parse(&reg::write(&f), Path::new("w.reg"))
+                .unwrap_or_else(|e| panic!("rewrite unreadable: {e}"));
+            assert!(
+                reg_model(&back) == reg_model(&f),
+                "rewrite changed the model"
+            );
         }
     });
 }
@@ -1767,4 +1779,65 @@ fn r_vars_header_field_20_is_kept_on_rewrite() {
     let back = vars::open(&again, PASSWORD, "Variables.dat").unwrap();
     assert_eq!(back.header.reserved, 3);
     assert_eq!(back.list.to_plaintext(), v.list.to_plaintext());
+}
+
+#[test]
+fn r_reg_roundtrip_value_name_newline() {
+    // Found by fuzz/reg (../shared/vectors/fuzz-findings/): a quoted value name with Wine's `\n`
+    // escape was read as a name holding a line feed, which the writer (regedit's escapes: `\\`
+    // and `\"` only) wrote raw, so the rewrite read back as another name and a broken line.
+    // Regedit has no form for such a name; the reader now refuses it with the line number.
+    let p = common::vectors().join("fuzz-findings/reg-roundtrip-value-name-newline.reg");
+    let bytes = std::fs::read(&p).unwrap();
+    let e = reg::parse(&bytes, &p).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, reg::Error::Syntax { line: 6, .. }),
+        "refused at the line of the name: {msg}"
+    );
+    assert!(msg.contains("contains a line feed"), "{msg}");
+    assert!(e.hint().is_some());
+    // The same name with a carriage return or NUL escape, or a raw CR, is refused too; escapes
+    // regedit knows still work in names.
+    for (name, ok) in [
+        ("a\\nb", false),
+        ("a\\rb", false),
+        ("a\\0b", false),
+        ("a\rb", false),
+        ("a\\\\nb\\\"c", true),
+    ] {
+        let text = format!(
+            "Windows Registry Editor Version 5.00\r\n\r\n[HKLM\\K]\r\n\"{name}\"=dword:1\r\n"
+        );
+        let r = reg::parse(text.as_bytes(), Path::new("n.reg"));
+        assert_eq!(r.is_ok(), ok, "{name:?}: {r:?}");
+        if let Ok(f) = r {
+            let back = reg::parse(&reg::write(&f), Path::new("w.reg")).unwrap();
+            assert_eq!(reg_model(&back), reg_model(&f));
+            assert_eq!(f.keys[0].values[0].name(), "a\\nb\"c");
+        }
+    }
+    // Through the CLI: one error line naming the file and line, exit 2, the hive untouched.
+    let d = common::Dir::new();
+    let hive = d.join("SOFTWARE");
+    peforge::sample::build_hive(&hive, &[("Microsoft", vec![])]).unwrap();
+    let before = std::fs::read(&hive).unwrap();
+    let run = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--hive-file",
+            hive.to_str().unwrap(),
+            "--cert",
+            p.to_str().unwrap(),
+        ])
+        .fails(2);
+    assert!(
+        run.stderr
+            .contains("reg-roundtrip-value-name-newline.reg:6:"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&hive).unwrap(), before);
+    assert_eq!(common::dir_listing(d.path()), vec!["SOFTWARE".to_string()]);
 }
