@@ -2162,8 +2162,9 @@ fn cli_refuses_bad_iso_and_usb_media() {
     let d = common::Dir::new();
     let iso = d.join("m.iso");
     peforge::media::iso::write(&small_tree(), &iso, &Silent).unwrap();
-    let img = d.join("m.img");
-    peforge::media::usb::write(&small_tree(), &img, &Silent).unwrap();
+    // A small MBR disk with a FAT16 partition by mkfs.fat (the library's own USB image is 48 MiB,
+    // too slow to rewrite per input); mutations land in the MBR and the boot sector.
+    let usb = with_mbr(&mkfs_fat(&d, "f16.img", "16", 4096));
     for (family, file, seed) in [
         (
             "iso",
@@ -2173,7 +2174,7 @@ fn cli_refuses_bad_iso_and_usb_media() {
         (
             "usb",
             "in.img",
-            Seed::new("peforge.img", std::fs::read(&img).unwrap()),
+            Seed::new("mbr-mkfs-fat16", usb).hot(vec![0..512, 63 * 512..64 * 512]),
         ),
     ] {
         let probe = d.join(file);
