@@ -254,7 +254,8 @@ impl Blob {
 }
 
 /// Which properties to write before the certificate (§5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// `20`: the certificate only; the minimum Windows accepts.
     CertOnly,

@@ -8,6 +8,7 @@
 //!   file of the seed procedure's step 1 (§7.1, §7.3).
 
 pub mod blob;
+pub mod inject;
 pub mod load;
 pub mod store;
 pub mod x509;
@@ -105,6 +106,61 @@ pub enum Error {
     /// A hive error.
     #[error(transparent)]
     Hive(#[from] hive::Error),
+    /// Opening, writing or re-reading a hive of an image failed.
+    #[error(transparent)]
+    Offline(#[from] crate::wim::offline::Error),
+    /// `--store auto` cannot place a certificate that is neither self-signed nor a CA.
+    #[error(
+        "{origin}: {name} is neither self-signed nor a CA certificate; --store auto does not place it"
+    )]
+    AutoStore {
+        /// Where the certificate came from.
+        origin: String,
+        /// Its short name.
+        name: String,
+    },
+    /// `--strict` and a certificate has warnings.
+    #[error("{first} ({count} warning(s), --strict)")]
+    Strict {
+        /// The first warning, with its certificate.
+        first: String,
+        /// How many warnings there are.
+        count: usize,
+    },
+    /// After writing, a store does not hold an injected certificate.
+    #[error(
+        "{at}: verification failed: {store}\\Certificates\\{thumbprint} does not hold the certificate after writing"
+    )]
+    NotInjected {
+        /// The hive written (file, or WIM and image).
+        at: String,
+        /// The store.
+        store: Store,
+        /// The key name.
+        thumbprint: String,
+    },
+    /// The `.reg` made does not read back as the certificates it holds.
+    #[error("{}: verification failed: the .reg does not read back", path.display())]
+    RegReadBack {
+        /// The `.reg` being made.
+        path: PathBuf,
+    },
+    /// The `.reg` written does not hold what was written.
+    #[error("{}: verification failed after writing", path.display())]
+    RegWriteBack {
+        /// The `.reg` written.
+        path: PathBuf,
+    },
+    /// After writing, a store still holds a removed certificate.
+    #[error("{at}: verification failed: {thumbprint} is still in {store} after writing")]
+    NotRemoved {
+        /// The hive written (file, or WIM and image).
+        at: String,
+        /// The store.
+        store: Store,
+        /// The thumbprint.
+        thumbprint: String,
+    },
 }
 
 impl Error {
@@ -130,6 +186,14 @@ impl Error {
                 Some("copy the SHA-1 thumbprint from `peforge cert list`".into())
             }
             Error::Hive(e) => e.hint(),
+            Error::Offline(e) => e.hint(),
+            Error::AutoStore { .. } => Some(
+                "name the store (e.g. --store trustedpublisher for a code-signing certificate)"
+                    .into(),
+            ),
+            Error::Strict { .. } => {
+                Some("fix the certificate or drop --strict to inject it anyway".into())
+            }
             _ => None,
         }
     }

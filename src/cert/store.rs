@@ -10,7 +10,9 @@ use super::x509::CertInfo;
 use crate::registry::hive::{Hive, Node, RawValue, types};
 
 /// A certificate store peforge reads and writes (§1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Store {
     /// `ROOT`: Trusted Root Certification Authorities.
     Root,

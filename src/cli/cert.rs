@@ -1,16 +1,18 @@
 //! `peforge cert inject|list|remove|reg|verify`: trusted certificates in the SOFTWARE hive of a
 //! boot image (or a loose hive file), and the `.reg` file of the manual procedure.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::Context;
 use serde::Serialize;
 
-use super::wim::CommitArgs;
+use super::commit::CommitArgs;
 use super::{Global, Status, output, report};
+use crate::cert::inject::{self, InjectPlan, Item, RemovePlan, StoreChoice};
 use crate::cert::store::{self, Entry, Outcome};
-use crate::cert::{self, Blob, CertInfo, Location, Profile, Store, Warning, load, x509};
+use crate::cert::{self, Location, Profile, Store, Warning, x509};
+use crate::progress::Progress;
 use crate::registry::hive::Hive;
 use crate::wim::{self, Wim, offline};
 
@@ -58,14 +60,14 @@ pub enum TargetStore {
     Auto,
 }
 
-impl TargetStore {
-    fn store(self) -> Option<Store> {
-        match self {
-            TargetStore::AuthRoot => Some(Store::AuthRoot),
-            TargetStore::Root => Some(Store::Root),
-            TargetStore::Ca => Some(Store::Ca),
-            TargetStore::TrustedPublisher => Some(Store::TrustedPublisher),
-            TargetStore::Auto => None,
+impl From<TargetStore> for StoreChoice {
+    fn from(t: TargetStore) -> StoreChoice {
+        match t {
+            TargetStore::AuthRoot => StoreChoice::Store(Store::AuthRoot),
+            TargetStore::Root => StoreChoice::Store(Store::Root),
+            TargetStore::Ca => StoreChoice::Store(Store::Ca),
+            TargetStore::TrustedPublisher => StoreChoice::Store(Store::TrustedPublisher),
+            TargetStore::Auto => StoreChoice::Auto,
         }
     }
 }
@@ -125,13 +127,13 @@ impl Target {
         }
     }
 
-    /// Where the hives are, for [`offline::edit_hives`].
-    fn source(&self) -> anyhow::Result<offline::HiveSource<'_>> {
+    /// Where the hives are, for a plan.
+    fn hive_target(&self) -> anyhow::Result<offline::HiveTarget> {
         match (&self.hive_file, &self.wim) {
-            (Some(file), _) => Ok(offline::HiveSource::File(file)),
-            (None, Some(path)) => Ok(offline::HiveSource::Wim {
-                path,
-                inner: wim::SOFTWARE_HIVE,
+            (Some(file), _) => Ok(offline::HiveTarget::File(file.clone())),
+            (None, Some(path)) => Ok(offline::HiveTarget::Wim {
+                path: path.clone(),
+                inner: wim::SOFTWARE_HIVE.into(),
                 images: self.images(),
             }),
             (None, None) => anyhow::bail!("give --wim or --hive-file"),
@@ -270,8 +272,16 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             commit,
             json,
         } => {
-            let items = plan(&cert, store, profile.into(), strict, g)?;
-            inject(&target, &items, dry_run, &commit, json, g)
+            let plan = InjectPlan {
+                target: target.hive_target()?,
+                certs: cert,
+                store: store.map(Into::into),
+                profile: profile.into(),
+                strict,
+                write: commit.write_mode(dry_run),
+            };
+            let items = select(&plan.certs, plan.store, plan.profile, strict, g)?;
+            report_inject(&plan, &items, json, g)
         }
         CertCmd::List {
             target,
@@ -291,7 +301,15 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
             dry_run,
             commit,
             json,
-        } => remove(&target, &thumbprint, store, dry_run, &commit, json, g),
+        } => {
+            let plan = RemovePlan {
+                target: target.hive_target()?,
+                thumbprint,
+                store: store.map(Into::into),
+                write: commit.write_mode(dry_run),
+            };
+            report_remove(&plan, json, g)
+        }
         CertCmd::Reg {
             cert,
             store,
@@ -313,135 +331,32 @@ pub fn run(cmd: CertCmd, g: &Global) -> anyhow::Result<Status> {
     }
 }
 
-/// One certificate to write.
-struct Item {
-    origin: String,
-    info: CertInfo,
-    store: Store,
-    thumbprint: String,
-    blob: Vec<u8>,
-    /// "minimal", "windows", ... or "reg" (Blob taken from a .reg as is).
-    profile: &'static str,
-    warnings: Vec<Warning>,
-}
-
-/// Loads every file, decides store and Blob per certificate, prints warnings, applies --strict.
-fn plan(
+/// Selects the certificates to write (library), printing notes as they arise and, unless
+/// `strict` (which makes them errors), the warnings.
+fn select(
     files: &[PathBuf],
-    store: Option<TargetStore>,
+    store: Option<StoreChoice>,
     profile: Profile,
     strict: bool,
     g: &Global,
 ) -> anyhow::Result<Vec<Item>> {
-    let now = cert::now();
-    let mut items: Vec<Item> = Vec::new();
-    for file in files {
-        for l in load::load(file)? {
-            let origin = l.origin();
-            let item = match l.reg {
-                Some(r) => {
-                    let target = r.store;
-                    if let Some(s) = store.and_then(TargetStore::store).filter(|s| *s != target)
-                        && !g.quiet
-                    {
-                        eprintln!(
-                            "note: {origin}: keeping store {target} named in the .reg (--store {} applies to certificate files)",
-                            s.key_name().to_ascii_lowercase()
-                        );
-                    }
-                    let mut warnings = cert::check(&l.info, target, now);
-                    warnings.extend(r.warnings.into_iter().map(Warning::Entry));
-                    Item {
-                        origin,
-                        thumbprint: r.key_name.to_ascii_uppercase(),
-                        store: target,
-                        blob: r.blob,
-                        profile: "reg",
-                        warnings,
-                        info: l.info,
-                    }
-                }
-                None => {
-                    let target = match store.unwrap_or(TargetStore::AuthRoot) {
-                        TargetStore::Auto => auto_store(&l.info, &origin)?,
-                        other => other.store().unwrap_or(Store::AuthRoot),
-                    };
-                    let blob = Blob::build(&l.info, profile)
-                        .map_err(|source| cert::Error::Blob {
-                            what: origin.clone(),
-                            source,
-                        })?
-                        .to_bytes();
-                    Item {
-                        origin,
-                        thumbprint: l.info.thumbprint.clone(),
-                        store: target,
-                        blob,
-                        profile: profile.name(),
-                        warnings: cert::check(&l.info, target, now),
-                        info: l.info,
-                    }
-                }
-            };
-            if let Some(first) = items
-                .iter()
-                .find(|i| i.store == item.store && i.thumbprint == item.thumbprint)
-            {
-                if !g.quiet {
-                    eprintln!(
-                        "note: {}: same certificate and store as {}, skipped",
-                        item.origin, first.origin
-                    );
-                }
-                continue;
-            }
-            items.push(item);
+    let items = inject::select(files, store, profile, strict, &mut |n| {
+        if !g.quiet {
+            eprintln!("note: {n}");
         }
-    }
-    let mut first = None;
-    for i in &items {
-        for w in &i.warnings {
-            if strict {
-                first.get_or_insert_with(|| format!("{}: {}: {w}", i.origin, i.info.short_name()));
-            } else if !g.quiet {
+    })?;
+    if !strict && !g.quiet {
+        for i in &items {
+            for w in &i.warnings {
                 eprintln!("warning: {}: {}: {w}", i.origin, i.info.short_name());
             }
         }
     }
-    if let Some(msg) = first {
-        let n: usize = items.iter().map(|i| i.warnings.len()).sum();
-        return Err(report::hinted(
-            format!("{msg} ({n} warning(s), --strict)"),
-            "fix the certificate or drop --strict to inject it anyway",
-        ));
-    }
     Ok(items)
 }
 
-/// The spec's automatic store (§1): self-signed → ROOT, other CA → CA, else refuse.
-fn auto_store(info: &CertInfo, origin: &str) -> anyhow::Result<Store> {
-    if info.self_signed {
-        Ok(Store::Root)
-    } else if info.is_ca {
-        Ok(Store::Ca)
-    } else {
-        Err(report::hinted(
-            format!(
-                "{origin}: {} is neither self-signed nor a CA certificate; --store auto does not place it",
-                info.short_name()
-            ),
-            "name the store (e.g. --store trustedpublisher for a code-signing certificate)",
-        ))
-    }
-}
-
-/// The images to work on: `--index` (default 1) or every image with a SOFTWARE hive.
-/// How a written hive is named in messages: the file, or the WIM and image.
-fn place(written: &Path, index: Option<u32>) -> String {
-    match index {
-        Some(i) => format!("{} image {i}", written.display()),
-        None => written.display().to_string(),
-    }
+fn bar(g: &Global, json: bool) -> Option<Rc<dyn Progress>> {
+    Some(Rc::new(super::progress::Bar::new(!g.quiet && !json)))
 }
 
 /// Extracts and opens the SOFTWARE hive of an image.
@@ -483,69 +398,17 @@ struct InjectedDoc {
     warnings: Vec<String>,
 }
 
-/// Applies every item to a hive; returns the outcomes and whether anything changed.
-fn apply(h: &mut Hive, items: &[Item]) -> anyhow::Result<(Vec<Outcome>, bool)> {
-    let mut outcomes = Vec::new();
-    for i in items {
-        outcomes.push(store::inject(h, i.store, &i.thumbprint, &i.blob)?);
-    }
-    let changed = outcomes.iter().any(|o| *o != Outcome::AlreadyPresent);
-    Ok((outcomes, changed))
-}
-
-/// Reads back every item from a re-opened hive: the Blob is there and valid for the key.
-fn confirm(h: &Hive, items: &[Item], outcomes: &[Outcome], what: &str) -> anyhow::Result<()> {
-    for (i, o) in items.iter().zip(outcomes) {
-        let got = store::read_blob(h, i.store, &i.thumbprint)?;
-        let ok = match &got {
-            Some(b) if *b == i.blob => true,
-            Some(b) => {
-                *o == Outcome::AlreadyPresent && store::validate(&i.thumbprint, b).is_valid()
-            }
-            None => false,
-        };
-        anyhow::ensure!(
-            ok,
-            "{what}: verification failed: {}\\Certificates\\{} does not hold the certificate after writing",
-            i.store,
-            i.thumbprint
-        );
-    }
-    Ok(())
-}
-
-fn inject(
-    t: &Target,
+/// Executes `cert inject`'s plan with the selected items and reports.
+fn report_inject(
+    plan: &InjectPlan,
     items: &[Item],
-    dry_run: bool,
-    commit: &CommitArgs,
     json: bool,
     g: &Global,
 ) -> anyhow::Result<Status> {
-    let results: RefCell<Vec<(Option<u32>, Vec<Outcome>)>> = RefCell::new(Vec::new());
-    let edited = offline::edit_hives(
-        t.source()?,
-        &commit.edit_options(dry_run, !g.quiet && !json),
-        |h, index| {
-            let (outcomes, changed) = apply(h, items)?;
-            results.borrow_mut().push((index, outcomes));
-            Ok::<_, anyhow::Error>(changed)
-        },
-        |h, index, written| {
-            let results = results.borrow();
-            let outcomes = results
-                .iter()
-                .find(|(i, _)| *i == index)
-                .map(|(_, o)| o.as_slice())
-                .unwrap_or_default();
-            confirm(h, items, outcomes, &place(written, index))
-        },
-    )?;
-    let results = results.into_inner();
-    let (input, written) = (edited.input, edited.written);
-    let changed = results
-        .iter()
-        .any(|(_, o)| o.iter().any(|o| *o != Outcome::AlreadyPresent));
+    let dry_run = plan.write.dry_run;
+    let done = inject::inject(plan, items, bar(g, json))?;
+    let changed = done.changed();
+    let (input, written, results) = (done.input, done.written, done.results);
     if json {
         let mut certificates = Vec::new();
         for (index, outcomes) in &results {
@@ -791,50 +654,20 @@ struct Removed {
     store: String,
 }
 
-fn remove(
-    t: &Target,
-    thumbprint: &str,
-    store: Option<StoreArg>,
-    dry_run: bool,
-    commit: &CommitArgs,
-    json: bool,
-    g: &Global,
-) -> anyhow::Result<Status> {
-    let thumb = store::parse_thumbprint(thumbprint)?;
-    let stores: Vec<Store> = match store {
-        Some(s) => vec![s.into()],
-        None => Store::ALL.to_vec(),
-    };
-    let removed: RefCell<Vec<Removed>> = RefCell::new(Vec::new());
-    let edited = offline::edit_hives(
-        t.source()?,
-        &commit.edit_options(dry_run, !g.quiet && !json),
-        |h, index| {
-            let mut any = false;
-            for s in &stores {
-                if store::remove(h, *s, &thumb)? {
-                    removed.borrow_mut().push(Removed {
-                        image: index,
-                        store: s.key_name().into(),
-                    });
-                    any = true;
-                }
-            }
-            Ok::<_, anyhow::Error>(any)
-        },
-        |h, index, written| {
-            for s in &stores {
-                anyhow::ensure!(
-                    store::read_blob(h, *s, &thumb)?.is_none(),
-                    "{}: verification failed: {thumb} is still in {s} after writing",
-                    place(written, index)
-                );
-            }
-            Ok(())
-        },
-    )?;
-    let removed = removed.into_inner();
-    let (input, written) = (edited.input, edited.written);
+/// Executes `cert remove`'s plan and reports.
+fn report_remove(plan: &RemovePlan, json: bool, g: &Global) -> anyhow::Result<Status> {
+    let dry_run = plan.write.dry_run;
+    let done = inject::remove(plan, bar(g, json))?;
+    let thumb = done.thumbprint;
+    let removed: Vec<Removed> = done
+        .removed
+        .into_iter()
+        .map(|(image, s)| Removed {
+            image,
+            store: s.key_name().into(),
+        })
+        .collect();
+    let (input, written) = (done.input, done.written);
     if json {
         output::print_json(&RemoveDoc {
             input: input.display().to_string(),
@@ -913,35 +746,14 @@ fn reg(
             "give the key the SOFTWARE hive is loaded under, e.g. HKEY_LOCAL_MACHINE\\winpe-offline",
         ));
     }
-    let items = plan(files, store, profile, strict, g)?;
-    let entries: Vec<(Store, String, Vec<u8>)> = items
-        .iter()
-        .map(|i| (i.store, i.thumbprint.clone(), i.blob.clone()))
-        .collect();
-    let bytes = cert::reg_export(&root, &entries);
-    // Read our own output back with the lenient reader before writing it out.
-    let back = crate::registry::reg::parse(&bytes, out)?;
-    let again = cert::load::from_reg(&back, out, cert::RegRoots::Machine)?;
-    anyhow::ensure!(
-        again.len() == items.len()
-            && again
-                .iter()
-                .zip(&items)
-                .all(|(a, i)| a.reg.as_ref().is_some_and(|r| r.blob == i.blob)),
-        "{}: verification failed: the .reg does not read back",
-        out.display()
-    );
+    let items = select(files, store.map(Into::into), profile, strict, g)?;
+    let bytes = inject::reg_bytes(&root, &items, out)?;
     if out.as_os_str() == "-" {
         use std::io::Write;
         std::io::stdout().lock().write_all(&bytes)?;
         return Ok(Status::Success);
     }
-    crate::fsutil::write_atomic(out, &bytes).with_context(|| out.display().to_string())?;
-    anyhow::ensure!(
-        std::fs::read(out).with_context(|| out.display().to_string())? == bytes,
-        "{}: verification failed after writing",
-        out.display()
-    );
+    inject::write_reg(out, &bytes)?;
     let key_of = |i: &Item| {
         format!(
             "{root}\\{}",

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::wim::CommitArgs;
+use super::commit::CommitArgs;
 use super::{Global, Status, output, report};
-use crate::registry::hive::{self, Hive, RawValue, types};
+use crate::registry::edit::{self, Change, SetPlan};
+use crate::registry::hive::{Hive, RawValue};
+use crate::registry::value::{self, display_name, render, type_name, value_name};
 use crate::wim::{Wim, offline};
 
 /// Which hive of the image.
@@ -36,7 +38,7 @@ impl HiveName {
 
 /// Value types accepted by `hive set`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ValueType {
+pub enum TypeArg {
     /// REG_SZ
     Sz,
     /// REG_EXPAND_SZ
@@ -51,6 +53,19 @@ pub enum ValueType {
     /// REG_MULTI_SZ (repeat --data, one string each)
     #[value(name = "multi_sz")]
     MultiSz,
+}
+
+impl From<TypeArg> for value::ValueType {
+    fn from(t: TypeArg) -> value::ValueType {
+        match t {
+            TypeArg::Sz => value::ValueType::Sz,
+            TypeArg::ExpandSz => value::ValueType::ExpandSz,
+            TypeArg::Dword => value::ValueType::Dword,
+            TypeArg::Qword => value::ValueType::Qword,
+            TypeArg::Binary => value::ValueType::Binary,
+            TypeArg::MultiSz => value::ValueType::MultiSz,
+        }
+    }
 }
 
 /// Where the hive is.
@@ -103,7 +118,7 @@ pub enum HiveCmd {
         value: String,
         /// Value type.
         #[arg(long, value_name = "TYPE", required_unless_present = "delete")]
-        r#type: Option<ValueType>,
+        r#type: Option<TypeArg>,
         /// Value data (repeat for multi_sz).
         #[arg(long)]
         data: Vec<String>,
@@ -118,116 +133,11 @@ pub enum HiveCmd {
     },
 }
 
-fn value_name(v: &str) -> &str {
-    if v == "@" { "" } else { v }
-}
-
-fn parse_int(s: &str) -> Option<u64> {
-    let s = s.trim();
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
-
-fn encode(ty: ValueType, data: &[String]) -> anyhow::Result<(u32, Vec<u8>)> {
-    let one = || -> anyhow::Result<&str> {
-        match data {
-            [d] => Ok(d.as_str()),
-            _ => Err(report::hinted(
-                "this type takes exactly one --data",
-                "give --data once",
-            )),
-        }
-    };
-    Ok(match ty {
-        ValueType::Sz => (types::SZ, hive::encode_sz(one()?)),
-        ValueType::ExpandSz => (types::EXPAND_SZ, hive::encode_sz(one()?)),
-        ValueType::Dword => {
-            let given = one()?;
-            let v = parse_int(given)
-                .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| {
-                    report::hinted(
-                        format!("{given:?} is not a 32-bit number"),
-                        "give a decimal or 0x-prefixed hex number below 2^32",
-                    )
-                })?;
-            (types::DWORD, v.to_le_bytes().to_vec())
-        }
-        ValueType::Qword => {
-            let given = one()?;
-            let v = parse_int(given).ok_or_else(|| {
-                report::hinted(
-                    format!("{given:?} is not a 64-bit number"),
-                    "give a decimal or 0x-prefixed hex number",
-                )
-            })?;
-            (types::QWORD, v.to_le_bytes().to_vec())
-        }
-        ValueType::Binary => {
-            let given = one()?;
-            // Separators between bytes are allowed; any other character is a mistake, not
-            // something to drop silently.
-            let bad = given
-                .chars()
-                .any(|c| !c.is_ascii_hexdigit() && !matches!(c, ',' | ' ' | ':'));
-            let clean: String = given.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-            let bytes = (!bad)
-                .then(|| hex::decode(&clean).ok())
-                .flatten()
-                .ok_or_else(|| {
-                    report::hinted(
-                        format!("--data {given:?} is not hex bytes"),
-                        "write bytes as hex, e.g. 01,02,ff",
-                    )
-                })?;
-            (types::BINARY, bytes)
-        }
-        ValueType::MultiSz => (types::MULTI_SZ, hive::encode_multi_sz(data)),
-    })
-}
-
 #[derive(Serialize)]
 struct ValueDoc {
     name: String,
     r#type: String,
     data: serde_json::Value,
-}
-
-fn type_name(ty: u32) -> String {
-    match ty {
-        types::NONE => "none".into(),
-        types::SZ => "sz".into(),
-        types::EXPAND_SZ => "expand_sz".into(),
-        types::BINARY => "binary".into(),
-        types::DWORD => "dword".into(),
-        types::MULTI_SZ => "multi_sz".into(),
-        types::QWORD => "qword".into(),
-        other => format!("type{other}"),
-    }
-}
-
-fn render(v: &RawValue) -> (String, serde_json::Value) {
-    match v.ty {
-        types::SZ | types::EXPAND_SZ => {
-            let s = hive::decode_sz(&v.data);
-            (format!("{s:?}"), s.into())
-        }
-        types::DWORD if v.data.len() == 4 => {
-            let n = <[u8; 4]>::try_from(v.data.as_slice()).map_or(0, u32::from_le_bytes);
-            (format!("{n} (0x{n:08x})"), n.into())
-        }
-        types::QWORD if v.data.len() == 8 => {
-            let n = <[u8; 8]>::try_from(v.data.as_slice()).map_or(0, u64::from_le_bytes);
-            (format!("{n} (0x{n:016x})"), n.into())
-        }
-        types::MULTI_SZ => {
-            let items = hive::decode_multi_sz(&v.data);
-            (format!("{items:?}"), items.into())
-        }
-        _ => (hex::encode(&v.data), hex::encode(&v.data).into()),
-    }
 }
 
 fn value_doc(v: &RawValue) -> ValueDoc {
@@ -254,19 +164,35 @@ pub fn run(cmd: HiveCmd, g: &Global) -> anyhow::Result<Status> {
             commit,
             json,
         } => {
-            let new = match r#type {
-                Some(ty) if !delete => {
-                    let (ty, data) = encode(ty, &data)?;
-                    Some(RawValue {
-                        name: value_name(&value).into(),
-                        ty,
-                        data,
-                    })
-                }
-                _ => None,
+            let change = match r#type {
+                Some(ty) if !delete => Change::Set {
+                    ty: ty.into(),
+                    data,
+                },
+                _ => Change::Delete,
             };
-            set(&target, value_name(&value), new.as_ref(), &commit, json, g)
+            let plan = SetPlan {
+                target: hive_target(&target)?,
+                key: target.key.clone(),
+                name: value_name(&value).into(),
+                change,
+                write: commit.write_mode(false),
+            };
+            set(&plan, json, g)
         }
+    }
+}
+
+/// The hive of `t`, for a plan.
+fn hive_target(t: &Target) -> anyhow::Result<offline::HiveTarget> {
+    match (&t.hive_file, &t.wim) {
+        (Some(file), _) => Ok(offline::HiveTarget::File(file.clone())),
+        (None, Some(wim)) => Ok(offline::HiveTarget::Wim {
+            path: wim.clone(),
+            inner: t.hive.inner().into(),
+            images: offline::Images::One(t.index),
+        }),
+        (None, None) => anyhow::bail!("give --wim or --hive-file"),
     }
 }
 
@@ -359,66 +285,13 @@ fn get(t: &Target, value: Option<&str>, json: bool) -> anyhow::Result<Status> {
     })
 }
 
-fn display_name(n: &str) -> &str {
-    if n.is_empty() { "@" } else { n }
-}
-
-fn apply(h: &mut Hive, key: &str, name: &str, new: Option<&RawValue>) -> anyhow::Result<bool> {
-    match new {
-        Some(v) => {
-            let node = h.ensure_key(key)?;
-            if h.value(node, name)?.as_ref() == Some(v) {
-                return Ok(false);
-            }
-            h.set_value(node, v)?;
-            Ok(true)
-        }
-        None => match h.lookup(key)? {
-            Some(node) => Ok(h.delete_value(node, name)?),
-            None => Ok(false),
-        },
-    }
-}
-
-fn verify(h: &Hive, key: &str, name: &str, new: Option<&RawValue>) -> anyhow::Result<()> {
-    let got = match h.lookup(key)? {
-        Some(n) => h.value(n, name)?,
-        None => None,
-    };
-    anyhow::ensure!(
-        got.as_ref() == new,
-        "verification failed: {key}\\{name} does not hold what was written"
-    );
-    Ok(())
-}
-
-fn set(
-    t: &Target,
-    name: &str,
-    new: Option<&RawValue>,
-    commit: &CommitArgs,
-    json: bool,
-    g: &Global,
-) -> anyhow::Result<Status> {
-    let source = match (&t.hive_file, &t.wim) {
-        (Some(file), _) => offline::HiveSource::File(file),
-        (None, Some(wim)) => offline::HiveSource::Wim {
-            path: wim,
-            inner: t.hive.inner(),
-            images: offline::Images::One(t.index),
-        },
-        (None, None) => anyhow::bail!("give --wim or --hive-file"),
-    };
-    let opts = commit.edit_options(false, !g.quiet && !json);
-    let edited = offline::edit_hives(
-        source,
-        &opts,
-        |h, _| apply(h, &t.key, name, new),
-        |h, _, _| verify(h, &t.key, name, new),
-    )?;
-    let changed = edited.changed;
-    // Where the value now is: the file written, or the input when nothing needed writing.
-    let written = edited.written.unwrap_or(edited.input);
+/// Executes `hive set`'s plan and reports.
+fn set(plan: &SetPlan, json: bool, g: &Global) -> anyhow::Result<Status> {
+    let bar: std::rc::Rc<dyn crate::progress::Progress> =
+        std::rc::Rc::new(super::progress::Bar::new(!g.quiet && !json));
+    let done = edit::set(plan, Some(bar))?;
+    let (changed, written, name) = (done.changed, done.written, plan.name.as_str());
+    let deleted = plan.change == Change::Delete;
     if json {
         #[derive(Serialize)]
         struct Doc {
@@ -431,23 +304,23 @@ fn set(
         output::print_json(&Doc {
             changed,
             written: written.display().to_string(),
-            key: t.key.clone(),
+            key: plan.key.clone(),
             value: name.into(),
-            deleted: new.is_none(),
+            deleted,
         })?;
     } else if !g.quiet {
-        let what = if new.is_some() { "set" } else { "deleted" };
+        let what = if deleted { "deleted" } else { "set" };
         if changed {
             eprintln!(
                 "{what} {}\\{} in {}",
-                t.key,
+                plan.key,
                 display_name(name),
                 written.display()
             );
         } else {
             eprintln!(
                 "nothing to do: {}\\{} already as asked",
-                t.key,
+                plan.key,
                 display_name(name)
             );
         }

@@ -9,13 +9,15 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use super::{Global, Status, output, report};
 use crate::media::layout::LayoutOptions;
-use crate::media::site::{self, BuildRequest, MediaCert, Prepared, RetargetRequest, Secret};
+use crate::media::site::{self, Secret};
 use crate::media::vars::Cipher;
+use crate::media::{
+    self, BootImageChanges, BuildPlan, InspectPlan, MediaCert, Outcome, OutputPlan, RetargetPlan,
+};
 use crate::progress::Progress;
 
 /// Environment variable holding the media password.
@@ -33,12 +35,12 @@ pub enum Format {
     Dir,
 }
 
-impl Format {
-    fn name(self) -> &'static str {
-        match self {
-            Format::Iso => "iso",
-            Format::Usb => "usb",
-            Format::Dir => "dir",
+impl From<Format> for media::Format {
+    fn from(f: Format) -> media::Format {
+        match f {
+            Format::Iso => media::Format::Iso,
+            Format::Usb => media::Format::Usb,
+            Format::Dir => media::Format::Dir,
         }
     }
 }
@@ -390,17 +392,31 @@ fn require<T>(v: Option<T>, flag: &str, what: &str) -> anyhow::Result<T> {
     })
 }
 
-/// Runs a media command.
+/// Runs a media command: resolves its plan, executes it in the library, prints the outcome.
 pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
     QUIET.store(g.quiet, std::sync::atomic::Ordering::Relaxed);
     match cmd {
-        MediaCmd::Build(a) => build(*a, g),
+        MediaCmd::Build(a) => {
+            let json = a.out.json;
+            let plan = resolve_build(*a)?;
+            let bar = bar(g, json);
+            on_signal_remove_work();
+            report_outcome(&media::build(&plan, &bar)?, json, g)
+        }
         MediaCmd::Inspect {
             medium,
             password_file,
             show_secrets,
             json,
-        } => inspect(&medium, password_file.as_deref(), show_secrets, json),
+        } => {
+            let plan = InspectPlan {
+                medium,
+                password: media_password(password_file.as_deref(), false)?,
+                show_secrets,
+                now_unix: unix_now(),
+            };
+            report_inspect(&media::inspect(&plan)?, json)
+        }
         MediaCmd::Retarget {
             medium,
             password_file,
@@ -412,11 +428,9 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
             label,
             out,
         } => {
-            let (format, output_path) = (
-                require(out.format, "--format", "the output format")?,
-                require(out.output.clone(), "-o", "the output path")?,
-            );
-            let req = RetargetRequest {
+            let json = out.json;
+            let plan = RetargetPlan {
+                output: output_plan(out, None, None)?,
                 template: medium,
                 password: media_password(password_file.as_deref(), false)?,
                 new_password: new_password_file
@@ -425,104 +439,68 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
                     .transpose()?,
                 allow_weak_password,
                 mp,
-                root_certs: root_cert,
+                boot_image: BootImageChanges {
+                    root_certs: root_cert,
+                },
                 variables: parse_vars(&variable)?,
                 label,
                 source_date_epoch: source_date_epoch()?,
             };
-            check_output(format, &output_path)?;
-            let run = run_dir(&output_path)?;
-            let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !out.json));
-            let prepared = site::prepare_retarget(&req, run.path(), &bar)
-                .with_context(|| format!("cannot retarget {}", req.template.display()))?;
-            finish(
-                prepared,
-                &run,
-                format,
-                &output_path,
-                out.manifest,
-                out.json,
-                g,
-            )
+            let bar = bar(g, json);
+            on_signal_remove_work();
+            report_outcome(&media::retarget(&plan, &bar)?, json, g)
         }
     }
 }
 
-fn staging_parent(out: &Path) -> PathBuf {
-    out.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+fn bar(g: &Global, json: bool) -> Rc<dyn Progress> {
+    Rc::new(super::progress::Bar::new(!g.quiet && !json))
 }
 
-/// The work folder of the running build, for the Ctrl-C/SIGTERM handler.
-static RUN_DIR: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0)
+}
 
-/// A private folder next to the output where a run keeps its staging files (extracted boot
-/// files, the new boot.wim) and writes the medium until it is verified. It is removed when the
-/// run ends, and by the Ctrl-C/SIGTERM handler when the run is interrupted, so a killed build
-/// leaves neither a half-written medium nor copies of the boot image.
-fn run_dir(out: &Path) -> anyhow::Result<tempfile::TempDir> {
-    let parent = staging_parent(out);
-    let dir = tempfile::Builder::new()
-        .prefix(".peforge-media-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("cannot create a work folder in {}", parent.display()))?;
-    if let Ok(mut slot) = RUN_DIR.lock() {
-        *slot = Some(dir.path().to_path_buf());
-    }
+/// On Ctrl-C/SIGTERM, removes the work folders of the runs in progress, then exits 130.
+fn on_signal_remove_work() {
     static HANDLER: std::sync::Once = std::sync::Once::new();
     HANDLER.call_once(|| {
         // Should the handler not install, an interrupted run only leaves its work folder.
         let _ = ctrlc::set_handler(|| {
-            if let Some(p) = RUN_DIR.lock().ok().and_then(|mut s| s.take()) {
-                let _ = std::fs::remove_dir_all(p);
-            }
+            media::work::remove_live_work_dirs();
             std::process::exit(130);
         });
     });
-    Ok(dir)
 }
 
-/// Refuses, before the long steps, an output that cannot take the medium: for `dir` anything
-/// but a missing or empty folder, for an image anything but a missing or regular file.
-fn check_output(format: Format, out: &Path) -> anyhow::Result<()> {
-    let Ok(meta) = std::fs::metadata(out) else {
-        return Ok(());
-    };
-    let usable = if format == Format::Dir {
-        meta.is_dir() && std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_none())
-    } else {
-        meta.is_file()
-    };
-    if usable {
-        return Ok(());
-    }
-    Err(report::hinted(
-        format!(
-            "{}: exists and is not {}",
-            out.display(),
-            if format == Format::Dir {
-                "an empty folder"
-            } else {
-                "a file"
-            }
-        ),
-        "remove it or choose another output with -o",
-    ))
+/// The output: format and path from the flags, else the profile.
+fn output_plan(
+    out: OutputArgs,
+    format: Option<Format>,
+    path: Option<PathBuf>,
+) -> anyhow::Result<OutputPlan> {
+    Ok(OutputPlan {
+        format: require(out.format.or(format), "--format", "the output format")?.into(),
+        path: require(out.output.or(path), "-o", "the output path")?,
+        manifest: out.manifest,
+    })
 }
 
-fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
+/// Resolves `media build`'s flags, its profile and the environment (password, SOURCE_DATE_EPOCH)
+/// into a plan; flags win over the profile.
+fn resolve_build(a: BuildArgs) -> anyhow::Result<BuildPlan> {
     let p = match &a.profile {
         Some(path) => load_profile(path)?,
         None => Profile::default(),
     };
-    let format = require(a.out.format.or(p.format), "--format", "the output format")?;
-    let output_path = require(a.out.output.clone().or(p.output), "-o", "the output path")?;
+    let output = output_plan(a.out, p.format, p.output)?;
     let boot_wim = require(a.boot_wim.or(p.boot_wim), "--boot-wim", "the boot image")?;
     let mp = require(a.mp.or(p.mp), "--mp", "the CMG URL")?;
     let site_code = require(a.site_code.or(p.site_code), "--site-code", "the site code")?;
-    let no_password = a.no_password || p.no_password;
-    let password = if no_password {
+    let password = if a.no_password || p.no_password {
         None
     } else {
         let file = a.password_file.or(p.password_file);
@@ -572,12 +550,12 @@ fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
         Some(CipherArg::Aes256) => Cipher::Aes256,
         _ => Cipher::Aes128,
     };
-    let req = BuildRequest {
+    Ok(BuildPlan {
         boot_wim,
         index: a.index.or(p.index).unwrap_or(1),
         mp,
         site_code,
-        root_certs,
+        boot_image: BootImageChanges { root_certs },
         media_cert,
         media_cert_days: a
             .media_cert_days
@@ -592,228 +570,62 @@ fn build(a: BuildArgs, g: &Global) -> anyhow::Result<Status> {
             secure_boot_2023: a.secure_boot_2023 || p.secure_boot_2023,
             no_prompt: a.no_prompt || p.no_prompt,
             pe_media: a.pe_media.or(p.pe_media),
-            need_el_torito: format == Format::Iso,
+            need_el_torito: false,
         },
         cipher,
         ports: (p.http_port.unwrap_or(80), p.https_port.unwrap_or(443)),
         source_date_epoch: source_date_epoch()?,
-    };
-    check_output(format, &output_path)?;
-    let run = run_dir(&output_path)?;
-    let bar: Rc<dyn Progress> = Rc::new(super::progress::Bar::new(!g.quiet && !a.out.json));
-    let prepared = site::prepare_build(&req, run.path(), &bar)
-        .with_context(|| format!("cannot build media from {}", req.boot_wim.display()))?;
-    finish(
-        prepared,
-        &run,
-        format,
-        &output_path,
-        a.out.manifest,
-        a.out.json,
-        g,
-    )
+        output,
+    })
 }
 
-/// Writes the prepared medium in `format` inside the run's work folder, verifies it, moves it to
-/// `out`, writes the manifest, reports.
-fn finish(
-    mut prepared: Prepared,
-    run: &tempfile::TempDir,
-    format: Format,
-    out: &Path,
-    manifest_path: Option<PathBuf>,
-    json: bool,
-    g: &Global,
-) -> anyhow::Result<Status> {
-    let bar = super::progress::Bar::new(!g.quiet && !json);
-    prepared.manifest.format = format.name().into();
-    let staged = run.path().join(format!("medium.{}", format.name()));
-    let written = match format {
-        Format::Dir => crate::media::write_dir(&prepared.tree, &staged, &bar).map(drop),
-        Format::Iso => crate::media::iso::write(&prepared.tree, &staged, &bar).map(drop),
-        Format::Usb => crate::media::usb::write(&prepared.tree, &staged, &bar).map(drop),
-    };
-    written.with_context(|| format!("cannot write {}", out.display()))?;
-    // Only a medium that reads back as planned reaches `out` (one rename in the same folder).
-    verify(&prepared, format, &staged, out)?;
-    if format != Format::Dir {
-        prepared.manifest.output_sha256 = Some(
-            crate::fsutil::sha256_file(&staged)
-                .with_context(|| format!("cannot read {}", out.display()))?,
-        );
-    } else if out.is_dir() {
-        // An empty folder (check_output) the medium replaces.
-        fs_err::remove_dir(out)?;
-    }
-    fs_err::rename(&staged, out)?;
-    let manifest_path =
-        manifest_path.unwrap_or_else(|| staging_parent(out).join("peforge-manifest.json"));
-    let registration_path = prepared
-        .registration
-        .as_ref()
-        .map(|_| registration_path(out));
-    // A medium whose manifest (or certificate registration) cannot be written is not left behind.
-    let sealed = (|| -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(&prepared.manifest)? + "\n";
-        crate::fsutil::write_atomic(&manifest_path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", manifest_path.display()))?;
-        if let (Some(r), Some(path)) = (&prepared.registration, &registration_path) {
-            // The SMSID is the media GUID (it opens the PFX inside the decrypted Variables.dat):
-            // readable by the owner only.
-            let text = serde_json::to_string_pretty(r)? + "\n";
-            crate::fsutil::write_atomic_private(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = sealed {
-        let _ = if format == Format::Dir {
-            std::fs::remove_dir_all(out)
-        } else {
-            std::fs::remove_file(out)
-        };
-        return Err(e);
-    }
+/// Prints what a build or retarget produced: one JSON document, or notes and summary lines.
+fn report_outcome(o: &Outcome, json: bool, g: &Global) -> anyhow::Result<Status> {
     if json {
         output::print_json(&BuildOutput {
-            output: out.display().to_string(),
-            manifest_path: manifest_path.display().to_string(),
-            media_cert_registration: registration_path.as_ref().map(|p| p.display().to_string()),
-            manifest: &prepared.manifest,
-            notes: &prepared.notes,
+            output: o.output.display().to_string(),
+            manifest_path: o.manifest_path.display().to_string(),
+            media_cert_registration: o
+                .registration_path
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            manifest: &o.manifest,
+            notes: &o.notes,
         })?;
-    } else {
-        if !g.quiet {
-            for n in &prepared.notes {
-                eprintln!("note: {n}");
-            }
+        return Ok(Status::Success);
+    }
+    if !g.quiet {
+        for n in &o.notes {
+            eprintln!("note: {n}");
         }
-        let m = &prepared.manifest;
-        output::line(format!(
-            "{} {} medium written: {} ({} files, label {:?}, {} variables, {})",
-            m.operation,
-            format.name(),
-            out.display(),
-            m.files.len(),
-            prepared.tree.label,
-            m.variables.len(),
-            m.cipher.name()
-        ))?;
-        output::line(format!(
-            "boot entries: BIOS {}, UEFI {}",
-            m.boot_entries.bios.as_deref().unwrap_or("-"),
-            m.boot_entries.uefi.as_deref().unwrap_or("-")
-        ))?;
-        output::line(format!("manifest: {}", manifest_path.display()))?;
-        if let Some(p) = &registration_path {
-            output::line(format!("media certificate registration: {}", p.display()))?;
-        }
+    }
+    let m = &o.manifest;
+    output::line(format!(
+        "{} {} medium written: {} ({} files, label {:?}, {} variables, {})",
+        m.operation,
+        o.format.name(),
+        o.output.display(),
+        m.files.len(),
+        o.volume_label,
+        m.variables.len(),
+        m.cipher.name()
+    ))?;
+    output::line(format!(
+        "boot entries: BIOS {}, UEFI {}",
+        m.boot_entries.bios.as_deref().unwrap_or("-"),
+        m.boot_entries.uefi.as_deref().unwrap_or("-")
+    ))?;
+    output::line(format!("manifest: {}", o.manifest_path.display()))?;
+    if let Some(p) = &o.registration_path {
+        output::line(format!("media certificate registration: {}", p.display()))?;
     }
     Ok(Status::Success)
 }
 
-/// `<OUT>.media-cert-registration.json` beside the output file or folder.
-fn registration_path(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map_or_else(|| "media".into(), |n| n.to_string_lossy().into_owned());
-    staging_parent(out).join(format!("{name}.media-cert-registration.json"))
-}
-
-/// Re-reads every file of the medium written at `at` (through the container readers for an ISO
-/// or USB image) and compares it with the manifest; for an ISO also the El Torito entries.
-/// Messages name `out`, where the medium goes.
-fn verify(prepared: &Prepared, format: Format, at: &Path, out: &Path) -> anyhow::Result<()> {
-    use sha2::Digest;
-    struct Hashing(sha2::Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.update(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let check = |path: &str,
-                 copy: &mut dyn FnMut(&mut Hashing) -> anyhow::Result<()>|
-     -> anyhow::Result<()> {
-        let want = prepared
-            .manifest
-            .files
-            .iter()
-            .find(|f| f.path == path)
-            .map(|f| f.sha256.clone());
-        let mut h = Hashing(sha2::Sha256::new());
-        copy(&mut h)?;
-        if Some(hex::encode(h.0.finalize())) != want {
-            anyhow::bail!("{}: {path} does not read back as written", out.display());
-        }
-        Ok(())
-    };
-    match format {
-        Format::Dir => {
-            for f in &prepared.manifest.files {
-                check(&f.path, &mut |h| {
-                    let mut file = fs_err::File::open(at.join(&f.path))?;
-                    std::io::copy(&mut file, h)?;
-                    Ok(())
-                })?;
-            }
-        }
-        Format::Iso => {
-            let r = crate::media::iso::IsoReader::open(at)?;
-            for f in &prepared.manifest.files {
-                check(&f.path, &mut |h| {
-                    r.copy_to(&f.path, h)?;
-                    Ok(())
-                })?;
-            }
-            let entries = r.boot_entries()?;
-            let image = |p: u8| {
-                entries
-                    .iter()
-                    .find(|e| e.platform == p)
-                    .and_then(|e| e.image.clone())
-                    .map(|i| i.to_ascii_lowercase())
-            };
-            let want = &prepared.manifest.boot_entries;
-            let lower = |w: &Option<String>| w.as_ref().map(|w| w.to_ascii_lowercase());
-            if image(0x00) != lower(&want.bios) || image(0xEF) != lower(&want.uefi) {
-                anyhow::bail!(
-                    "{}: the El Torito entries do not read back as planned",
-                    out.display()
-                );
-            }
-        }
-        Format::Usb => {
-            let r = crate::media::usb::UsbReader::open(at)?;
-            for f in &prepared.manifest.files {
-                check(&f.path, &mut |h| {
-                    r.copy_to(&f.path, h)?;
-                    Ok(())
-                })?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn inspect(
-    medium: &Path,
-    password_file: Option<&Path>,
-    show_secrets: bool,
-    json: bool,
-) -> anyhow::Result<Status> {
-    let password = media_password(password_file, false)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
-        .unwrap_or(0);
-    let r = site::inspect(medium, password.as_ref(), show_secrets, now)
-        .with_context(|| format!("cannot inspect {}", medium.display()))?;
+/// Prints `media inspect`'s report; findings exit 1.
+fn report_inspect(r: &site::InspectReport, json: bool) -> anyhow::Result<Status> {
     if json {
-        output::print_json(&r)?;
+        output::print_json(r)?;
     } else {
         output::line(format!(
             "medium: {} ({}{}, {} files)",

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod cert;
 mod client;
+mod commit;
 mod esp;
 mod hive;
 mod media;

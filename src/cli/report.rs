@@ -27,7 +27,16 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::media::ContainerError>() {
         return x.hint();
     }
+    if let Some(x) = cause.downcast_ref::<crate::media::pipeline::Error>() {
+        return x.hint();
+    }
     if let Some(x) = cause.downcast_ref::<crate::media::site::Error>() {
+        return x.hint();
+    }
+    if let Some(x) = cause.downcast_ref::<crate::registry::edit::Error>() {
+        return x.hint();
+    }
+    if let Some(x) = cause.downcast_ref::<crate::registry::value::Error>() {
         return x.hint();
     }
     if let Some(x) = cause.downcast_ref::<crate::registry::reg::Error>() {

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Serialize;
 
+use super::commit::CommitArgs;
 use super::{Global, Status, output};
-use crate::wim::{self, CommitMode, Wim};
+use crate::wim::{self, Wim};
 
 /// Commands on WIM files.
 #[derive(Debug, clap::Subcommand)]
@@ -63,48 +64,6 @@ pub enum WimCmd {
         #[command(flatten)]
         commit: CommitArgs,
     },
-}
-
-/// How to write a modified WIM; shared by every command that changes an image.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CommitArgs {
-    /// Write a new WIM here and leave the input untouched.
-    #[arg(long, value_name = "NEW.wim")]
-    pub output: Option<PathBuf>,
-    /// Rewrite the whole WIM to reclaim space (slower than the default in-place append).
-    #[arg(long, conflicts_with = "output")]
-    pub rebuild: bool,
-}
-
-impl CommitArgs {
-    /// The library commit mode.
-    pub fn mode(&self) -> CommitMode {
-        match (&self.output, self.rebuild) {
-            (Some(o), _) => CommitMode::Output(o.clone()),
-            (None, true) => CommitMode::Rebuild,
-            (None, false) => CommitMode::Append,
-        }
-    }
-
-    /// The library edit options for this commit mode, with a progress bar when `progress`.
-    pub fn edit_options(&self, dry_run: bool, progress: bool) -> crate::wim::offline::EditOptions {
-        let bar: std::rc::Rc<dyn crate::progress::Progress> =
-            std::rc::Rc::new(super::progress::Bar::new(progress));
-        crate::wim::offline::EditOptions {
-            dry_run,
-            mode: self.mode(),
-            progress: Some(bar),
-        }
-    }
-
-    /// Opens the WIM for the chosen mode (writable unless writing elsewhere).
-    pub fn open(&self, path: &std::path::Path) -> Result<Wim, wim::Error> {
-        if self.output.is_some() {
-            Wim::open(path)
-        } else {
-            Wim::open_writable(path)
-        }
-    }
 }
 
 #[derive(Serialize)]

@@ -65,15 +65,20 @@ impl Error {
 }
 
 /// How to lay out the boot files.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LayoutOptions {
     /// Use the Windows UEFI CA 2023 signed `_EX` files (§2).
+    #[serde(default)]
     pub secure_boot_2023: bool,
     /// Use the no-prompt UEFI El Torito image (`efisys_noprompt.bin`).
+    #[serde(default)]
     pub no_prompt: bool,
     /// An ADK media folder whose files override those from the image.
+    #[serde(default)]
     pub pe_media: Option<PathBuf>,
-    /// Whether the El Torito images are required (ISO output).
+    /// Whether the El Torito images are required (ISO output). A media build sets it from the
+    /// output format, so it is not part of a serialised plan.
+    #[serde(skip)]
     pub need_el_torito: bool,
 }
 

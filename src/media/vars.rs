@@ -138,7 +138,7 @@ impl Error {
 }
 
 /// The cipher of a Variables.dat, by its CryptoAPI ALG_ID (§6.1, §6.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cipher {
     /// `CALG_AES_128` (0x660E): what ConfigMgr has long written for media; peforge's default.

@@ -196,7 +196,8 @@ pub struct Entry {
 }
 
 /// How [`Wim::commit`] writes the changes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CommitMode {
     /// Append new data and a new header in place (fast; the file stays valid if interrupted).
     Append,

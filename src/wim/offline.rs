@@ -178,7 +178,8 @@ impl ExtractedHive {
 }
 
 /// Which images of a WIM to edit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Images {
     /// One image, by 1-based index.
     One(u32),
@@ -200,6 +201,63 @@ pub enum HiveSource<'a> {
         /// Which images.
         images: Images,
     },
+}
+
+/// Where the hives to edit are, owned (for plans): a loose hive file, or the hive at `inner`
+/// of some images of a WIM.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HiveTarget {
+    /// A loose hive file.
+    File(PathBuf),
+    /// The hive at `inner` (e.g. [`super::SOFTWARE_HIVE`]) of some images of a WIM.
+    Wim {
+        /// The WIM file.
+        path: PathBuf,
+        /// The hive's path inside each image.
+        inner: String,
+        /// Which images.
+        images: Images,
+    },
+}
+
+impl HiveTarget {
+    /// The borrowed form [`edit_hives`] takes.
+    pub fn source(&self) -> HiveSource<'_> {
+        match self {
+            HiveTarget::File(p) => HiveSource::File(p),
+            HiveTarget::Wim {
+                path,
+                inner,
+                images,
+            } => HiveSource::Wim {
+                path,
+                inner,
+                images: *images,
+            },
+        }
+    }
+}
+
+/// How a plan that edits hives writes: a dry run or not, and the commit mode.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WriteMode {
+    /// Edit in memory only: nothing is written.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// How a WIM (or a hive file, with an output path) is written.
+    pub commit: CommitMode,
+}
+
+impl WriteMode {
+    /// The [`edit_hives`] options, with `progress` for the WIM write.
+    pub fn edit_options(&self, progress: Option<Rc<dyn Progress>>) -> EditOptions {
+        EditOptions {
+            dry_run: self.dry_run,
+            mode: self.commit.clone(),
+            progress,
+        }
+    }
 }
 
 /// How [`edit_hives`] writes.
