@@ -2180,7 +2180,13 @@ fn cli_refuses_bad_iso_and_usb_media() {
         let probe = d.join(file);
         let inputs = bad_inputs(&format!("cli-{family}"), &[seed], |b| {
             std::fs::write(&probe, b).unwrap();
-            peforge::media::site::inspect(&probe, None, false, 0).is_err()
+            let plan = peforge::media::plan::InspectPlan {
+                medium: probe.clone(),
+                password: None,
+                show_secrets: false,
+                now_unix: 0,
+            };
+            peforge::media::inspect(&plan).is_err()
         });
         cli_refuses_all(
             family,
