@@ -87,4 +87,11 @@ TS="${PF%/target/debug/peforge}/templates/ts"
 "$PF" ts package "$TS/bare-metal-cmg.toml" --deployment "$TS/deploy.toml" -o reimage-ts.zip
 (mkdir -p reimage-ts && cd reimage-ts && bsdtar -xf ../reimage-ts.zip && sha256sum -c SHA256SUMS)
 
+step "iOS/iPadOS ADE enrollment profile as code: init, lint, Graph beta body + request, Apple JSON"
+"$PF" ade profile init --preset user-modern -o ade-profile.toml --force
+"$PF" ade profile lint ade-profile.toml --min-ios 16.0 | tail -1
+"$PF" ade profile build ade-profile.toml -o ade-graph.json --request --apple ade-apple.json
+"$PF" ade profile import ade-graph.json -o ade-back.toml && "$PF" -q ade profile build ade-back.toml -o ade-graph2.json
+cmp ade-graph.json ade-graph2.json && echo "import -> build gives back the same Graph body"
+
 printf '\nDone. Results are in %s\n' "$OUT"

@@ -30,4 +30,9 @@ fi
 # The tests run `python3` from PATH, which may be another interpreter than Debian's (pyenv):
 # make sure that one has `cryptography` too.
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+# ade tests: an independent JSON Schema validator (with the "uri" format checker) and a YAML
+# reader for Apple's skip-key list.
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
+python3 -c 'import rfc3986_validator' 2>/dev/null || python3 -m pip install -q rfc3986-validator
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 2; }

@@ -11,8 +11,10 @@
 //! - [`ts`]: task sequences.
 //! - [`client`]: ConfigMgr client install command lines.
 //! - [`diag`]: offline diagnosis (Autopilot enrollment status page).
+//! - [`ade`]: iOS/iPadOS Automated Device Enrollment profiles as code.
 #![deny(missing_docs)]
 
+pub mod ade;
 pub mod cert;
 pub mod cli;
 pub mod client;

@@ -2235,3 +2235,80 @@ fn cli_refuses_bad_task_sequences() {
         &["ts", "build", "in.toml", "-o", "out.xml"],
     );
 }
+
+/// ADE profiles: TOML (every `init` preset, as written by peforge) and JSON (the Graph POST body
+/// and the Apple profile of the vectors) mutated; parse, import and lint must not panic, and a
+/// TOML profile's Graph body must import back to the same body (as the `ade_profile` fuzz target).
+fn exercise_ade(b: &[u8]) {
+    use peforge::ade::{self, apple, build, lint, profile};
+    let Ok(text) = std::str::from_utf8(b) else {
+        return;
+    };
+    let path = Path::new("fuzz");
+    let run_lint = |form, p: &profile::Profile, graph| {
+        let certs = build::inline_certs(p);
+        let input = lint::Input {
+            source: "fuzz",
+            text,
+            form,
+            profile: p,
+            certs: &certs,
+            graph,
+        };
+        let _ = lint::lint(&input, &lint::Context::default());
+    };
+    if let Ok(p) = profile::Profile::parse(text, path) {
+        run_lint(lint::Form::Toml, &p, None);
+        let certs = build::inline_certs(&p);
+        if let Ok(body) = build::to_graph(&p, &certs) {
+            let back = build::from_graph(&body, path).expect("peforge's own body must import");
+            assert_eq!(
+                build::to_graph(&back, &build::inline_certs(&back)).unwrap(),
+                body
+            );
+        }
+        let _ = apple::to_apple(&p, &certs);
+        let t = profile::to_toml(&p);
+        let again = profile::Profile::parse(&t, path).expect("rendered TOML must read back");
+        assert_eq!(profile::to_toml(&again), t);
+    }
+    if let Ok(serde_json::Value::Object(m)) = ade::parse_json(text, path) {
+        match build::detect(&serde_json::Value::Object(m.clone()), path) {
+            Ok(build::JsonForm::Apple) => {
+                if let Ok(p) = apple::from_apple(&m, path) {
+                    run_lint(lint::Form::Apple, &p, None);
+                }
+            }
+            Ok(build::JsonForm::Graph | build::JsonForm::GraphOld) => {
+                if let Ok(p) = build::from_graph(&m, path) {
+                    run_lint(lint::Form::Graph, &p, Some(&m));
+                    profile::Profile::parse(&profile::to_toml(&p), path)
+                        .expect("imported TOML must read back");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn ade_profiles_never_panic_and_round_trip() {
+    use peforge::ade::profile::{Preset, Profile, to_toml};
+    let mut seeds: Vec<Seed> = Preset::ALL
+        .iter()
+        .map(|(p, name)| {
+            Seed::new(
+                format!("{name}.toml"),
+                to_toml(&Profile::preset(*p)).into_bytes(),
+            )
+        })
+        .collect();
+    let dir = common::vectors().join("ade");
+    for f in [
+        "graph-depiosenrollmentprofile.packt-cookbook.post.json",
+        "apple-profile.nanodep-example.json",
+    ] {
+        seeds.push(file_seed(&dir.join(f)));
+    }
+    fuzz_bytes("ade_profile", &seeds, 60, exercise_ade);
+}

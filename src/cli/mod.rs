@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ade;
 mod cert;
 mod client;
 mod commit;
@@ -82,6 +83,9 @@ enum Command {
     /// Autopilot enrollment status page: offline diagnosis from a device's registry.
     #[command(subcommand)]
     Esp(esp::EspCmd),
+    /// iOS/iPadOS Automated Device Enrollment profiles as code: init, lint, build (Graph, Apple), import.
+    #[command(subcommand)]
+    Ade(ade::AdeCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -126,6 +130,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Media(c) => media::run(c, g),
         Command::Client(c) => client::run(c, g),
         Command::Esp(c) => esp::run(c, g),
+        Command::Ade(c) => ade::run(c, g),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

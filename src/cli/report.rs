@@ -51,6 +51,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::diag::Error>() {
         return x.hint();
     }
+    if let Some(x) = cause.downcast_ref::<crate::ade::Error>() {
+        return x.hint();
+    }
     cause.downcast_ref::<Hinted>().map(|x| x.hint.clone())
 }
 

@@ -803,3 +803,51 @@ pub fn py_var<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
         .find(|p| p[0] == name)
         .and_then(|p| p[1].as_str())
 }
+
+/// Validates `doc` against the JSON Schema file `schema` with Python `jsonschema` (an
+/// independent validator, installed by scripts/setup.sh), with format checking; returns the
+/// validator's messages (empty: valid). A missing Python or jsonschema fails the test.
+pub fn jsonschema_errors(schema: &Path, doc: &serde_json::Value) -> Vec<String> {
+    const PY: &str = r#"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(sys.stdin)
+cls = jsonschema.validators.validator_for(schema)
+cls.check_schema(schema)
+v = cls(schema, format_checker=cls.FORMAT_CHECKER)
+for e in sorted(v.iter_errors(doc), key=lambda e: list(e.path)):
+    print("/".join(str(p) for p in e.path) + ": " + e.message)
+"#;
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args(["-c", PY, schema.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is required (run scripts/setup.sh)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python3 jsonschema failed (run scripts/setup.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The repository's `schemas/<name>.schema.json`.
+pub fn schema_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(format!("{name}.schema.json"))
+}
