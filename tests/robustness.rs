@@ -2312,3 +2312,41 @@ fn ade_profiles_never_panic_and_round_trip() {
     }
     fuzz_bytes("ade_profile", &seeds, 60, exercise_ade);
 }
+
+#[test]
+fn cli_refuses_bad_ade_profiles() {
+    use peforge::ade::profile::{Preset, Profile, to_toml};
+    let toml: Vec<Seed> = Preset::ALL
+        .iter()
+        .map(|(p, name)| {
+            Seed::new(
+                format!("{name}.toml"),
+                to_toml(&Profile::preset(*p)).into_bytes(),
+            )
+        })
+        .collect();
+    let dir = common::vectors().join("ade");
+    let json: Vec<Seed> = [
+        "graph-depiosenrollmentprofile.packt-cookbook.post.json",
+        "apple-profile.nanodep-example.json",
+    ]
+    .iter()
+    .map(|f| file_seed(&dir.join(f)))
+    .collect();
+    let d = common::Dir::new();
+    for (family, file, seeds) in [("ade_toml", "in.toml", toml), ("ade_json", "in.json", json)] {
+        let probe = d.join(file);
+        let inputs = bad_inputs(&format!("cli-{family}"), &seeds, |b| {
+            std::fs::write(&probe, b).unwrap();
+            peforge::ade::load(&probe).is_err()
+        });
+        cli_refuses_all(
+            family,
+            &inputs,
+            file,
+            file,
+            |_| {},
+            &["ade", "profile", "build", file, "--output", "out.json"],
+        );
+    }
+}
