@@ -36,6 +36,23 @@ step "2c. The .reg of the manual procedure (step 1 of 'Add a trusted root certif
 "$PF" cert reg --cert cmg-root.pem --root-key 'HKEY_LOCAL_MACHINE\winpe-offline' -o cmg-root.reg
 iconv -f utf-16le -t utf-8 cmg-root.reg | sed -n 1,5p
 
+step "2d. Add a network driver to the boot image: drvload loads it before TsBootShell.exe"
+# A stand-in driver package (INF, catalog, .sys) for a Contoso NIC; use a vendor's folder instead.
+mkdir -p drivers/contoso-nic
+printf '%s\r\n' '[Version]' 'Signature="$Windows NT$"' 'Class=Net' \
+  'ClassGuid={4d36e972-e325-11ce-bfc1-08002be10318}' 'Provider=%Contoso%' \
+  'DriverVer=11/01/2026,1.0.0.0' 'CatalogFile=cnic.cat' '[Manufacturer]' \
+  '%Contoso%=Contoso,NTamd64.10.0' '[Contoso.NTamd64.10.0]' '%Nic%=Nic_Inst,PCI\VEN_8086&DEV_100E' \
+  '[SourceDisksNames]' '1=%Disk%' '[SourceDisksFiles]' 'cnic.sys=1' '[Nic_Inst]' \
+  '[Strings]' 'Contoso="Contoso Ltd."' 'Nic="Contoso Gigabit NIC"' 'Disk="Contoso disk"' \
+  > drivers/contoso-nic/cnic.inf
+echo 'stand-in driver binary' > drivers/contoso-nic/cnic.sys
+echo 'stand-in catalog' > drivers/contoso-nic/cnic.cat
+"$PF" driver inspect drivers/contoso-nic --arch x64
+"$PF" wim customize --wim boot.wim --driver drivers/contoso-nic
+"$PF" wim customize --wim boot.wim --driver drivers/contoso-nic   # again: nothing to do
+wimextract boot.wim 1 /Windows/System32/winpeshl.ini --to-stdout 2>/dev/null
+
 step "M1. A media client certificate (stands in for the PKI client certificate of the site's boot media)"
 openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=PS1 boot media" \
   -keyout media-client.key -out media-client.csr 2>/dev/null

@@ -12,6 +12,7 @@
 //! - [`client`]: ConfigMgr client install command lines.
 //! - [`diag`]: offline diagnosis (Autopilot enrollment status page).
 //! - [`ade`]: iOS/iPadOS Automated Device Enrollment profiles as code.
+//! - [`driver`]: driver packages (INF) and boot image customization (drivers, overlay, start-up).
 #![deny(missing_docs)]
 
 pub mod ade;
@@ -19,6 +20,7 @@ pub mod cert;
 pub mod cli;
 pub mod client;
 pub mod diag;
+pub mod driver;
 pub mod fsutil;
 pub mod media;
 pub mod progress;

@@ -177,6 +177,10 @@ pub fn stage_tree(root: &Path, opts: &SampleOptions) -> Result<(), Error> {
         if *size > 0 {
             bytes.resize(*size, 0);
         }
+        // startnet.cmd holds what the ADK ships, so start-up editing has a real file to work on.
+        if rel.ends_with("startnet.cmd") {
+            bytes = b"wpeinit\r\n".to_vec();
+        }
         write(root, rel, &bytes)?;
     }
     if opts.configmgr {

@@ -2350,3 +2350,103 @@ fn cli_refuses_bad_ade_profiles() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Driver INF files and WinPE start-up files (src/driver)
+
+fn inf_seeds() -> Vec<Seed> {
+    let mut seeds: Vec<Seed> = vector_files("inf", "inf")
+        .iter()
+        .map(|p| file_seed(p))
+        .collect();
+    seeds.extend(vector_files("inf", "inx").iter().map(|p| file_seed(p)));
+    seeds.push(Seed::new(
+        "continuation-at-eof",
+        b"[Version]\r\nSignature=\"$Windows NT$\"\r\nA=1,\\".to_vec(),
+    ));
+    seeds
+}
+
+#[test]
+fn inf_reader_never_panics() {
+    use peforge::driver::{Package, inf::Inf};
+    let seeds = inf_seeds();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fuzz.inf");
+    // Package::read goes through a file: every 16th input, to keep the case to seconds.
+    let n = Cell::new(0u32);
+    fuzz_bytes("inf", &seeds, 40, |b| {
+        if let Ok(inf) = Inf::parse(b) {
+            let strings = inf.strings(Some("0419"));
+            for s in &inf.sections {
+                for l in &s.lines {
+                    l.values.iter().for_each(|v| drop(strings.subst(v)));
+                }
+            }
+        }
+        n.set(n.get() + 1);
+        if !n.get().is_multiple_of(16) {
+            return;
+        }
+        std::fs::write(&path, b).unwrap();
+        if let Ok(p) = Package::read(&path) {
+            let _ = p.refusal("amd64", Default::default(), false);
+        }
+    });
+}
+
+fn startup_seeds() -> Vec<Seed> {
+    [
+        (
+            "configmgr",
+            &b"[LaunchApps]\r\n%SYSTEMDRIVE%\\sms\\bin\\x64\\TsBootShell.exe\r\n"[..],
+        ),
+        (
+            "2pxe",
+            b"[LaunchApps]\r\n%SYSTEMDRIVE%\\sms\\bin\\x64\\TsProgressUI.exe,/register:winpe\r\n%SYSTEMDRIVE%\\sms\\bin\\x64\\iPXEWinPEClient.exe,/NetworkInit\r\n%SYSTEMDRIVE%\\sms\\bin\\x64\\TsBootShell.exe\r\n",
+        ),
+        ("mdt", b"[LaunchApps]\n%SYSTEMROOT%\\System32\\bddrun.exe,/bootstrap\n"),
+        ("winre", b"[LaunchApp]\r\nAppPath=X:\\sources\\recovery\\recenv.exe"),
+        ("startnet", b"wpeinit\r\n"),
+        (
+            "startnet-osdcloud",
+            b"@ECHO OFF\r\nwpeinit\r\ncd\\\r\ntitle OSD\r\nstart /wait PowerShell -NoL -C Start-OSDCloud\r\n",
+        ),
+    ]
+    .iter()
+    .map(|(n, b)| Seed::new(*n, b.to_vec()))
+    .collect()
+}
+
+#[test]
+fn startup_file_editing_never_panics_and_round_trips() {
+    use peforge::driver::startup::{LAUNCH_LINE, STARTNET_LINE, Startnet, Winpeshl};
+    fuzz_bytes("startup", &startup_seeds(), 300, |b| {
+        if let Ok(mut w) = Winpeshl::parse(b) {
+            let had = w.has_hook();
+            let apps = w.apps();
+            w.add_hook();
+            let mut back = Winpeshl::parse(&w.to_bytes()).expect("edited winpeshl.ini unreadable");
+            assert!(back.apps().iter().any(|a| a == LAUNCH_LINE));
+            assert!(!back.add_hook());
+            if !had {
+                assert!(back.remove_hook());
+                assert_eq!(back.apps(), apps);
+            }
+        }
+        if let Ok(mut s) = Startnet::parse(b) {
+            let had = s.has_hook();
+            if let Ok(true) = s.add_hook() {
+                let lines = s.lines();
+                let at = lines.iter().position(|l| l == STARTNET_LINE).unwrap();
+                assert!(lines.len() > at + 1);
+                let mut back = Startnet::parse(&s.to_bytes()).unwrap();
+                assert!(!back.add_hook().unwrap());
+                if !had {
+                    assert!(back.remove_hook());
+                    assert_eq!(back.to_bytes(), b);
+                }
+            }
+        }
+    });
+}

@@ -93,6 +93,19 @@ pub struct BuildArgs {
     /// Root certificate to trust in the boot image (PEM/DER; repeat).
     #[arg(long, value_name = "FILE")]
     pub root_cert: Vec<PathBuf>,
+    /// Driver package folder for the medium's boot image, loaded with drvload before
+    /// TsBootShell (as `wim customize --driver`; repeat).
+    #[arg(long, value_name = "DIR")]
+    pub driver: Vec<PathBuf>,
+    /// Folder copied into the medium's boot image at TARGET (default the root; repeat).
+    #[arg(long, value_name = "DIR[:TARGET]")]
+    pub overlay: Vec<String>,
+    /// A .cmd/.bat script the medium's boot image runs before TsBootShell.
+    #[arg(long, value_name = "FILE")]
+    pub start_script: Option<PathBuf>,
+    /// Stage driver packages without a catalog (test-signing WinPE only).
+    #[arg(long)]
+    pub allow_unsigned: bool,
     /// The media client-authentication certificate with its key (PFX).
     #[arg(long, value_name = "PFX")]
     pub media_cert: Option<PathBuf>,
@@ -217,6 +230,13 @@ struct Profile {
     site_code: Option<String>,
     #[serde(default)]
     root_certs: Vec<PathBuf>,
+    #[serde(default)]
+    drivers: Vec<PathBuf>,
+    #[serde(default)]
+    overlays: Vec<String>,
+    start_script: Option<PathBuf>,
+    #[serde(default)]
+    allow_unsigned: bool,
     media_cert: Option<PathBuf>,
     media_cert_password_file: Option<PathBuf>,
     media_cert_days: Option<u32>,
@@ -282,6 +302,23 @@ fn load_profile(path: &Path) -> anyhow::Result<Profile> {
     fix(&mut p.password_file);
     fix(&mut p.pe_media);
     fix(&mut p.output);
+    fix(&mut p.start_script);
+    for r in &mut p.drivers {
+        if r.is_relative() {
+            *r = base.join(&*r);
+        }
+    }
+    for o in &mut p.overlays {
+        let ov = super::customize::parse_overlay(o);
+        if ov.source.is_relative() {
+            let src = base.join(&ov.source);
+            *o = if ov.target.is_empty() {
+                src.display().to_string()
+            } else {
+                format!("{}:{}", src.display(), ov.target)
+            };
+        }
+    }
     for r in &mut p.root_certs {
         if r.is_relative() {
             *r = base.join(&*r);
@@ -441,6 +478,7 @@ pub fn run(cmd: MediaCmd, g: &Global) -> anyhow::Result<Status> {
                 mp,
                 boot_image: BootImageChanges {
                     root_certs: root_cert,
+                    ..BootImageChanges::default()
                 },
                 variables: parse_vars(&variable)?,
                 label,
@@ -546,6 +584,19 @@ fn resolve_build(a: BuildArgs) -> anyhow::Result<BuildPlan> {
     variables.extend(parse_vars(&a.variable)?);
     let mut root_certs = p.root_certs;
     root_certs.extend(a.root_cert);
+    let mut drivers = p.drivers;
+    drivers.extend(a.driver);
+    let customization = crate::driver::customize::Customization {
+        drivers,
+        overlays: p
+            .overlays
+            .iter()
+            .chain(&a.overlay)
+            .map(|o| super::customize::parse_overlay(o))
+            .collect(),
+        start_script: a.start_script.or(p.start_script),
+        allow_unsigned: a.allow_unsigned || p.allow_unsigned,
+    };
     let cipher = match a.cipher.or(p.cipher) {
         Some(CipherArg::Aes256) => Cipher::Aes256,
         _ => Cipher::Aes128,
@@ -555,7 +606,10 @@ fn resolve_build(a: BuildArgs) -> anyhow::Result<BuildPlan> {
         index: a.index.or(p.index).unwrap_or(1),
         mp,
         site_code,
-        boot_image: BootImageChanges { root_certs },
+        boot_image: BootImageChanges {
+            root_certs,
+            customization,
+        },
         media_cert,
         media_cert_days: a
             .media_cert_days
@@ -669,6 +723,34 @@ fn report_inspect(r: &site::InspectReport, json: bool) -> anyhow::Result<Status>
                 c.thumbprint,
                 c.subject.as_deref().unwrap_or("")
             ))?;
+        }
+        if let Some(c) = &r.boot_image_customization {
+            output::line(format!(
+                "added to the boot image by peforge: {} driver package(s)",
+                c.record.drivers.len()
+            ))?;
+            for d in &c.record.drivers {
+                output::line(format!(
+                    "  {}\\{{{}}} {} · {} · {}",
+                    d.folder,
+                    d.infs.join(", "),
+                    d.classes.join("/"),
+                    d.provider,
+                    d.driver_ver
+                ))?;
+            }
+            if let Some(s) = &c.record.start_script {
+                output::line(format!("  start script: {}", s.path))?;
+            }
+            for o in &c.record.overlays {
+                output::line(format!("  overlay: {} file(s) at \\{}", o.files, o.target))?;
+            }
+            if let Some(h) = &c.record.hook {
+                output::line(format!("  start-up ({}):", h.file))?;
+                for (n, l) in c.startup_lines.iter().enumerate() {
+                    output::line(format!("    {}. {l}", n + 1))?;
+                }
+            }
         }
         if r.findings.is_empty() {
             output::line("findings: none")?;

@@ -12,6 +12,8 @@ mod ade;
 mod cert;
 mod client;
 mod commit;
+mod customize;
+mod driver;
 mod esp;
 mod hive;
 mod media;
@@ -86,6 +88,9 @@ enum Command {
     /// iOS/iPadOS Automated Device Enrollment profiles as code: init, lint, build (Graph, Apple), import.
     #[command(subcommand)]
     Ade(ade::AdeCmd),
+    /// Driver packages: inspect INF packages before staging them into a boot image.
+    #[command(subcommand)]
+    Driver(driver::DriverCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -131,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Client(c) => client::run(c, g),
         Command::Esp(c) => esp::run(c, g),
         Command::Ade(c) => ade::run(c, g),
+        Command::Driver(c) => driver::run(c, g),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

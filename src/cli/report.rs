@@ -48,6 +48,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(x) = cause.downcast_ref::<crate::client::Error>() {
         return x.hint();
     }
+    if let Some(x) = cause.downcast_ref::<crate::driver::Error>() {
+        return x.hint();
+    }
     if let Some(x) = cause.downcast_ref::<crate::diag::Error>() {
         return x.hint();
     }

@@ -50,6 +50,8 @@ pub enum WimCmd {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Add driver packages, overlay folders and a start script to a boot image, offline.
+    Customize(super::customize::CustomizeArgs),
     /// Replace (or add) one file of an image.
     Put {
         /// The WIM file.
@@ -168,6 +170,7 @@ pub fn run(cmd: WimCmd, g: &Global) -> anyhow::Result<Status> {
             }
             Ok(Status::Success)
         }
+        WimCmd::Customize(a) => super::customize::run(a, g),
         WimCmd::Put {
             wim,
             local,

@@ -68,12 +68,15 @@ pub struct BootImageChanges {
     /// Root certificates to trust (PEM/DER/.reg), injected into the image's SOFTWARE hive.
     #[serde(default)]
     pub root_certs: Vec<PathBuf>,
+    /// Driver packages, overlay folders and a start script (as `wim customize`).
+    #[serde(default)]
+    pub customization: crate::driver::customize::Customization,
 }
 
 impl BootImageChanges {
     /// Whether the boot image is exported unchanged.
     pub fn is_empty(&self) -> bool {
-        self.root_certs.is_empty()
+        self.root_certs.is_empty() && self.customization.is_empty()
     }
 }
 

@@ -213,6 +213,10 @@ pub struct Wim {
     path: PathBuf,
     writable: bool,
     staged: Vec<(u32, String, tempfile::TempPath)>,
+    /// Trees staged with [`Wim::add_tree`] and deletions.
+    tree_changes: usize,
+    /// Temporary folders whose files wimlib reads at commit time.
+    guards: Vec<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Wim {
@@ -270,6 +274,8 @@ impl Wim {
             path: path.into(),
             writable: write,
             staged: Vec::new(),
+            tree_changes: 0,
+            guards: Vec::new(),
         };
         // Opening only reads the header; read every image's metadata now so that a truncated
         // file is reported here rather than half-way through an operation.
@@ -491,9 +497,60 @@ impl Wim {
             .register_progress_callback(write_progress_callback(progress));
     }
 
+    /// Stages adding the local directory tree `local` at `inner` (created, or merged into an
+    /// existing directory with its files replaced, as `wimupdate add`). wimlib reads the files at
+    /// commit time: `guard` (a temporary folder holding them) is kept until then.
+    pub fn add_tree(
+        &mut self,
+        index: u32,
+        local: &Path,
+        inner: &str,
+        guard: Option<tempfile::TempDir>,
+    ) -> Result<(), Error> {
+        let i = self.check_index(index)?;
+        let target = if normalize(inner).is_empty() {
+            "\\".to_string()
+        } else {
+            match self.stat(index, inner)? {
+                Some(e) => e.path,
+                None => format!("\\{}", normalize(inner)),
+            }
+        };
+        let (src, dst) = (cstr(&local.to_string_lossy()), cstr(&target));
+        self.inner
+            .select_image(i)
+            .add_tree(tstr(&src), tstr(&dst), wimlib::AddFlags::empty())
+            .map_err(|e| map_err(&self.path, "stage folder", e))?;
+        self.tree_changes += 1;
+        self.guards.extend(guard);
+        Ok(())
+    }
+
+    /// Keeps a temporary folder (whose files earlier [`Wim::add_tree`] calls staged) alive
+    /// until the commit.
+    pub fn hold(&mut self, guard: tempfile::TempDir) {
+        self.guards.push(guard);
+    }
+
+    /// Stages deleting `inner` (a file, or a directory with everything below it); `false` when
+    /// it does not exist.
+    pub fn delete(&mut self, index: u32, inner: &str) -> Result<bool, Error> {
+        let i = self.check_index(index)?;
+        let Some(e) = self.stat(index, inner)? else {
+            return Ok(false);
+        };
+        let c = cstr(&e.path);
+        self.inner
+            .select_image(i)
+            .delete_path(tstr(&c), wimlib::DeleteFlags::RECURSIVE)
+            .map_err(|e| map_err(&self.path, "stage deletion", e))?;
+        self.tree_changes += 1;
+        Ok(true)
+    }
+
     /// Whether changes are staged.
     pub fn is_dirty(&self) -> bool {
-        !self.staged.is_empty()
+        !self.staged.is_empty() || self.tree_changes > 0
     }
 
     /// Writes the staged changes. The caller should re-open the WIM and re-read what it changed

@@ -851,3 +851,11 @@ pub fn schema_file(name: &str) -> PathBuf {
         .join("schemas")
         .join(format!("{name}.schema.json"))
 }
+
+/// Asserts that a `--json` document (text) matches `schemas/<name>.schema.json`
+/// ([`jsonschema_errors`]).
+pub fn assert_json_schema(name: &str, doc: &str) {
+    let v: serde_json::Value = serde_json::from_str(doc).expect("JSON document");
+    let errors = jsonschema_errors(&schema_file(name), &v);
+    assert!(errors.is_empty(), "{name}: {errors:#?}");
+}

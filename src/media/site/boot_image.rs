@@ -1,6 +1,6 @@
 //! The medium's boot image (`sources/boot.wim`): the chosen image exported alone, after a
-//! servicing stage that changes the staged copy ([`BootImageChanges`]: today root
-//! certificates; the place for further offline changes). The user's WIM is only read.
+//! servicing stage that changes the staged copy ([`BootImageChanges`]: root certificates, then
+//! drivers, overlays and a start script as `wim customize`). The user's WIM is only read.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -15,6 +15,8 @@ use crate::wim::{self, Wim};
 pub(super) struct Serviced {
     /// SHA-1 thumbprints of the root certificates injected.
     pub roots: Vec<String>,
+    /// What the customization stage did (drivers, overlays, start script), if asked.
+    pub customized: Option<crate::driver::customize::Outcome>,
 }
 
 /// The servicing stage: applies `changes` to image `index` of the staged WIM at `path` (a copy
@@ -25,9 +27,21 @@ fn service(
     changes: &BootImageChanges,
     epoch: Option<i64>,
 ) -> Result<Serviced, Error> {
-    Ok(Serviced {
-        roots: inject_roots(path, index, &changes.root_certs, epoch)?,
-    })
+    let roots = inject_roots(path, index, &changes.root_certs, epoch)?;
+    let customized = if changes.customization.is_empty() {
+        None
+    } else {
+        let mtime = epoch.map(|t| {
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
+        });
+        Some(crate::driver::customize::apply_in_place(
+            path,
+            index,
+            &changes.customization,
+            mtime,
+        )?)
+    };
+    Ok(Serviced { roots, customized })
 }
 
 /// Injects root certificates into image `index` of the WIM at `path` (a staging copy the caller

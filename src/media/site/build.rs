@@ -81,6 +81,18 @@ pub fn prepare_build(
         plan.source_date_epoch,
         progress,
     )?;
+    if let Some(c) = &serviced.customized {
+        notes.push(format!(
+            "boot image: {} driver package(s) under peforge\\drivers, loaded with drvload before TsBootShell.exe ({} bytes held in RAM by WinPE; not written into the driver store)",
+            c.record.drivers.len(),
+            c.record.drivers.iter().map(|d| d.bytes).sum::<u64>()
+        ));
+        notes.extend(
+            c.warnings
+                .iter()
+                .map(|w| format!("{} {}", w.code, w.message)),
+        );
+    }
     let id = identity(plan, &checked, seed.as_ref(), &mut notes)?;
     let (dat, list) = variables(plan, &checked, &id)?;
     notes.push("media made from scratch carry no site signing data (_SMSTSPublicRootKey, _SMSTSSiteSigningCertificate); the media certificate must be known to the site (Administration > Security > Certificates). A console-made medium used with `peforge media retarget` keeps both".into());

@@ -116,6 +116,9 @@ pub struct InspectReport {
     pub media_certificate: Option<pfx::CertInfo>,
     /// Certificates trusted by the boot image.
     pub trusted_certificates: Vec<TrustedCert>,
+    /// Drivers, start-up step, start script and overlays peforge added to the boot image
+    /// (`wim customize`, `media build --driver`); `None` when it has none.
+    pub boot_image_customization: Option<crate::driver::customize::Described>,
     /// Problems.
     pub findings: Vec<Finding>,
 }
@@ -191,6 +194,7 @@ pub fn inspect(plan: &InspectPlan) -> Result<InspectReport, Error> {
     }
     let seen = variable_findings(plan, files, password_required(ini.as_ref()), &mut f)?;
     let trusted = trust_findings(files, manifest.as_ref(), plan.now_unix, &mut f)?;
+    let customization = customization_findings(files, &mut f)?;
     Ok(InspectReport {
         medium: medium.display().to_string(),
         container: opened.container.into(),
@@ -203,8 +207,31 @@ pub fn inspect(plan: &InspectPlan) -> Result<InspectReport, Error> {
         variables: seen.variables,
         media_certificate: seen.media_certificate,
         trusted_certificates: trusted,
+        boot_image_customization: customization,
         findings: f.0,
     })
+}
+
+/// Stage 5: what peforge added to the boot image (drivers, start-up step), and whether the
+/// start-up step is still in place.
+fn customization_findings(
+    files: &BTreeMap<String, PathBuf>,
+    f: &mut Findings,
+) -> Result<Option<crate::driver::customize::Described>, Error> {
+    let Some((_, p)) = find(files, BOOT_WIM) else {
+        return Ok(None);
+    };
+    let wim = Wim::open(p)?;
+    let s = wim.summary();
+    let index = if s.boot_index == 0 { 1 } else { s.boot_index };
+    let d = crate::driver::customize::describe(&wim, index)?;
+    for problem in d.iter().flat_map(|d| &d.problems) {
+        f.add(
+            "customization-broken",
+            format!("sources\\boot.wim: {problem}"),
+        );
+    }
+    Ok(d)
 }
 
 /// Stage 1: the boot files a medium needs; returns those missing.

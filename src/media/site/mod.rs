@@ -165,6 +165,9 @@ pub enum Error {
     /// The certificate engine.
     #[error(transparent)]
     Cert(#[from] crate::cert::Error),
+    /// Boot image customization (drivers, overlays, start script) failed.
+    #[error(transparent)]
+    Driver(#[from] crate::driver::Error),
     /// Unknown-computer GUIDs are malformed.
     #[error("unknown-computer GUID {value:?} is not a GUID")]
     BadGuid {
@@ -232,6 +235,7 @@ impl Error {
                 "give --media-cert-days between 1 and 3650 (the console's default is 365)".into(),
             ),
             Error::Cert(e) => e.hint(),
+            Error::Driver(e) => e.hint(),
             Error::BadGuid { .. } => Some(
                 "give the two GUIDs of the x64 and x86 \"Unknown Computer\" objects: --unknown-computers X64GUID,X86GUID".into(),
             ),
