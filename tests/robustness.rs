@@ -2310,6 +2310,19 @@ fn ade_profiles_never_panic_and_round_trip() {
     ] {
         seeds.push(file_seed(&dir.join(f)));
     }
+    // Unknown keys that need quoting (the class of r_ade_graph_key_with_line_break_reads_back).
+    seeds.push(Seed::new(
+        "graph-odd-keys.json",
+        serde_json::json!({
+            "@odata.type": "#microsoft.graph.depIOSEnrollmentProfile",
+            "displayName": "p",
+            "a\nb": true,
+            "q\"u\\o\tte": 1,
+            "x.y = [z]": "v",
+        })
+        .to_string()
+        .into_bytes(),
+    ));
     fuzz_bytes("ade_profile", &seeds, 60, exercise_ade);
 }
 
@@ -2449,4 +2462,33 @@ fn startup_file_editing_never_panics_and_round_trips() {
             }
         }
     });
+}
+
+#[test]
+fn r_ade_graph_key_with_line_break_reads_back() {
+    // Found by fuzz/ade_profile: an unknown key of a Graph body holding a line feed (JSON
+    // "s[oftware...\nTo provide...") was written to TOML as a multi-line string, which TOML
+    // does not allow as a key, so the imported profile did not read back. Keys are now always
+    // one-line basic strings.
+    use peforge::ade::{build, profile};
+    let path = Path::new("graph.json");
+    for k in ["a\nb", "q\"u\\o\tte", "c\u{1}d", "x.y = [z]"] {
+        let body = serde_json::json!({
+            "@odata.type": "#microsoft.graph.depIOSEnrollmentProfile",
+            "displayName": "p",
+            k: true,
+        });
+        let serde_json::Value::Object(m) = body else {
+            unreachable!()
+        };
+        let p = build::from_graph(&m, path).unwrap();
+        let t = profile::to_toml(&p);
+        let back = profile::Profile::parse(&t, Path::new("import.toml"))
+            .unwrap_or_else(|e| panic!("{k:?}: {e}\n{t}"));
+        assert_eq!(profile::to_toml(&back), t, "{k:?}");
+        assert!(
+            t.contains(&format!("{}", serde_json::Value::String(k.into()))) || k.contains('\u{1}'),
+            "{k:?}: the key is kept\n{t}"
+        );
+    }
 }
