@@ -20,6 +20,7 @@ case $target in
   reg|cert_load) dirs+=("$vectors/cert-reg") ;;
   ts_xml) dirs+=("$vectors/ts-xml") ;;
   ade_profile) dirs+=("$vectors/ade") ;;
+  inf) dirs+=("$vectors/inf") ;;
 esac
 mkdir -p "corpus/$target"
 # cargo-fuzz needs nightly compiler flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 unlocks them on the

@@ -837,6 +837,11 @@ fn reg_seeds() -> Vec<Seed> {
             .to_vec(),
     ));
     seeds.push(Seed::new(
+        "escaped-names",
+        b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\E]\r\n\"a\\\\\\\\\\\"b\"=\"x\\\\n\\\"y\"\r\n\"c\\\\n\"=str:\"1\\r\\n2\"\r\n\"\\\\\"=dword:1\r\n"
+            .to_vec(),
+    ));
+    seeds.push(Seed::new(
         "wine-str",
         b"Windows Registry Editor Version 5.00\n\n[HKEY_CURRENT_USER\\W]\n\"a\"=str:\"x\\n\"\n\"b\"=str(7):\"a\\0b\\0\"\n\"c\"=hex(b):01,00,00,00,00,00,00,00\n"
             .to_vec(),
@@ -898,9 +903,16 @@ fn client_round_trip(line: &str) -> Result<(), String> {
 
 #[test]
 fn reg_parser_never_panics() {
+    // Whatever parses must read back as the same model after a rewrite (the class of
+    // r_reg_roundtrip_value_name_newline: a name the writer cannot represent).
     fuzz_bytes("reg", &reg_seeds(), 400, |b| {
         if let Ok(f) = reg::parse(b, Path::new("m.reg")) {
-            let _ = reg::parse(&reg::write(&f), Path::new("m.reg"));
+            let back = reg::parse(&reg::write(&f), Path::new("w.reg"))
+                .unwrap_or_else(|e| panic!("rewrite unreadable: {e}"));
+            assert!(
+                reg_model(&back) == reg_model(&f),
+                "rewrite changed the model"
+            );
         }
     });
 }
@@ -1769,6 +1781,461 @@ fn r_vars_header_field_20_is_kept_on_rewrite() {
     assert_eq!(back.list.to_plaintext(), v.list.to_plaintext());
 }
 
+#[test]
+fn r_reg_roundtrip_value_name_newline() {
+    // Found by fuzz/reg (../shared/vectors/fuzz-findings/): a quoted value name with Wine's `\n`
+    // escape was read as a name holding a line feed, which the writer (regedit's escapes: `\\`
+    // and `\"` only) wrote raw, so the rewrite read back as another name and a broken line.
+    // Regedit has no form for such a name; the reader now refuses it with the line number.
+    let p = common::vectors().join("fuzz-findings/reg-roundtrip-value-name-newline.reg");
+    let bytes = std::fs::read(&p).unwrap();
+    let e = reg::parse(&bytes, &p).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, reg::Error::Syntax { line: 6, .. }),
+        "refused at the line of the name: {msg}"
+    );
+    assert!(msg.contains("contains a line feed"), "{msg}");
+    assert!(e.hint().is_some());
+    // The same name with a carriage return or NUL escape, or a raw CR, is refused too; escapes
+    // regedit knows still work in names.
+    for (name, ok) in [
+        ("a\\nb", false),
+        ("a\\rb", false),
+        ("a\\0b", false),
+        ("a\rb", false),
+        ("a\\\\nb\\\"c", true),
+    ] {
+        let text = format!(
+            "Windows Registry Editor Version 5.00\r\n\r\n[HKLM\\K]\r\n\"{name}\"=dword:1\r\n"
+        );
+        let r = reg::parse(text.as_bytes(), Path::new("n.reg"));
+        assert_eq!(r.is_ok(), ok, "{name:?}: {r:?}");
+        if let Ok(f) = r {
+            let back = reg::parse(&reg::write(&f), Path::new("w.reg")).unwrap();
+            assert_eq!(reg_model(&back), reg_model(&f));
+            assert_eq!(f.keys[0].values[0].name(), "a\\nb\"c");
+        }
+    }
+    // Through the CLI: one error line naming the file and line, exit 2, the hive untouched.
+    let d = common::Dir::new();
+    let hive = d.join("SOFTWARE");
+    peforge::sample::build_hive(&hive, &[("Microsoft", vec![])]).unwrap();
+    let before = std::fs::read(&hive).unwrap();
+    let run = d
+        .peforge(&[
+            "cert",
+            "inject",
+            "--hive-file",
+            hive.to_str().unwrap(),
+            "--cert",
+            p.to_str().unwrap(),
+        ])
+        .fails(2);
+    assert!(
+        run.stderr
+            .contains("reg-roundtrip-value-name-newline.reg:6:"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&hive).unwrap(), before);
+    assert_eq!(common::dir_listing(d.path()), vec!["SOFTWARE".to_string()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs through the CLI. Per parser family, BAD_PER_FAMILY distinct inputs (mutations of
+// the family's seeds that the library parser refuses) each go through the peforge binary, which
+// must exit 2 with one `error:` line naming the input, no panic, and leave every file in its
+// work directory as it was (no output, no temporary file, input untouched). The README's
+// Security section gives these counts.
+
+/// Distinct refused inputs tried per parser family.
+const BAD_PER_FAMILY: usize = 40;
+
+/// `BAD_PER_FAMILY` distinct mutations of `seeds` that `refused` says the parser refuses, picked
+/// deterministically (round robin over the seeds, random mutations of the harness's kinds).
+fn bad_inputs(label: &str, seeds: &[Seed], refused: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+    let mut rng = Rng::new(label);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for i in 0..40_000 {
+        if out.len() == BAD_PER_FAMILY {
+            break;
+        }
+        let seed = &seeds[i % seeds.len()];
+        let mut b = seed.bytes.clone();
+        // One to three mutations, so inputs differ in more than one place now and then.
+        for _ in 0..1 + rng.below(3) {
+            random_mutation(seed, &mut rng, false).apply(&mut b);
+        }
+        if seen.contains(&b) {
+            continue;
+        }
+        let bad = guarded(|| assert!(refused(&b))).is_none();
+        seen.insert(b.clone());
+        if bad {
+            out.push(b);
+        }
+    }
+    assert_eq!(
+        out.len(),
+        BAD_PER_FAMILY,
+        "{label}: too few refused mutations found"
+    );
+    out
+}
+
+/// Every file under `dir` (relative path, contents), to compare before and after a command.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), Vec::new()));
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Writes each input to `input` (relative to a work directory prepared by `setup`) and runs
+/// `args`; asserts exit 2, one error line that contains `named`, no panic, nothing changed.
+fn cli_refuses_all(
+    family: &str,
+    inputs: &[Vec<u8>],
+    input: &str,
+    named: &str,
+    setup: impl Fn(&common::Dir),
+    args: &[&str],
+) {
+    let d = common::Dir::new();
+    setup(&d);
+    let path = d.join(input);
+    for (i, b) in inputs.iter().enumerate() {
+        std::fs::write(&path, b).unwrap();
+        let before = snapshot(d.path());
+        let r = d.peforge(args).fails(2);
+        let line = r.stderr.lines().find(|l| l.starts_with("error:")).unwrap();
+        assert!(
+            line.contains(named),
+            "{family} input {i}: the error does not name {named}: {line}"
+        );
+        assert!(
+            snapshot(d.path()) == before,
+            "{family} input {i}: files changed after a refused input ({line})"
+        );
+    }
+    eprintln!(
+        "{family}: {} distinct bad inputs refused by `peforge {}`",
+        inputs.len(),
+        args.join(" ")
+    );
+}
+
+#[test]
+fn cli_refuses_bad_reg_files() {
+    let inputs = bad_inputs("cli-reg", &reg_seeds(), |b| {
+        reg::parse(b, Path::new("in.reg")).is_err()
+    });
+    cli_refuses_all(
+        "reg",
+        &inputs,
+        "in.reg",
+        "in.reg",
+        |_| {},
+        &["cert", "reg", "--cert", "in.reg", "--output", "out.reg"],
+    );
+}
+
+#[test]
+fn cli_refuses_bad_blobs() {
+    // A Blob goes in through the .reg of a certificate key, as a regedit export carries it.
+    let thumb = "4EF2E6670AC9B5091FE06BE0E5483EAAD6BA32D9";
+    let wrap = |b: &[u8]| {
+        cert::reg_export(
+            "HKEY_LOCAL_MACHINE\\SOFTWARE",
+            &[(Store::Root, thumb.to_string(), b.to_vec())],
+        )
+    };
+    let blobs = bad_inputs("cli-blob", &blob_seeds(), |b| {
+        cert::load::load_bytes(&wrap(b), Path::new("in.reg"), RegRoots::Any).is_err()
+    });
+    let inputs: Vec<Vec<u8>> = blobs.iter().map(|b| wrap(b)).collect();
+    cli_refuses_all(
+        "blob",
+        &inputs,
+        "in.reg",
+        "in.reg",
+        |_| {},
+        &["cert", "reg", "--cert", "in.reg", "--output", "out.reg"],
+    );
+}
+
+#[test]
+fn cli_refuses_bad_certificates() {
+    let seeds: Vec<Seed> = cert_seeds()
+        .into_iter()
+        .filter(|(_, name)| *name != "c.reg")
+        .map(|(s, _)| s)
+        .collect();
+    let inputs = bad_inputs("cli-cert", &seeds, |b| {
+        cert::load::load_bytes(b, Path::new("in.cer"), RegRoots::Any).is_err()
+    });
+    cli_refuses_all(
+        "cert_load",
+        &inputs,
+        "in.cer",
+        "in.cer",
+        |_| {},
+        &["cert", "reg", "--cert", "in.cer", "--output", "out.reg"],
+    );
+}
+
+#[test]
+fn cli_refuses_bad_hive_base_blocks() {
+    let d = common::Dir::new();
+    let hive = d.join("h");
+    peforge::sample::build_hive(&hive, &[("Microsoft", vec![])]).unwrap();
+    let bytes = std::fs::read(&hive).unwrap();
+    let seed = Seed::new("hive", bytes.clone()).hot(vec![0..512]);
+    let inputs = bad_inputs("cli-hive", &[seed], |b| {
+        b.len() < 512 || BaseBlock::parse(&b[..512]).is_none()
+    });
+    cli_refuses_all(
+        "hive_base_block",
+        &inputs,
+        "SOFTWARE",
+        "SOFTWARE",
+        |_| {},
+        &["cert", "list", "--hive-file", "SOFTWARE"],
+    );
+}
+
+#[test]
+fn cli_refuses_bad_client_lines() {
+    let inputs = bad_inputs("cli-client", &client_seeds(), |b| {
+        let Ok(line) = std::str::from_utf8(b) else {
+            return false;
+        };
+        !line.contains('\0')
+            && CommandLine::parse(line)
+                .and_then(|mut c| c.validate())
+                .is_err()
+    });
+    let d = common::Dir::new();
+    for (i, b) in inputs.iter().enumerate() {
+        let line = std::str::from_utf8(b).unwrap();
+        let r = d.peforge(&["client", "cmdline", "--from", line]).fails(2);
+        assert!(r.stdout.is_empty(), "client input {i}: {}", r.stdout);
+    }
+    assert!(common::dir_listing(d.path()).is_empty());
+    eprintln!(
+        "client: {} distinct bad lines refused by `peforge client cmdline --from`",
+        inputs.len()
+    );
+}
+
+/// A folder medium `medium/` with a valid TsmBootstrap.ini and Variables.dat (password
+/// `PASSWORD`, in `media.pass`), for the media families.
+fn folder_medium(d: &common::Dir) {
+    let data = d.join("medium/SMS/data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("TsmBootstrap.ini"),
+        TsmBootstrapIni::default().to_bytes(),
+    )
+    .unwrap();
+    let dat = vars::encrypt(&utf16z(VARS_XML), PASSWORD, Cipher::Aes128, &[0; 4]).unwrap();
+    std::fs::write(data.join("Variables.dat"), dat).unwrap();
+    let pw = d.join("media.pass");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+const INSPECT_FOLDER: &[&str] = &[
+    "media",
+    "inspect",
+    "medium",
+    "--password-file",
+    "media.pass",
+];
+
+#[test]
+fn cli_refuses_bad_tsm_bootstrap_ini() {
+    let inputs = bad_inputs("cli-ini", &ini_seeds(), |b| {
+        TsmBootstrapIni::parse(b, "TsmBootstrap.ini").is_err()
+    });
+    cli_refuses_all(
+        "ini",
+        &inputs,
+        "medium/SMS/data/TsmBootstrap.ini",
+        "TsmBootstrap.ini",
+        folder_medium,
+        INSPECT_FOLDER,
+    );
+}
+
+#[test]
+fn cli_refuses_bad_variables_dat() {
+    let inputs = bad_inputs("cli-vars-file", &vars_file_seeds(), |b| {
+        vars::open(b, PASSWORD, "Variables.dat").is_err()
+    });
+    cli_refuses_all(
+        "vars_file",
+        &inputs,
+        "medium/SMS/data/Variables.dat",
+        "Variables.dat",
+        folder_medium,
+        INSPECT_FOLDER,
+    );
+}
+
+#[test]
+fn cli_refuses_bad_media_variable_lists() {
+    // Bad plaintext, correctly encrypted: the list parser is what refuses it.
+    let enc = |b: &[u8]| vars::encrypt(b, PASSWORD, Cipher::Aes128, &[0; 4]).unwrap();
+    let lists = bad_inputs("cli-vars-list", &var_list_seeds(), |b| {
+        vars::open(&enc(b), PASSWORD, "Variables.dat").is_err()
+    });
+    let inputs: Vec<Vec<u8>> = lists.iter().map(|b| enc(b)).collect();
+    cli_refuses_all(
+        "vars_list",
+        &inputs,
+        "medium/SMS/data/Variables.dat",
+        "Variables.dat",
+        folder_medium,
+        INSPECT_FOLDER,
+    );
+}
+
+#[test]
+fn cli_refuses_bad_media_pfx() {
+    use peforge::media::pfx;
+    let d = common::Dir::new();
+    let seeds = vec![
+        Seed::new("openssl-default.pfx", openssl_pfx(&d, "a.pfx", &[])),
+        Seed::new(
+            "openssl-3des.pfx",
+            openssl_pfx(
+                &d,
+                "b.pfx",
+                &["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES"],
+            ),
+        ),
+    ];
+    let inputs = bad_inputs("cli-pfx", &seeds, |b| {
+        pfx::open(b, PFX_PASSWORD, "media.pfx").is_err()
+    });
+    // The PFX is opened before the boot image is read, so an empty boot.wim does.
+    let setup = |d: &common::Dir| {
+        std::fs::write(d.join("boot.wim"), b"").unwrap();
+        std::fs::copy(
+            vector_files("cert-reg", "pem").remove(0),
+            d.join("root.pem"),
+        )
+        .unwrap();
+        for (f, s) in [("pfx.pass", PFX_PASSWORD), ("media.pass", PASSWORD)] {
+            std::fs::write(d.join(f), s).unwrap();
+        }
+    };
+    let mp = "https://cmg.contoso.com/CCM_Proxy_MutualAuth/72186325152220500";
+    cli_refuses_all(
+        "pfx",
+        &inputs,
+        "media.pfx",
+        "media.pfx",
+        setup,
+        &common::media_build_args(mp, "dir", "out"),
+    );
+}
+
+#[test]
+fn cli_refuses_bad_iso_and_usb_media() {
+    let d = common::Dir::new();
+    let iso = d.join("m.iso");
+    peforge::media::iso::write(&small_tree(), &iso, &Silent).unwrap();
+    // A small MBR disk with a FAT16 partition by mkfs.fat (the library's own USB image is 48 MiB,
+    // too slow to rewrite per input); mutations land in the MBR and the boot sector.
+    let usb = with_mbr(&mkfs_fat(&d, "f16.img", "16", 4096));
+    for (family, file, seed) in [
+        (
+            "iso",
+            "in.iso",
+            iso_seed("peforge.iso", std::fs::read(&iso).unwrap()),
+        ),
+        (
+            "usb",
+            "in.img",
+            Seed::new("mbr-mkfs-fat16", usb).hot(vec![0..512, 63 * 512..64 * 512]),
+        ),
+    ] {
+        let probe = d.join(file);
+        let inputs = bad_inputs(&format!("cli-{family}"), &[seed], |b| {
+            std::fs::write(&probe, b).unwrap();
+            let plan = peforge::media::plan::InspectPlan {
+                medium: probe.clone(),
+                password: None,
+                show_secrets: false,
+                now_unix: 0,
+            };
+            peforge::media::inspect(&plan).is_err()
+        });
+        cli_refuses_all(
+            family,
+            &inputs,
+            file,
+            file,
+            |_| {},
+            &["media", "inspect", file],
+        );
+    }
+}
+
+#[test]
+fn cli_refuses_bad_task_sequences() {
+    use peforge::ts::{author, source};
+    let mut xml = Vec::new();
+    let mut toml = Vec::new();
+    for p in ts_vectors().iter().step_by(5).take(4) {
+        let bytes = std::fs::read(p).unwrap();
+        let l = source::load_xml_bytes(&bytes, p).unwrap();
+        let t = author::to_toml(&author::from_model(&l.sequence, &l.package)).unwrap();
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        toml.push(Seed::new(format!("{name}.toml"), t.into_bytes()));
+        xml.push(Seed::new(name, bytes));
+    }
+    let inputs = bad_inputs("cli-ts-xml", &xml, |b| {
+        source::load_xml_bytes(b, Path::new("in.xml")).is_err()
+    });
+    cli_refuses_all(
+        "ts_xml",
+        &inputs,
+        "in.xml",
+        "in.xml",
+        |_| {},
+        &["ts", "import", "in.xml", "-o", "out.toml"],
+    );
+    let inputs = bad_inputs("cli-ts-toml", &toml, |b| {
+        std::str::from_utf8(b).is_ok_and(|t| author::build(t, Path::new("in.toml")).is_err())
+    });
+    cli_refuses_all(
+        "ts_toml",
+        &inputs,
+        "in.toml",
+        "in.toml",
+        |_| {},
+        &["ts", "build", "in.toml", "-o", "out.xml"],
+    );
+}
+
 /// ADE profiles: TOML (every `init` preset, as written by peforge) and JSON (the Graph POST body
 /// and the Apple profile of the vectors) mutated; parse, import and lint must not panic, and a
 /// TOML profile's Graph body must import back to the same body (as the `ade_profile` fuzz target).
@@ -1843,7 +2310,58 @@ fn ade_profiles_never_panic_and_round_trip() {
     ] {
         seeds.push(file_seed(&dir.join(f)));
     }
+    // Unknown keys that need quoting (the class of r_ade_graph_key_with_line_break_reads_back).
+    seeds.push(Seed::new(
+        "graph-odd-keys.json",
+        serde_json::json!({
+            "@odata.type": "#microsoft.graph.depIOSEnrollmentProfile",
+            "displayName": "p",
+            "a\nb": true,
+            "q\"u\\o\tte": 1,
+            "x.y = [z]": "v",
+        })
+        .to_string()
+        .into_bytes(),
+    ));
     fuzz_bytes("ade_profile", &seeds, 60, exercise_ade);
+}
+
+#[test]
+fn cli_refuses_bad_ade_profiles() {
+    use peforge::ade::profile::{Preset, Profile, to_toml};
+    let toml: Vec<Seed> = Preset::ALL
+        .iter()
+        .map(|(p, name)| {
+            Seed::new(
+                format!("{name}.toml"),
+                to_toml(&Profile::preset(*p)).into_bytes(),
+            )
+        })
+        .collect();
+    let dir = common::vectors().join("ade");
+    let json: Vec<Seed> = [
+        "graph-depiosenrollmentprofile.packt-cookbook.post.json",
+        "apple-profile.nanodep-example.json",
+    ]
+    .iter()
+    .map(|f| file_seed(&dir.join(f)))
+    .collect();
+    let d = common::Dir::new();
+    for (family, file, seeds) in [("ade_toml", "in.toml", toml), ("ade_json", "in.json", json)] {
+        let probe = d.join(file);
+        let inputs = bad_inputs(&format!("cli-{family}"), &seeds, |b| {
+            std::fs::write(&probe, b).unwrap();
+            peforge::ade::load(&probe).is_err()
+        });
+        cli_refuses_all(
+            family,
+            &inputs,
+            file,
+            file,
+            |_| {},
+            &["ade", "profile", "build", file, "--output", "out.json"],
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2083,4 +2601,33 @@ fn device_mount_table_and_swap_readers_never_panic() {
         let _ = parse_swaps(&t);
         let _ = parse_devnum(&t);
     });
+}
+
+#[test]
+fn r_ade_graph_key_with_line_break_reads_back() {
+    // Found by fuzz/ade_profile: an unknown key of a Graph body holding a line feed (JSON
+    // "s[oftware...\nTo provide...") was written to TOML as a multi-line string, which TOML
+    // does not allow as a key, so the imported profile did not read back. Keys are now always
+    // one-line basic strings.
+    use peforge::ade::{build, profile};
+    let path = Path::new("graph.json");
+    for k in ["a\nb", "q\"u\\o\tte", "c\u{1}d", "x.y = [z]"] {
+        let body = serde_json::json!({
+            "@odata.type": "#microsoft.graph.depIOSEnrollmentProfile",
+            "displayName": "p",
+            k: true,
+        });
+        let serde_json::Value::Object(m) = body else {
+            unreachable!()
+        };
+        let p = build::from_graph(&m, path).unwrap();
+        let t = profile::to_toml(&p);
+        let back = profile::Profile::parse(&t, Path::new("import.toml"))
+            .unwrap_or_else(|e| panic!("{k:?}: {e}\n{t}"));
+        assert_eq!(profile::to_toml(&back), t, "{k:?}");
+        assert!(
+            t.contains(&format!("{}", serde_json::Value::String(k.into()))) || k.contains('\u{1}'),
+            "{k:?}: the key is kept\n{t}"
+        );
+    }
 }

@@ -480,7 +480,22 @@ fn key(k: &str) -> String {
     {
         k.to_string()
     } else {
-        toml::Value::String(k.into()).to_string()
+        // Always a one-line basic string: toml's Value renders text with a line break as a
+        // multi-line string, which TOML does not allow as a key (fuzz/ade_profile finding).
+        let mut out = String::from("\"");
+        for c in k.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
     }
 }
 

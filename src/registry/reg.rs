@@ -429,7 +429,24 @@ fn parse_value(line: &str, version: Version) -> Result<RegValueOp, String> {
     let (name, rest) = if let Some(r) = line.strip_prefix('@') {
         (String::new(), r)
     } else if line.starts_with('"') {
-        quoted(line)?
+        let (name, rest) = quoted(line)?;
+        // Regedit's quoted strings know only the `\\` and `\"` escapes, so a name with a line
+        // break or NUL (Wine's `\n`, `\r`, `\0`, or a raw CR) has no form regedit reads back;
+        // the Win32 API cannot create a NUL inside a name either. Refused rather than written
+        // as a different name.
+        if let Some(c) = name.chars().find(|c| matches!(c, '\n' | '\r' | '\0')) {
+            let shown: String = name.chars().take(40).collect();
+            return Err(format!(
+                "value name {shown:?} contains {}: regedit cannot export or import such a name \
+                 (a .reg string has only the \\\\ and \\\" escapes)",
+                match c {
+                    '\n' => "a line feed",
+                    '\r' => "a carriage return",
+                    _ => "a NUL character",
+                }
+            ));
+        }
+        (name, rest)
     } else {
         return Err(format!(
             "expected [key], \"name\"=... or @=..., found {:?}",
@@ -513,7 +530,9 @@ fn parse_value(line: &str, version: Version) -> Result<RegValueOp, String> {
     ))
 }
 
-/// Escapes a name or string for a `"..."` field (§7.1: `\` → `\\`, `"` → `\"`).
+/// Escapes a name or string for a `"..."` field (§7.1: `\` → `\\`, `"` → `\"`). Value names
+/// with CR, LF or NUL have no regedit form; the reader refuses them, so parsed files never hold
+/// one.
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
