@@ -748,3 +748,64 @@ fn ctrl_c_stops_the_write_and_says_the_target_is_incomplete() {
         "an interrupted write must not leave the target"
     );
 }
+
+/// A device that fails mid-write: a loop device whose sparse backing file lives on a tmpfs too
+/// small for the image, so the kernel returns I/O errors once the tmpfs is full (as a failing
+/// or pulled stick does). One clear line, exit 2, no panic.
+#[test]
+fn a_device_that_fails_mid_write_gets_one_line_and_exit_2() {
+    let d = Dir::new();
+    let img = small_image(&d);
+    let small = d.join("small");
+    std::fs::create_dir(&small).unwrap();
+    d.tool(
+        "mount",
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=8m",
+            "tmpfs",
+            small.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).output();
+        }
+    }
+    let backing = small.join("failing.bin");
+    std::fs::File::create(&backing)
+        .unwrap()
+        .set_len(IMAGE + (4 << 20))
+        .unwrap();
+    let r = d.tool("losetup", &["-f", "--show", backing.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "losetup needs root and /dev/loop*: {}", r.stderr);
+    // Dropped in this order: the loop device is detached before the tmpfs is unmounted.
+    let _unmount = Unmount(small.clone());
+    let lo = Loop {
+        dev: r.stdout.trim().to_string(),
+        backing,
+    };
+    let r = d
+        .peforge(&[
+            "media",
+            "write",
+            img.to_str().unwrap(),
+            "--device",
+            &lo.dev,
+            "--yes",
+            "--allow-non-removable",
+        ])
+        .fails(2);
+    let errors: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", r.stderr);
+    assert!(errors[0].contains(&lo.dev), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
