@@ -616,7 +616,8 @@ fn json_matches_the_documented_schema() {
     assert_eq!(r.code, 1);
     common::assert_json_schema("esp-diagnose", &r.stdout);
     let doc: schema::Doc = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(doc.schema_version, 1);
+    // 2: `input.transaction_logs` (issue #10).
+    assert_eq!(doc.schema_version, 2);
     assert_eq!(doc.input.kind, "hive");
     assert_eq!(doc.input.dirty, Some(false));
     assert_eq!(doc.status, "error");
