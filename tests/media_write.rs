@@ -364,24 +364,6 @@ impl Drop for Loop {
     }
 }
 
-fn validate(d: &Dir, schema: &str, json: &str) {
-    let doc = d.join("doc.json");
-    std::fs::write(&doc, json).unwrap();
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("schemas")
-        .join(schema);
-    let r = d.tool(
-        "python3",
-        &[
-            "-c",
-            "import json,sys,jsonschema; jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))",
-            schema.to_str().unwrap(),
-            doc.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(r.code, 0, "schema {}: {}", schema.display(), r.stderr);
-}
-
 #[test]
 fn writes_a_loop_device_byte_for_byte_and_verifies() {
     let d = Dir::new();
@@ -435,7 +417,7 @@ fn writes_a_loop_device_byte_for_byte_and_verifies() {
             "--json",
         ])
         .ok();
-    validate(&d, "media-write.schema.json", &r.stdout);
+    common::assert_json_schema("media-write", &r.stdout);
     let v = r.json();
     assert_eq!(v["kind"], "device");
     assert_eq!(v["verified"], true);
@@ -456,7 +438,7 @@ fn writes_a_loop_device_byte_for_byte_and_verifies() {
     );
     // `media devices` lists it, with the reason it is not offered; valid against the schema.
     let list = d.peforge(&["media", "devices", "--json"]).ok();
-    validate(&d, "media-devices.schema.json", &list.stdout);
+    common::assert_json_schema("media-devices", &list.stdout);
     let name = lo.dev.trim_start_matches("/dev/");
     let entry = list.json()["devices"]
         .as_array()
@@ -626,7 +608,7 @@ fn a_regular_file_target_gets_the_image_byte_for_byte() {
             "--json",
         ])
         .ok();
-    validate(&d, "media-write.schema.json", &r.stdout);
+    common::assert_json_schema("media-write", &r.stdout);
     assert_eq!(r.json()["kind"], "file");
     assert_eq!(sha256(&out), sha256(&img));
     let t = d
