@@ -791,3 +791,65 @@ fn a_device_that_fails_mid_write_gets_one_line_and_exit_2() {
     assert!(errors[0].contains(&lo.dev), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
+
+/// On a terminal (a pseudo-terminal from `script`), `media write` shows the disk and asks for
+/// its name to be typed back: a wrong answer writes nothing; the right one writes, draws a
+/// progress bar with throughput, and verifies.
+#[test]
+fn on_a_terminal_the_device_name_must_be_typed_back() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let d = Dir::new();
+    let img = small_image(&d);
+    let lo = Loop::new(&d, "tty.bin", 64 << 20, &[]);
+    let pf = env!("CARGO_BIN_EXE_peforge");
+    let run = |answer: &str| -> (Option<i32>, String) {
+        let cmd = format!(
+            "{pf} media write {} --device {} --allow-non-removable",
+            img.display(),
+            lo.dev
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script (util-linux) runs the command on a pseudo-terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let name = lo.dev.trim_start_matches("/dev/").to_string();
+    let (code, screen) = run("sdz");
+    assert_eq!(code, Some(2), "{screen}");
+    assert!(screen.contains("This erases everything on:"), "{screen}");
+    assert!(screen.contains(&lo.dev), "{screen}");
+    assert!(
+        screen.contains(&format!("Type the device name ({name})")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("not confirmed; nothing was written"),
+        "{screen}"
+    );
+    assert!(!written_any(&lo.backing, &img));
+
+    let (code, screen) = run(&name);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains("iB/s"),
+        "a throughput figure (KiB/s, MiB/s): {screen}"
+    );
+    let written = std::fs::read(&lo.backing).unwrap();
+    let image = std::fs::read(&img).unwrap();
+    assert_eq!(&written[..image.len()], &image[..]);
+}
