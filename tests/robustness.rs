@@ -2364,6 +2364,102 @@ fn cli_refuses_bad_ade_profiles() {
     }
 }
 
+#[test]
+fn cli_refuses_bad_driver_infs() {
+    use peforge::driver::inf::Inf;
+    let inputs = bad_inputs("cli-inf", &inf_seeds(), |b| Inf::parse(b).is_err());
+    cli_refuses_all(
+        "inf",
+        &inputs,
+        "in.inf",
+        "in.inf",
+        |_| {},
+        &["driver", "inspect", "in.inf"],
+    );
+}
+
+/// One start-up file family: name, path in the image, seeds, which inputs the library refuses.
+type StartupFamily<'a> = (&'a str, &'a str, &'a [Seed], &'a dyn Fn(&[u8]) -> bool);
+
+/// The start-up files `wim customize --start-script` edits inside the image: each bad
+/// `winpeshl.ini` / `startnet.cmd` is put into a fresh copy of a plain WinPE sample with
+/// wimlib-imagex (not peforge); the customization must stop with one error line naming the file
+/// in the image and leave the WIM byte-identical.
+#[test]
+fn cli_refuses_bad_startup_files() {
+    use peforge::driver::startup::{Startnet, Winpeshl};
+    let seeds = startup_seeds();
+    let (ini_seeds, cmd_seeds): (Vec<Seed>, Vec<Seed>) = seeds
+        .into_iter()
+        .partition(|s| !s.name.starts_with("startnet"));
+    let d = common::Dir::new();
+    let pristine = std::fs::read(d.sample_wim("pristine.wim", false)).unwrap();
+    std::fs::remove_file(d.join("pristine.wim")).unwrap();
+    std::fs::write(d.join("hook.cmd"), b"echo peforge hook\r\n").unwrap();
+    let winpeshl = |b: &[u8]| Winpeshl::parse(b).is_err();
+    let startnet = |b: &[u8]| Startnet::parse(b).and_then(|mut s| s.add_hook()).is_err();
+    let families: [StartupFamily; 2] = [
+        (
+            "winpeshl.ini",
+            "/Windows/System32/winpeshl.ini",
+            &ini_seeds,
+            &winpeshl,
+        ),
+        (
+            "startnet.cmd",
+            "/Windows/System32/startnet.cmd",
+            &cmd_seeds,
+            &startnet,
+        ),
+    ];
+    for (family, inner, seeds, refused) in families {
+        let inputs = bad_inputs(&format!("cli-{family}"), seeds, refused);
+        for (i, b) in inputs.iter().enumerate() {
+            let wim = d.join("boot.wim");
+            std::fs::write(&wim, &pristine).unwrap();
+            let file = d.join("file.in");
+            std::fs::write(&file, b).unwrap();
+            let cmd = format!("add '{}' '{inner}'", file.display());
+            d.tool(
+                "wimlib-imagex",
+                &["update", wim.to_str().unwrap(), "1", "--command", &cmd],
+            )
+            .ok();
+            std::fs::remove_file(&file).unwrap();
+            let before = snapshot(d.path());
+            let r = d
+                .peforge(&[
+                    "wim",
+                    "customize",
+                    "--wim",
+                    "boot.wim",
+                    "--start-script",
+                    "hook.cmd",
+                ])
+                .fails(2);
+            let line = r.stderr.lines().find(|l| l.starts_with("error:")).unwrap();
+            assert!(
+                line.contains(family) && line.contains("boot.wim"),
+                "{family} input {i}: the error does not name the file: {line}"
+            );
+            assert_eq!(
+                r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
+                1,
+                "{family} input {i}: {}",
+                r.stderr
+            );
+            assert!(
+                snapshot(d.path()) == before,
+                "{family} input {i}: files changed after a refused input ({line})"
+            );
+        }
+        eprintln!(
+            "{family}: {} distinct bad inputs refused by `peforge wim customize --start-script`",
+            inputs.len()
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Target: transaction-log replay (registry::log::replay), issue #10
 
