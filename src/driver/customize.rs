@@ -550,11 +550,6 @@ fn startup_lines(w: &Wim, index: u32, shape: Shape) -> Result<Vec<String>, Error
     })
 }
 
-/// A staging folder for generated files.
-fn staging(wim: &Path) -> Result<tempfile::TempDir, Error> {
-    tempfile::tempdir().map_err(io(wim))
-}
-
 /// Sets a staged file's (or folder's) times, so a reproducible build does not record the time
 /// of the run.
 fn set_mtime(path: &Path, t: Option<std::time::SystemTime>) -> Result<(), Error> {
@@ -580,10 +575,9 @@ fn ensure_parents(
     for n in 1..parts.len() {
         let dir = parts.get(..n).unwrap_or_default().join("\\");
         if w.stat(index, &dir)?.is_none() {
-            let empty = staging(w.path())?;
-            set_mtime(empty.path(), mtime)?;
-            let local = empty.path().to_path_buf();
-            w.add_tree(index, &local, &dir, Some(empty))?;
+            let local = w.staging_folder()?;
+            set_mtime(&local, mtime)?;
+            w.add_tree(index, &local, &dir, None)?;
         }
     }
     Ok(())
@@ -654,7 +648,7 @@ pub fn stage(
         startup_lines: Vec::new(),
     };
     let mut exp = Expect::default();
-    let stage_dir = staging(w.path())?;
+    let stage_dir = w.staging_folder()?;
     let empty = Customization::default();
     let c = match action {
         Action::Apply(c) => c,
@@ -794,7 +788,7 @@ pub fn stage(
             hardware_ids: g.packages.iter().map(|p| p.hardware_ids.len()).sum(),
         };
         // Copy the package into the staging folder so what is committed is what was hashed.
-        let local = stage_dir.path().join(folder.replace('\\', "/"));
+        let local = stage_dir.as_path().join(folder.replace('\\', "/"));
         for (rel, src) in &g.files {
             let dst = local.join(rel);
             if let Some(p) = dst.parent() {
@@ -850,7 +844,7 @@ pub fn stage(
             {
                 w.delete(index, &old.path)?;
             }
-            stage_bytes(w, stage_dir.path(), index, path, bytes, mtime)?;
+            stage_bytes(w, stage_dir.as_path(), index, path, bytes, mtime)?;
             exp.files.push((path.clone(), bytes.clone()));
             rec.start_script = Some(RecordScript {
                 path: path.clone(),
@@ -874,7 +868,7 @@ pub fn stage(
         if current_start.as_deref() != Some(start.as_slice()) {
             stage_bytes(
                 w,
-                stage_dir.path(),
+                stage_dir.as_path(),
                 index,
                 startup::START_CMD,
                 &start,
@@ -890,7 +884,7 @@ pub fn stage(
     if needs_step || had_hook {
         let e = edit_hook(w, index, shape, needs_step)?;
         if e.before.as_deref() != Some(e.after.as_slice()) {
-            stage_bytes(w, stage_dir.path(), index, &e.file, &e.after, mtime)?;
+            stage_bytes(w, stage_dir.as_path(), index, &e.file, &e.after, mtime)?;
             exp.files.push((e.file.clone(), e.after.clone()));
         }
         out.startup_lines = e.lines.clone();
@@ -964,14 +958,13 @@ pub fn stage(
             w.delete(index, "peforge")?;
             exp.gone.push("peforge".into());
         } else if !nothing_left {
-            stage_bytes(w, stage_dir.path(), index, RECORD, &after_record, mtime)?;
+            stage_bytes(w, stage_dir.as_path(), index, RECORD, &after_record, mtime)?;
             exp.files.push((RECORD.into(), after_record));
         }
     }
     out.changed = w.is_dirty();
     out.record = rec;
     // The staged copies must live until the commit.
-    w.hold(stage_dir);
     Ok((out, exp))
 }
 
@@ -1044,25 +1037,6 @@ pub fn describe(w: &Wim, index: u32) -> Result<Option<Described>, Error> {
         startup_lines,
         problems,
     }))
-}
-
-/// Applies `c` to image `index` of the WIM at `path` (a staging copy the caller owns, e.g. the
-/// medium's boot image): stages, appends in place, and reads everything back. `mtime` (for
-/// `SOURCE_DATE_EPOCH`) is the time of every file peforge stages.
-pub fn apply_in_place(
-    path: &Path,
-    index: u32,
-    c: &Customization,
-    mtime: Option<std::time::SystemTime>,
-) -> Result<Outcome, Error> {
-    let mut w = Wim::open_writable(path)?;
-    let (mut out, exp) = stage(&mut w, index, &Action::Apply(c.clone()), mtime)?;
-    if out.changed {
-        let written = w.commit(wim::CommitMode::Append)?;
-        verify(&written, index, &exp)?;
-        out.written = Some(written);
-    }
-    Ok(out)
 }
 
 /// Runs a [`CustomizePlan`]: opens the WIM, stages, commits as `plan.write` says (nothing on a

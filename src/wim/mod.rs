@@ -218,6 +218,9 @@ pub struct Wim {
     tree_changes: usize,
     /// Temporary folders whose files wimlib reads at commit time.
     guards: Vec<tempfile::TempDir>,
+    /// This WIM's own temporary folder for staged files ([`Wim::staging_folder`]) and the
+    /// number of folders made in it.
+    scratch: Option<(tempfile::TempDir, u32)>,
 }
 
 impl std::fmt::Debug for Wim {
@@ -277,6 +280,7 @@ impl Wim {
             staged: Vec::new(),
             tree_changes: 0,
             guards: Vec::new(),
+            scratch: None,
         };
         // Opening only reads the header; read every image's metadata now so that a truncated
         // file is reported here rather than half-way through an operation.
@@ -527,6 +531,28 @@ impl Wim {
         Ok(())
     }
 
+    /// A new empty folder for files to stage into this WIM, removed with it. Folders are named
+    /// by a counter inside one temporary folder of the WIM's: wimlib writes new data in the
+    /// order of the local paths, so names that do not change from run to run keep a
+    /// reproducible build's output byte-identical (random temporary names reorder it).
+    pub fn staging_folder(&mut self) -> Result<PathBuf, Error> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        if self.scratch.is_none() {
+            let root = tempfile::tempdir().map_err(io(&self.path))?;
+            self.scratch = Some((root, 0));
+        }
+        let Some((root, n)) = self.scratch.as_mut() else {
+            unreachable!("set above")
+        };
+        *n += 1;
+        let dir = root.path().join(format!("{n:06}"));
+        std::fs::create_dir(&dir).map_err(io(&dir))?;
+        Ok(dir)
+    }
+
     /// Keeps a temporary folder (whose files earlier [`Wim::add_tree`] calls staged) alive
     /// until the commit.
     pub fn hold(&mut self, guard: tempfile::TempDir) {
@@ -581,6 +607,7 @@ impl Wim {
                     &path,
                     WriteFlags::RETAIN_GUID | WriteFlags::FSYNC,
                     mode,
+                    None,
                 )?;
                 Ok(path)
             }
@@ -695,16 +722,18 @@ pub fn capture(images: &[CaptureImage<'_>], out: &Path) -> Result<(), Error> {
 /// Writes every image of `wim` to a new file at `out` through a temporary file in the same
 /// directory and a rename, so `out` is either the old file or the complete new one.
 fn write_new(wim: &wimlib::Wim, out: &Path, flags: WriteFlags) -> Result<(), Error> {
-    write_new_with(wim, out, flags, None)
+    write_new_with(wim, out, flags, None, None)
 }
 
-/// [`write_new`], giving the new file `mode` when set. The temporary file belongs to a
-/// [`crate::workdir::Claim`] on the folder: if this run dies, the next one removes it.
+/// [`write_new`], giving the new file `mode` when set, and image 1 the modification time
+/// `mtime` (Unix seconds) when set. The temporary file belongs to a [`crate::workdir::Claim`] on
+/// the folder: if this run dies, the next one removes it.
 fn write_new_with(
     wim: &wimlib::Wim,
     out: &Path,
     flags: WriteFlags,
     mode: Option<std::fs::Permissions>,
+    mtime: Option<i64>,
 ) -> Result<(), Error> {
     let dir = out
         .parent()
@@ -723,6 +752,18 @@ fn write_new_with(
     wim.select_all_images()
         .write(tstr(&c), flags, 0)
         .map_err(|e| map_err(out, "write", e))?;
+    if let Some(t) = mtime {
+        // wimlib stamps an image modified in memory (a staged file) with the time of the write,
+        // whatever the XML said: for a reproducible file, set the time again on the written WIM
+        // (unmodified now, so it is kept) and append the new XML (a few KiB).
+        let written = lib()
+            .open_wim(tstr(&c), OpenFlags::WRITE_ACCESS)
+            .map_err(|e| map_err(out, "reopen", e))?;
+        set_mtime(&written, t, out)?;
+        written
+            .overwrite(WriteFlags::empty(), 0)
+            .map_err(|e| map_err(out, "write", e))?;
+    }
     if let Some(mode) = mode {
         std::fs::set_permissions(&tmp, mode).map_err(write_err)?;
     }
@@ -815,27 +856,33 @@ pub fn export_image(
         flags |= WriteFlags::RETAIN_GUID;
     }
     if let Some(t) = opts.mtime {
-        // FILETIME: 100 ns ticks since 1601-01-01.
-        let ft = u64::try_from(t.saturating_add(11_644_473_600))
-            .unwrap_or(0)
-            .saturating_mul(10_000_000);
-        let one = std::num::NonZero::<u32>::MIN;
-        for (k, v) in [
-            (
-                "LASTMODIFICATIONTIME/HIGHPART",
-                format!("0x{:08X}", ft >> 32),
-            ),
-            (
-                "LASTMODIFICATIONTIME/LOWPART",
-                format!("0x{:08X}", ft & 0xFFFF_FFFF),
-            ),
-        ] {
-            let (k, v) = (cstr(k), cstr(&v));
-            dest.select_image(one)
-                .set_property(tstr(&k), Some(tstr(&v)))
-                .map_err(|e| map_err(out, "set image property", e))?;
-        }
+        set_mtime(&dest, t, out)?;
     }
-    write_new(&dest, out, flags)?;
+    write_new_with(&dest, out, flags, None, opts.mtime)?;
+    Ok(())
+}
+
+/// Sets image 1's `LASTMODIFICATIONTIME` (Unix seconds `t`) in the XML of `wim`.
+fn set_mtime(wim: &wimlib::Wim, t: i64, out: &Path) -> Result<(), Error> {
+    // FILETIME: 100 ns ticks since 1601-01-01.
+    let ft = u64::try_from(t.saturating_add(11_644_473_600))
+        .unwrap_or(0)
+        .saturating_mul(10_000_000);
+    let one = std::num::NonZero::<u32>::MIN;
+    for (k, v) in [
+        (
+            "LASTMODIFICATIONTIME/HIGHPART",
+            format!("0x{:08X}", ft >> 32),
+        ),
+        (
+            "LASTMODIFICATIONTIME/LOWPART",
+            format!("0x{:08X}", ft & 0xFFFF_FFFF),
+        ),
+    ] {
+        let (k, v) = (cstr(k), cstr(&v));
+        wim.select_image(one)
+            .set_property(tstr(&k), Some(tstr(&v)))
+            .map_err(|e| map_err(out, "set image property", e))?;
+    }
     Ok(())
 }

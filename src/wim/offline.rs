@@ -204,12 +204,13 @@ impl ExtractedHive {
             index,
             source,
         })?;
-        // Move the file out of the temporary directory into a TempPath owned by the WIM's
-        // staging list, which outlives this directory until the commit.
-        let staged = tempfile::NamedTempFile::new()
-            .map_err(io(wim.path()))?
-            .into_temp_path();
+        // Move the file out of the temporary directory into the WIM's staging folder (named so
+        // that a reproducible build writes its data in the same order every time), under a
+        // TempPath the WIM's staging list owns until the commit.
+        let dir = wim.staging_folder()?;
+        let staged = dir.join("hive");
         std::fs::copy(&written, &staged).map_err(io(&written))?;
+        let staged = tempfile::TempPath::try_from_path(&staged).map_err(io(&staged))?;
         if let Some(t) = mtime {
             let times = std::fs::FileTimes::new().set_accessed(t).set_modified(t);
             std::fs::File::options()
@@ -222,10 +223,10 @@ impl ExtractedHive {
         // The hive is written clean with the logs' changes in it: empty the image's logs (a
         // normal state) so no tool replays their stale entries over it (spec §7, inference).
         if replayed {
-            for l in &logs {
-                let empty = tempfile::NamedTempFile::new()
-                    .map_err(io(wim.path()))?
-                    .into_temp_path();
+            for (i, l) in logs.iter().enumerate() {
+                let empty = dir.join(format!("log{i}"));
+                std::fs::write(&empty, b"").map_err(io(&empty))?;
+                let empty = tempfile::TempPath::try_from_path(&empty).map_err(io(&empty))?;
                 wim.replace_file(index, l, empty)?;
             }
         }

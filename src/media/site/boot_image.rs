@@ -1,6 +1,7 @@
-//! The medium's boot image (`sources/boot.wim`): the chosen image exported alone, after a
-//! servicing stage that changes the staged copy ([`BootImageChanges`]: root certificates, then
-//! drivers, overlays and a start script as `wim customize`). The user's WIM is only read.
+//! The medium's boot image (`sources/boot.wim`): the chosen image exported alone. A servicing
+//! stage ([`BootImageChanges`]: root certificates, then drivers, overlays and a start script as
+//! `wim customize`) first stages its changes into that image in memory, so the boot image is
+//! written once and read back. The user's WIM is only read.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -19,46 +20,56 @@ pub(super) struct Serviced {
     pub customized: Option<crate::driver::customize::Outcome>,
 }
 
-/// The servicing stage: applies `changes` to image `index` of the staged WIM at `path` (a copy
-/// the run owns), committing in place.
+/// What the written boot image must hold after servicing, checked by [`check_serviced`].
+#[derive(Default)]
+struct Checks {
+    /// Root certificates: store, thumbprint, Blob.
+    roots: Vec<(crate::cert::Store, String, Vec<u8>)>,
+    /// What the customization stage staged.
+    customized: Option<crate::driver::customize::Expect>,
+}
+
+/// The servicing stage: stages `changes` into image `index` of `w` in memory (root
+/// certificates, then the customization); nothing is written until the image is exported.
 fn service(
-    path: &Path,
+    w: &mut Wim,
     index: u32,
     changes: &BootImageChanges,
     epoch: Option<i64>,
-) -> Result<Serviced, Error> {
-    let roots = inject_roots(path, index, &changes.root_certs, epoch)?;
-    let customized = if changes.customization.is_empty() {
-        None
-    } else {
-        let mtime = epoch.map(|t| {
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
-        });
-        Some(crate::driver::customize::apply_in_place(
-            path,
-            index,
-            &changes.customization,
-            mtime,
-        )?)
+) -> Result<(Serviced, Checks), Error> {
+    let mtime = epoch.map(|t| {
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
+    });
+    let roots = stage_roots(w, index, &changes.root_certs, mtime)?;
+    let mut serviced = Serviced {
+        roots: roots.iter().map(|i| i.1.clone()).collect(),
+        customized: None,
     };
-    Ok(Serviced { roots, customized })
+    let mut checks = Checks {
+        roots,
+        customized: None,
+    };
+    if !changes.customization.is_empty() {
+        use crate::driver::customize;
+        let action = customize::Action::Apply(changes.customization.clone());
+        let (outcome, expect) = customize::stage(w, index, &action, mtime)?;
+        serviced.customized = Some(outcome);
+        checks.customized = Some(expect);
+    }
+    Ok((serviced, checks))
 }
 
-/// Injects root certificates into image `index` of the WIM at `path` (a staging copy the caller
-/// owns) with the certificate engine ([`crate::cert`]), as `peforge cert inject` does: a
-/// self-signed certificate goes to `AuthRoot` (the store of seed 002's procedure), a CA that is
-/// not self-signed to `CA`, a `.reg` export to the store it names. Commits in place, re-reads
-/// every Blob, and returns the SHA-1 thumbprints.
-fn inject_roots(
-    path: &Path,
+/// Stages root certificates into the SOFTWARE hive of image `index` with the certificate
+/// engine ([`crate::cert`]), as `peforge cert inject` does: a self-signed certificate goes to
+/// `AuthRoot` (the store of seed 002's procedure), a CA that is not self-signed to `CA`, a `.reg`
+/// export to the store it names. Returns what was staged, for [`check_serviced`].
+fn stage_roots(
+    w: &mut Wim,
     index: u32,
     certs: &[PathBuf],
-    epoch: Option<i64>,
-) -> Result<Vec<String>, Error> {
+    mtime: Option<std::time::SystemTime>,
+) -> Result<Vec<(crate::cert::Store, String, Vec<u8>)>, Error> {
     use crate::cert::{self, Blob, Profile, Store, load, store};
-    if certs.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut items: Vec<(Store, String, Vec<u8>)> = Vec::new();
     for file in certs {
         for l in load::load(file)? {
@@ -84,39 +95,50 @@ fn inject_roots(
             }
         }
     }
-    let mut w = Wim::open_writable(path)?;
-    let mut x = wim::offline::open_hive(&w, index, wim::SOFTWARE_HIVE, true)?;
+    if items.is_empty() {
+        return Ok(items);
+    }
+    let mut x = wim::offline::open_hive(w, index, wim::SOFTWARE_HIVE, true)?;
     for (st, thumb, blob) in &items {
         store::inject(&mut x.hive, *st, thumb, blob)?;
     }
     // For a reproducible build the hive's file times in the image are SOURCE_DATE_EPOCH rather
     // than the time of the build.
-    let mtime = epoch.map(|t| {
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
-    });
-    x.stage_at(&mut w, mtime)?;
-    w.commit(wim::CommitMode::Append)?;
-    let check = Wim::open(path)?;
-    let y = wim::offline::open_hive(&check, index, wim::SOFTWARE_HIVE, false)?;
-    for (st, thumb, blob) in &items {
-        let got = store::read_blob(&y.hive, *st, thumb)?;
-        if got.as_deref() != Some(blob.as_slice())
-            && !got.is_some_and(|b| store::validate(thumb, &b).is_valid())
-        {
-            return Err(Error::Template {
-                path: path.into(),
-                what: format!(
-                    "{st}\\Certificates\\{thumb} does not hold the certificate after writing"
-                ),
-            });
+    x.stage_at(w, mtime)?;
+    Ok(items)
+}
+
+/// Reads the written boot image back (image 1 of `out`) and checks that it holds every root
+/// certificate and every customized file the servicing stage staged.
+fn check_serviced(out: &Path, checks: &Checks) -> Result<(), Error> {
+    use crate::cert::store;
+    if !checks.roots.is_empty() {
+        let check = Wim::open(out)?;
+        let y = wim::offline::open_hive(&check, 1, wim::SOFTWARE_HIVE, false)?;
+        for (st, thumb, blob) in &checks.roots {
+            let got = store::read_blob(&y.hive, *st, thumb)?;
+            if got.as_deref() != Some(blob.as_slice())
+                && !got.is_some_and(|b| store::validate(thumb, &b).is_valid())
+            {
+                return Err(Error::Template {
+                    path: out.into(),
+                    what: format!(
+                        "{st}\\Certificates\\{thumb} does not hold the certificate after writing"
+                    ),
+                });
+            }
         }
     }
-    Ok(items.into_iter().map(|i| i.1).collect())
+    if let Some(exp) = &checks.customized {
+        crate::driver::customize::verify(out, 1, exp)?;
+    }
+    Ok(())
 }
 
 /// Writes `sources/boot.wim` into `staging`: image `index` of `src` alone, boot index 1. With
-/// `changes`, the image is first exported to a staging copy, serviced ([`service`]), then
-/// exported again so the medium carries no superseded resources.
+/// `changes`, the image is serviced in memory first ([`service`]), so the boot image is written
+/// once, with no superseded resources, and read back ([`check_serviced`]). The user's WIM is
+/// only read.
 pub(super) fn make_boot_wim(
     src: &Path,
     index: u32,
@@ -128,37 +150,22 @@ pub(super) fn make_boot_wim(
 ) -> Result<(PathBuf, Serviced), Error> {
     let out = staging.join("boot.wim");
     let guid = seed.map(|s| derived_guid(s, "boot.wim guid"));
-    let input = Wim::open(src)?;
-    let serviced = if changes.is_empty() {
-        wim::export_image(
-            &input,
-            index,
-            &out,
-            &wim::ExportOptions { guid, mtime: None },
-            Some(progress.clone()),
-        )?;
-        Serviced::default()
+    let mut input = Wim::open(src)?;
+    let (serviced, checks) = if changes.is_empty() {
+        (Serviced::default(), Checks::default())
     } else {
-        let stage1 = staging.join("stage1.wim");
-        wim::export_image(
-            &input,
-            index,
-            &stage1,
-            &wim::ExportOptions::default(),
-            Some(progress.clone()),
-        )?;
-        let serviced = service(&stage1, 1, changes, epoch)?;
-        let injected = Wim::open(&stage1)?;
-        wim::export_image(
-            &injected,
-            1,
-            &out,
-            &wim::ExportOptions { guid, mtime: epoch },
-            Some(progress.clone()),
-        )?;
-        serviced
+        service(&mut input, index, changes, epoch)?
     };
+    let mtime = if changes.is_empty() { None } else { epoch };
+    wim::export_image(
+        &input,
+        index,
+        &out,
+        &wim::ExportOptions { guid, mtime },
+        Some(progress.clone()),
+    )?;
     verify_exported(&out)?;
+    check_serviced(&out, &checks)?;
     Ok((out, serviced))
 }
 
