@@ -7,9 +7,10 @@
 //! 3. prepare: [`site::prepare_build`] or [`site::prepare_retarget`] stage every file of the
 //!    medium in the work folder (boot files, the serviced boot image, Variables.dat) and return
 //!    the tree with its manifest; the tree can still be changed before it is written.
-//! 4. [`write_container`]: the tree written as a folder, ISO or USB image inside the work folder.
-//! 5. [`verify`]: every file read back through the container readers and compared with the
-//!    manifest (and an ISO's El Torito entries).
+//! 4. [`write_container`]: the tree written as a folder, ISO or USB image inside the work folder,
+//!    while a second thread hashes every file of the tree for the manifest.
+//! 5. [`verify`]: every file read back through the container readers and compared byte for byte
+//!    with its source (and an ISO's El Torito entries), while a second thread hashes the image.
 //! 6. [`place`]: the medium's SHA-256 recorded, then one rename onto the output.
 //! 7. [`write_records`]: the manifest and a new media certificate's registration record; if
 //!    they cannot be written the medium is removed again.
@@ -19,8 +20,6 @@
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-
-use sha2::Digest;
 
 use super::ContainerError;
 use super::plan::{BuildPlan, Format, InspectPlan, OutputPlan, RetargetPlan};
@@ -85,6 +84,9 @@ pub enum Error {
     /// Reading the written medium back failed (through a container reader).
     #[error(transparent)]
     ReadBack(#[from] ContainerError),
+    /// A file of the medium cannot be read to hash it for the manifest.
+    #[error(transparent)]
+    Files(Box<site::Error>),
     /// A file of the written medium differs from the manifest.
     #[error("{}: {file} does not read back as written", path.display())]
     Mismatch {
@@ -131,6 +133,7 @@ impl Error {
             Error::Build { source, .. }
             | Error::Retarget { source, .. }
             | Error::Inspect { source, .. } => source.hint(),
+            Error::Files(source) => source.hint(),
             Error::Write { source, .. } | Error::ReadBack(source) => source.hint(),
             _ => None,
         }
@@ -198,8 +201,8 @@ fn run(
     let mut prepared = prepare(work.path())?;
     prepared.manifest.format = output.format.name().into();
     let staged = work.path().join(format!("medium.{}", output.format.name()));
-    write_container(&prepared.tree, output, &staged, progress.as_ref())?;
-    verify(&prepared, output, &staged)?;
+    write_container(&mut prepared, output, &staged, progress.as_ref())?;
+    verify_and_hash(&mut prepared, output, &staged)?;
     place(&mut prepared, output, &staged)?;
     let (manifest_path, registration_path) = write_records(&prepared, output)?;
     Ok(Outcome {
@@ -233,8 +236,34 @@ pub fn check_output(output: &OutputPlan) -> Result<(), Error> {
     })
 }
 
-/// Stage 4, the container output: writes `tree` at `staged` in the plan's format.
+/// Stage 4, the container output: writes the tree of `prepared` at `staged` in the plan's
+/// format and fills the manifest's file list ([`site::file_facts`]). The files are hashed on a
+/// second thread while the container is written: both read the same files, mostly from the page
+/// cache, and a medium is mostly one large boot image.
 pub fn write_container(
+    prepared: &mut Prepared,
+    output: &OutputPlan,
+    staged: &Path,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let tree = &prepared.tree;
+    let (written, facts) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| site::file_facts(tree));
+        let written = write_tree(tree, output, staged, progress);
+        (written, joined(hashing))
+    });
+    written?;
+    prepared.manifest.files = facts.map_err(|e| Error::Files(Box::new(e)))?;
+    Ok(())
+}
+
+/// The result of a scoped thread; a panic in it goes on in this thread.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// Writes `tree` at `staged` in the plan's format.
+fn write_tree(
     tree: &MediaTree,
     output: &OutputPlan,
     staged: &Path,
@@ -251,12 +280,63 @@ pub fn write_container(
     })
 }
 
-/// A `Write` that hashes what is copied into it.
-struct Hashing(sha2::Sha256);
+/// Stage 5 and the hash of stage 6 together: [`verify`] reads the medium back while a second
+/// thread computes an image's SHA-256 for the manifest (what [`place`] records).
+fn verify_and_hash(
+    prepared: &mut Prepared,
+    output: &OutputPlan,
+    staged: &Path,
+) -> Result<(), Error> {
+    let image = output.format != Format::Dir;
+    let (verified, hash) = std::thread::scope(|s| {
+        let hashing = image.then(|| s.spawn(|| crate::fsutil::sha256_file(staged)));
+        let verified = verify(prepared, output, staged);
+        (verified, hashing.map(joined))
+    });
+    verified?;
+    if let Some(h) = hash {
+        prepared.manifest.output_sha256 = Some(h.map_err(|source| Error::Hash {
+            path: output.path.clone(),
+            source,
+        })?);
+    }
+    Ok(())
+}
 
-impl std::io::Write for Hashing {
+/// A `Write` that compares what is copied into it with a file's planned content, read from
+/// its source in step.
+struct Comparing<'a> {
+    source: Box<dyn std::io::Read + 'a>,
+    buf: Vec<u8>,
+    same: bool,
+}
+
+impl<'a> Comparing<'a> {
+    fn new(source: &'a super::tree::FileSource) -> std::io::Result<Comparing<'a>> {
+        let source: Box<dyn std::io::Read + 'a> = match source {
+            super::tree::FileSource::Bytes(b) => Box::new(b.as_slice()),
+            super::tree::FileSource::Local(p) => Box::new(std::fs::File::open(p)?),
+        };
+        Ok(Comparing {
+            source,
+            buf: Vec::new(),
+            same: true,
+        })
+    }
+
+    /// Whether everything written matched and the source has nothing more.
+    fn finish(mut self) -> bool {
+        let mut probe = [0u8; 1];
+        self.same && matches!(self.source.read(&mut probe), Ok(0))
+    }
+}
+
+impl std::io::Write for Comparing<'_> {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.update(b);
+        if self.same {
+            self.buf.resize(b.len(), 0);
+            self.same = self.source.read_exact(&mut self.buf).is_ok() && self.buf == b;
+        }
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -265,36 +345,40 @@ impl std::io::Write for Hashing {
 }
 
 /// Stage 5: re-reads every file of the medium written at `staged` (through the container
-/// readers for an ISO or USB image) and compares it with the manifest; for an ISO also the El
-/// Torito entries. Only a medium that reads back as planned reaches the output.
+/// readers for an ISO or USB image) and compares it byte for byte with the file it was written
+/// from (whose SHA-256 the manifest holds); for an ISO also the El Torito entries. Only a
+/// medium that reads back as planned reaches the output.
 pub fn verify(prepared: &Prepared, output: &OutputPlan, staged: &Path) -> Result<(), Error> {
     let out = &output.path;
+    let mismatch = |path: &str| Error::Mismatch {
+        path: out.clone(),
+        file: path.into(),
+    };
     let check = |path: &str,
-                 copy: &mut dyn FnMut(&mut Hashing) -> Result<(), Error>|
+                 copy: &mut dyn FnMut(&mut Comparing<'_>) -> Result<(), Error>|
      -> Result<(), Error> {
-        let want = prepared
-            .manifest
+        let source = prepared
+            .tree
             .files
-            .iter()
-            .find(|f| f.path == path)
-            .map(|f| f.sha256.clone());
-        let mut h = Hashing(sha2::Sha256::new());
-        copy(&mut h)?;
-        if Some(hex::encode(h.0.finalize())) != want {
-            return Err(Error::Mismatch {
-                path: out.clone(),
-                file: path.into(),
-            });
+            .get(path)
+            .ok_or_else(|| mismatch(path))?;
+        let mut cmp = Comparing::new(source)?;
+        copy(&mut cmp)?;
+        if !cmp.finish() {
+            return Err(mismatch(path));
         }
         Ok(())
     };
     let files = &prepared.manifest.files;
+    if files.len() != prepared.tree.files.len() {
+        return Err(mismatch("(file list)"));
+    }
     match output.format {
         Format::Dir => {
             for f in files {
-                check(&f.path, &mut |h| {
+                check(&f.path, &mut |c| {
                     let mut file = fs_err::File::open(staged.join(&f.path))?;
-                    std::io::copy(&mut file, h)?;
+                    std::io::copy(&mut file, c)?;
                     Ok(())
                 })?;
             }
@@ -302,14 +386,14 @@ pub fn verify(prepared: &Prepared, output: &OutputPlan, staged: &Path) -> Result
         Format::Iso => {
             let r = super::iso::IsoReader::open(staged)?;
             for f in files {
-                check(&f.path, &mut |h| Ok(r.copy_to(&f.path, h).map(drop)?))?;
+                check(&f.path, &mut |c| Ok(r.copy_to(&f.path, c).map(drop)?))?;
             }
             verify_boot_entries(prepared, &r.boot_entries()?, out)?;
         }
         Format::Usb => {
             let r = super::usb::UsbReader::open(staged)?;
             for f in files {
-                check(&f.path, &mut |h| Ok(r.copy_to(&f.path, h).map(drop)?))?;
+                check(&f.path, &mut |c| Ok(r.copy_to(&f.path, c).map(drop)?))?;
             }
         }
     }
@@ -337,11 +421,11 @@ fn verify_boot_entries(
     Ok(())
 }
 
-/// Stage 6: records an image's SHA-256 in the manifest, then moves the medium onto the output
+/// Stage 6: records an image's SHA-256 in the manifest (unless already there), then moves the medium onto the output
 /// (one rename in the same folder; a folder replaces the empty folder [`check_output`] allowed).
 pub fn place(prepared: &mut Prepared, output: &OutputPlan, staged: &Path) -> Result<(), Error> {
     let out = &output.path;
-    if output.format != Format::Dir {
+    if output.format != Format::Dir && prepared.manifest.output_sha256.is_none() {
         prepared.manifest.output_sha256 = Some(crate::fsutil::sha256_file(staged).map_err(
             |source| Error::Hash {
                 path: out.clone(),

@@ -64,23 +64,41 @@ pub fn prepare_build(
     let mut notes = Vec::new();
     // Everything cheap is checked before the boot image is touched.
     let checked = check(plan, &mut notes)?;
-    let inputs = inputs(plan, checked.pfx.as_ref())?;
     let label = plan.label.clone().unwrap_or_else(|| DEFAULT_LABEL.into());
-    let seed = seed(plan, &checked.site, &label, &inputs);
     let staging = tempfile::Builder::new()
         .prefix(".peforge-media-")
         .tempdir_in(staging_parent)
         .map_err(io(staging_parent))?;
     let boot = stage_boot_files(plan, staging.path(), &mut notes)?;
-    let (boot_wim, serviced) = make_boot_wim(
-        &plan.boot_wim,
-        plan.index,
-        &plan.boot_image,
-        staging.path(),
-        seed.as_ref(),
-        plan.source_date_epoch,
-        progress,
-    )?;
+    let boot_wim = |seed: Option<&[u8; 32]>| {
+        make_boot_wim(
+            &plan.boot_wim,
+            plan.index,
+            &plan.boot_image,
+            staging.path(),
+            seed,
+            plan.source_date_epoch,
+            progress,
+        )
+    };
+    let (inputs, seed, (boot_wim, serviced)) = if plan.source_date_epoch.is_some() {
+        // A reproducible build derives the boot image's GUID from the inputs' hashes.
+        let inputs = inputs(plan, checked.pfx.as_ref())?;
+        let seed = seed(plan, &checked.site, &label, &inputs);
+        let made = boot_wim(seed.as_ref())?;
+        (inputs, seed, made)
+    } else {
+        // Otherwise the inputs (mostly the user's boot image) are hashed on a second thread
+        // while wimlib writes the boot image.
+        let pfx = checked.pfx.as_ref();
+        let (inputs, made) = std::thread::scope(|s| {
+            let hashing = s.spawn(|| inputs(plan, pfx));
+            let made = boot_wim(None);
+            (hashing.join(), made)
+        });
+        let inputs = inputs.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        (inputs, None, made?)
+    };
     if let Some(c) = &serviced.customized {
         notes.push(format!(
             "boot image: {} driver package(s) under peforge\\drivers, loaded with drvload before TsBootShell.exe ({} bytes held in RAM by WinPE; not written into the driver store)",

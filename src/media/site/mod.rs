@@ -533,7 +533,8 @@ fn canonical_dirs(tree: &mut MediaTree) {
 }
 
 /// The end shared by build and retarget: one spelling per directory, then the manifest's boot
-/// entries and file list from the tree as it will be written.
+/// entries. The file list (with each file's SHA-256) is made when the tree is written
+/// ([`file_facts`]), since the tree can still change until then.
 fn seal(
     mut tree: MediaTree,
     mut manifest: Manifest,
@@ -542,7 +543,6 @@ fn seal(
 ) -> Result<Prepared, Error> {
     canonical_dirs(&mut tree);
     manifest.boot_entries = (&tree.boot).into();
-    manifest.files = fill_files(&tree)?;
     Ok(Prepared {
         tree,
         manifest,
@@ -552,7 +552,8 @@ fn seal(
     })
 }
 
-fn fill_files(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
+/// The manifest's file list: every file of `tree` with its size and SHA-256.
+pub fn file_facts(tree: &MediaTree) -> Result<Vec<FileFact>, Error> {
     let mut out = Vec::new();
     for (path, src) in &tree.files {
         let (size, sha256) = match src {
