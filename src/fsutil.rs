@@ -4,17 +4,45 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// A temporary file next to a target, under a [`crate::workdir::Claim`] on its folder: if the
+/// run dies before [`TempNextTo::persist`], the next peforge run writing in that folder removes
+/// it.
+#[derive(Debug)]
+pub struct TempNextTo {
+    file: tempfile::NamedTempFile,
+    _claim: crate::workdir::Claim,
+}
+
+impl TempNextTo {
+    /// The open file.
+    pub fn as_file(&self) -> &std::fs::File {
+        self.file.as_file()
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Renames it onto `target` (atomic: same folder); the claim ends.
+    pub fn persist(self, target: &Path) -> Result<std::fs::File, tempfile::PersistError> {
+        self.file.persist(target)
+    }
+}
+
 /// Creates a temporary file in the directory of `target` (same file system, so the final rename
-/// is atomic).
-pub fn temp_next_to(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+/// is atomic), owned by a claim on that folder.
+pub fn temp_next_to(target: &Path) -> std::io::Result<TempNextTo> {
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    tempfile::Builder::new()
-        .prefix(".peforge-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
+    let claim = crate::workdir::Claim::new(dir, "temporary file")?;
+    let file = claim.temp_file(".tmp")?;
+    Ok(TempNextTo {
+        file,
+        _claim: claim,
+    })
 }
 
 /// Writes `bytes` to `target` atomically.

@@ -322,3 +322,76 @@ fn killed_media_build_and_retarget_leave_inputs_intact_and_nothing_after_the_nex
     ];
     kill_media_runs(&d, &retarget, "new.iso", &["cmg.iso"]);
 }
+
+#[test]
+fn killed_hive_set_on_a_loose_hive_leaves_old_or_new_hive_and_nothing_after_the_next_run() {
+    let d = Dir::new();
+    sample(&d, "1");
+    let extracted = d.wimextract(&d.join("boot.wim"), 1, "Windows/System32/config/SOFTWARE");
+    std::fs::copy(&extracted, d.join("SOFTWARE")).unwrap();
+    // Grow the hive (~2.5 MB, with hivexregedit) so that writing it takes long enough to be
+    // killed half-way.
+    let filler = vec!["ab"; 16_000].join(",");
+    let mut reg = String::from(
+        "Windows Registry Editor Version 5.00\r\n\r\n[\\Peforge]\r\n\r\n[\\Peforge\\Filler]\r\n",
+    );
+    for i in 0..150 {
+        reg.push_str(&format!("\"v{i}\"=hex:{filler}\r\n"));
+    }
+    std::fs::write(d.join("filler.reg"), reg).unwrap();
+    d.tool("hivexregedit", &["--merge", "SOFTWARE", "filler.reg"])
+        .ok();
+    std::fs::remove_file(d.join("filler.reg")).unwrap();
+    let size = std::fs::metadata(d.join("SOFTWARE")).unwrap().len();
+    assert!(size > 2_000_000, "hive is only {size} bytes");
+    let get = |value: &str| {
+        let r = d.tool("hivexget", &["SOFTWARE", "Peforge\\Filler", value]);
+        (r.code == 0).then(|| r.stdout.trim().to_string())
+    };
+    let mut left_something = 0;
+    for (i, point) in points(size).into_iter().enumerate() {
+        let before = sha256(&d.join("SOFTWARE"));
+        let value = format!("k{i}");
+        let args = [
+            "hive",
+            "set",
+            "--hive-file",
+            "SOFTWARE",
+            "--key",
+            "Peforge\\Filler",
+            "--value",
+            &value,
+            "--type",
+            "sz",
+            "--data",
+            "done",
+        ];
+        let killed = run_and_kill(&d, &args, point);
+        // The hive is the old one or the new one, and hivex reads it either way.
+        let now = get(&value);
+        if sha256(&d.join("SOFTWARE")) == before {
+            assert_eq!(now, None, "{point:?}: unchanged hive has the value");
+        } else {
+            assert_eq!(
+                now.as_deref(),
+                Some("done"),
+                "{point:?}: a changed hive is the new one"
+            );
+        }
+        assert!(get("v149").is_some(), "{point:?}: the filler is gone");
+        if !leftovers(d.path()).is_empty() {
+            left_something += 1;
+        }
+        check_after_kill(
+            &d,
+            killed,
+            &args,
+            &format!("hive set --hive-file, {point:?}"),
+        );
+        assert_eq!(get(&value).as_deref(), Some("done"));
+    }
+    assert!(
+        left_something >= 2,
+        "only {left_something} kills left anything"
+    );
+}

@@ -724,14 +724,14 @@ impl Hive {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new()
-            .prefix(".peforge-hive-")
-            .tempfile_in(dir)
-            .map_err(|source| Error::Io {
-                path: target.clone(),
-                source,
-            })?
-            .into_temp_path();
+        // Under a claim on the folder: a run killed before the rename leaves a temporary file
+        // the next peforge run writing there recognises and removes.
+        let io = |source| Error::Io {
+            path: target.clone(),
+            source,
+        };
+        let claim = crate::workdir::Claim::new(dir, "hive commit").map_err(io)?;
+        let tmp = claim.temp_file(".hive.tmp").map_err(io)?.into_temp_path();
         let cpath = c(&target, &tmp.to_string_lossy())?;
         // SAFETY: h valid; cpath outlives the call.
         let r = unsafe { sys::hivex_commit(self.h, cpath.as_ptr(), 0) };
