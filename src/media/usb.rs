@@ -162,7 +162,61 @@ pub fn write_sized(
     }
     let layout = Layout::plan(tree)?;
     fat::check_sizes(&layout)?;
-    let data = fat::tree_bytes(&layout, 32768);
+    let (partition, sectors) = partition_size(&layout, size)?;
+    let start = u32::try_from(PARTITION_START / SECTOR).unwrap_or(2048);
+    let digest = tree_digest(tree, &layout);
+    let volume_id = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    // Never 0: BOOTMGR identifies its disk by the MBR signature (usb-boot.md §4).
+    let disk_signature = u32::from_le_bytes([digest[4], digest[5], digest[6], digest[7]]).max(1);
+    let label = fat::volume_label(&tree.label);
+    let cluster = fat::cluster_size_for(partition);
+    let total = PARTITION_START + partition;
+
+    let tmp = crate::fsutil::temp_next_to(out).map_err(ContainerError::io(out))?;
+    let mut file = tmp.as_file().try_clone().map_err(ContainerError::io(out))?;
+    file.set_len(total).map_err(ContainerError::io(out))?;
+    write_mbr(&mut file, disk_signature, start, sectors).map_err(ContainerError::io(out))?;
+
+    progress.start("writing USB image", Some(layout.total_bytes));
+    let mut part = Slice::new(&mut file, PARTITION_START, partition);
+    fat::write_volume(
+        &mut part,
+        &layout,
+        &VolumeParams {
+            total_sectors: sectors,
+            bytes_per_cluster: cluster,
+            hidden_sectors: start,
+            volume_id,
+            label,
+            mtime: tree.mtime,
+            geometry: (63, 255),
+        },
+        out,
+        progress,
+    )?;
+    progress.finish();
+    boot::install(&mut file, PARTITION_START, &BootCode::PEFORGE)
+        .map_err(ContainerError::io(out))?;
+    file.sync_all().map_err(ContainerError::io(out))?;
+    drop(file);
+
+    verify_read_back(tmp.path(), &layout, out)?;
+    publish(tmp, out)?;
+    Ok(UsbSummary {
+        path: out.to_path_buf(),
+        bytes: total,
+        partition_offset: PARTITION_START,
+        partition_bytes: partition,
+        cluster_bytes: cluster,
+        volume_id,
+        label: String::from_utf8_lossy(&label).trim_end().to_string(),
+        files: layout.files().len(),
+    })
+}
+
+/// Picks the partition size (bytes, sectors): the tree's need, or the requested image size.
+fn partition_size(layout: &Layout<'_>, size: Option<u64>) -> Result<(u64, u32), ContainerError> {
+    let data = fat::tree_bytes(layout, 32768);
     let needed = (data + data / 16 + (8 << 20))
         .max(MIN_PARTITION)
         .div_ceil(1 << 20)
@@ -195,19 +249,16 @@ pub fn write_sized(
             limit: MAX_PARTITION,
             format: "a FAT32 USB image",
         })?;
-    let start = u32::try_from(PARTITION_START / SECTOR).unwrap_or(2048);
-    let digest = tree_digest(tree, &layout);
-    let volume_id = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    // Never 0: BOOTMGR identifies its disk by the MBR signature (usb-boot.md §4).
-    let disk_signature = u32::from_le_bytes([digest[4], digest[5], digest[6], digest[7]]).max(1);
-    let label = fat::volume_label(&tree.label);
-    let cluster = fat::cluster_size_for(partition);
-    let total = PARTITION_START + partition;
+    Ok((partition, sectors))
+}
 
-    let tmp = crate::fsutil::temp_next_to(out).map_err(ContainerError::io(out))?;
-    let mut file = tmp.as_file().try_clone().map_err(ContainerError::io(out))?;
-    file.set_len(total).map_err(ContainerError::io(out))?;
-
+/// Writes sector 0: the partition table with the one active FAT32 partition.
+fn write_mbr(
+    file: &mut File,
+    disk_signature: u32,
+    start: u32,
+    sectors: u32,
+) -> std::io::Result<()> {
     let mut mbr = raw::Mbr::new_zeroed();
     mbr.disk_signature.set(disk_signature);
     mbr.partitions[0] = raw::PartitionRecord {
@@ -219,36 +270,13 @@ pub fn write_sized(
         size_in_lba: U32::new(sectors),
     };
     mbr.signature = raw::SIGNATURE;
-    file.seek(SeekFrom::Start(0))
-        .map_err(ContainerError::io(out))?;
+    file.seek(SeekFrom::Start(0))?;
     file.write_all(mbr.as_bytes())
-        .map_err(ContainerError::io(out))?;
+}
 
-    progress.start("writing USB image", Some(layout.total_bytes));
-    let mut part = Slice::new(&mut file, PARTITION_START, partition);
-    fat::write_volume(
-        &mut part,
-        &layout,
-        &VolumeParams {
-            total_sectors: sectors,
-            bytes_per_cluster: cluster,
-            hidden_sectors: start,
-            volume_id,
-            label,
-            mtime: tree.mtime,
-            geometry: (63, 255),
-        },
-        out,
-        progress,
-    )?;
-    progress.finish();
-    boot::install(&mut file, PARTITION_START, &BootCode::PEFORGE)
-        .map_err(ContainerError::io(out))?;
-    file.sync_all().map_err(ContainerError::io(out))?;
-    drop(file);
-
-    // Read back: every file of the tree, with its size.
-    let check = UsbReader::open(tmp.path())?;
+/// Reads the written image back: every file of the tree must be there, with its size.
+fn verify_read_back(image: &Path, layout: &Layout<'_>, out: &Path) -> Result<(), ContainerError> {
+    let check = UsbReader::open(image)?;
     let files = check.files()?;
     let planned = layout.files();
     let mismatch = planned.len() != files.len()
@@ -263,7 +291,11 @@ pub fn write_sized(
             what: format!("read back {} files, wrote {}", files.len(), planned.len()),
         });
     }
-    drop(check);
+    Ok(())
+}
+
+/// Makes the verified temporary image world-readable and renames it over `out`.
+fn publish(tmp: crate::fsutil::TempNextTo, out: &Path) -> Result<(), ContainerError> {
     {
         // Media are not secret: readable like any file the user creates (tempfile uses 0600).
         use std::os::unix::fs::PermissionsExt;
@@ -274,16 +306,7 @@ pub fn write_sized(
         path: out.to_path_buf(),
         source: e.error,
     })?;
-    Ok(UsbSummary {
-        path: out.to_path_buf(),
-        bytes: total,
-        partition_offset: PARTITION_START,
-        partition_bytes: partition,
-        cluster_bytes: cluster,
-        volume_id,
-        label: String::from_utf8_lossy(&label).trim_end().to_string(),
-        files: planned.len(),
-    })
+    Ok(())
 }
 
 /// One MBR partition record, decoded.
