@@ -264,6 +264,25 @@ pub(crate) fn read_udf(
     }
     let vds_len = u64::from(le32(&anchor, 16).unwrap_or(0));
     let vds_loc = u64::from(le32(&anchor, 20).unwrap_or(0));
+    let (part_start, fsd_lbn) = volume_descriptors(&r, vds_loc, vds_len)?;
+    r.partition_start = part_start * SECTOR;
+    let fsd_at = r.block(fsd_lbn);
+    let set = r.sector(fsd_at / SECTOR)?;
+    if tag_id(&set, Some(fsd_lbn)) != Some(TAG_FILE_SET) {
+        return Err(r.bad(fsd_at, "expected a file set descriptor"));
+    }
+    let root = le32(&set, 404).ok_or_else(|| r.bad(fsd_at, "file set descriptor truncated"))?;
+    let mut files = Walk::default().run(&r, root)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Some(files))
+}
+
+/// Scans the volume descriptor sequence for the partition start and the file set's block.
+fn volume_descriptors(
+    r: &Reader<'_>,
+    vds_loc: u64,
+    vds_len: u64,
+) -> Result<(u64, u32), ContainerError> {
     let mut partition: Option<(u16, u64)> = None;
     let mut fsd: Option<(u32, u16)> = None;
     for i in 0..vds_len.div_ceil(SECTOR).min(MAX_VDS_SECTORS) {
@@ -303,34 +322,52 @@ pub(crate) fn read_udf(
             "no partition or logical volume descriptor",
         ));
     };
-    r.partition_start = part_start * SECTOR;
-    let fsd_at = r.block(fsd_lbn);
-    let set = r.sector(fsd_at / SECTOR)?;
-    if tag_id(&set, Some(fsd_lbn)) != Some(TAG_FILE_SET) {
-        return Err(r.bad(fsd_at, "expected a file set descriptor"));
-    }
-    let root = le32(&set, 404).ok_or_else(|| r.bad(fsd_at, "file set descriptor truncated"))?;
+    Ok((part_start, fsd_lbn))
+}
 
-    let mut files = Vec::new();
-    let mut count = 0usize;
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![(String::new(), root, 0usize)];
-    while let Some((prefix, lbn, depth)) = stack.pop() {
-        let at = r.block(lbn);
-        if depth > MAX_DEPTH {
-            return Err(r.bad(at, "directories nested too deep"));
+/// State of the directory walk: files found so far, entries counted, directories still to read.
+#[derive(Default)]
+struct Walk {
+    files: Vec<UdfFile>,
+    count: usize,
+    stack: Vec<(String, u32, usize)>,
+}
+
+impl Walk {
+    /// Walks the directory tree from `root`, refusing loops and oversized or deep trees.
+    fn run(mut self, r: &Reader<'_>, root: u32) -> Result<Vec<UdfFile>, ContainerError> {
+        let mut seen = std::collections::HashSet::new();
+        self.stack.push((String::new(), root, 0usize));
+        while let Some((prefix, lbn, depth)) = self.stack.pop() {
+            let at = r.block(lbn);
+            if depth > MAX_DEPTH {
+                return Err(r.bad(at, "directories nested too deep"));
+            }
+            if !seen.insert(lbn) {
+                return Err(r.bad(at, "directory loop"));
+            }
+            let (is_dir, size, pieces) = r.file_entry(lbn)?;
+            if !is_dir {
+                return Err(r.bad(at, "directory entry is not a directory"));
+            }
+            if size > MAX_DIR_BYTES {
+                return Err(r.bad(at, format!("directory of {size} bytes")));
+            }
+            let data = r.gather(&pieces)?;
+            self.directory(r, at, &data, &prefix, depth)?;
         }
-        if !seen.insert(lbn) {
-            return Err(r.bad(at, "directory loop"));
-        }
-        let (is_dir, size, pieces) = r.file_entry(lbn)?;
-        if !is_dir {
-            return Err(r.bad(at, "directory entry is not a directory"));
-        }
-        if size > MAX_DIR_BYTES {
-            return Err(r.bad(at, format!("directory of {size} bytes")));
-        }
-        let data = r.gather(&pieces)?;
+        Ok(self.files)
+    }
+
+    /// Reads one directory's file identifiers: files are kept, subdirectories queued.
+    fn directory(
+        &mut self,
+        r: &Reader<'_>,
+        at: u64,
+        data: &[u8],
+        prefix: &str,
+        depth: usize,
+    ) -> Result<(), ContainerError> {
         let mut pos = 0usize;
         while pos + 38 <= data.len() {
             let fid = data.get(pos..).unwrap_or_default();
@@ -349,8 +386,8 @@ pub(crate) fn read_udf(
             if chars & (CHAR_PARENT | CHAR_DELETED) != 0 {
                 continue;
             }
-            count += 1;
-            if count > MAX_ENTRIES {
+            self.count += 1;
+            if self.count > MAX_ENTRIES {
                 return Err(r.bad(at, "too many directory entries"));
             }
             let name = decode_name(name_bytes).ok_or_else(|| r.bad(at, "bad file identifier"))?;
@@ -363,17 +400,16 @@ pub(crate) fn read_udf(
                 format!("{prefix}/{name}")
             };
             if chars & CHAR_DIRECTORY != 0 {
-                stack.push((full, icb, depth + 1));
+                self.stack.push((full, icb, depth + 1));
             } else {
                 let (_, size, pieces) = r.file_entry(icb)?;
-                files.push(UdfFile {
+                self.files.push(UdfFile {
                     path: full,
                     size,
                     pieces,
                 });
             }
         }
+        Ok(())
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Some(files))
 }
