@@ -79,6 +79,38 @@ fn malformed(path: &Path, offset: u64, what: impl Into<String>) -> ContainerErro
     }
 }
 
+/// A directory still to read: path prefix, extent, size, depth.
+type DirToRead = (String, u32, u64, usize);
+
+/// The volume descriptors [`IsoReader::open`] uses.
+struct Descriptors {
+    primary: Option<raw::VolumeDescriptor>,
+    joliet: Option<raw::VolumeDescriptor>,
+}
+
+/// The volume label: the Joliet identifier (UCS-2 big-endian) or the primary one (ASCII).
+fn volume_label(vd: &raw::VolumeDescriptor, is_joliet: bool) -> String {
+    if is_joliet {
+        let units: Vec<u16> = vd
+            .volume_id
+            .chunks_exact(2)
+            .map(|c| {
+                u16::from_be_bytes([
+                    c.first().copied().unwrap_or(0),
+                    c.get(1).copied().unwrap_or(0),
+                ])
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+            .trim_end_matches([' ', '\0'])
+            .to_string()
+    } else {
+        String::from_utf8_lossy(&vd.volume_id)
+            .trim_end()
+            .to_string()
+    }
+}
+
 impl IsoReader {
     /// Opens `path`, reads the volume descriptors and walks the whole directory tree (Joliet if
     /// the image has it, else the primary hierarchy).
@@ -95,13 +127,46 @@ impl IsoReader {
             files: Vec::new(),
             catalog_lba: None,
         };
+        let found = r.descriptors()?;
+        // Long names: Joliet first (what peforge writes), then UDF, then the primary hierarchy.
+        if found.joliet.is_none() && r.try_udf(found.primary.as_ref())? {
+            return Ok(r);
+        }
+        let first = u64::from(raw::FIRST_DESCRIPTOR_LBA) * SECTOR;
+        let (vd, is_joliet) = match (found.joliet, found.primary) {
+            (Some(j), _) => (j, true),
+            (None, Some(p)) => (p, false),
+            (None, None) => {
+                return Err(malformed(
+                    path,
+                    first,
+                    "not an ISO image (no ISO 9660 volume descriptor, no UDF anchor)",
+                ));
+            }
+        };
+        r.fs = if is_joliet {
+            IsoFileSystem::Joliet
+        } else {
+            IsoFileSystem::Iso9660
+        };
+        r.joliet = is_joliet;
+        r.label = volume_label(&vd, is_joliet);
+        let (root, _) = raw::DirRecordHeader::read_from_prefix(&vd.root_record)
+            .map_err(|_| malformed(path, 0, "bad root directory record"))?;
+        r.walk(root.extent.get(), u64::from(root.data_length.get()))?;
+        r.files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(r)
+    }
+
+    /// Reads the volume descriptor set: the primary and Joliet descriptors and the boot record.
+    fn descriptors(&mut self) -> Result<Descriptors, ContainerError> {
         let mut primary: Option<raw::VolumeDescriptor> = None;
         let mut joliet: Option<raw::VolumeDescriptor> = None;
         let mut terminated = false;
         for i in 0..MAX_DESCRIPTORS {
             let lba = raw::FIRST_DESCRIPTOR_LBA + i;
             let offset = u64::from(lba) * SECTOR;
-            let Ok(sector) = r.read_at(offset, SECTOR, "volume descriptor") else {
+            let Ok(sector) = self.read_at(offset, SECTOR, "volume descriptor") else {
                 break;
             };
             let id = sector.get(1..6).unwrap_or_default();
@@ -130,7 +195,7 @@ impl IsoReader {
                     if let Ok(br) = raw::BootRecord::read_from_bytes(&sector)
                         && br.boot_system_id.starts_with(raw::EL_TORITO_ID)
                     {
-                        r.catalog_lba = Some(br.catalog_lba.get());
+                        self.catalog_lba = Some(br.catalog_lba.get());
                     }
                 }
                 Some(raw::VD_TERMINATOR) => {
@@ -143,75 +208,36 @@ impl IsoReader {
         let first = u64::from(raw::FIRST_DESCRIPTOR_LBA) * SECTOR;
         if (primary.is_some() || joliet.is_some()) && !terminated {
             return Err(malformed(
-                path,
+                &self.path,
                 first,
                 "no volume descriptor set terminator",
             ));
         }
-        // Long names: Joliet first (what peforge writes), then UDF, then the primary hierarchy.
-        if joliet.is_none() {
-            match super::udf::read_udf(&r.file, path, len) {
-                Ok(Some(files)) => {
-                    r.fs = IsoFileSystem::Udf;
-                    r.files = files
-                        .into_iter()
-                        .map(|f| IsoFile {
-                            path: f.path,
-                            size: f.size,
-                            pieces: f.pieces.iter().map(|p| (p.offset, p.len)).collect(),
-                        })
-                        .collect();
-                    r.label = primary
-                        .map(|p| String::from_utf8_lossy(&p.volume_id).trim_end().to_string())
-                        .unwrap_or_default();
-                    return Ok(r);
-                }
-                Ok(None) => {}
-                Err(e) if primary.is_none() => return Err(e),
-                Err(_) => {}
+        Ok(Descriptors { primary, joliet })
+    }
+
+    /// Takes the names from a UDF volume when there is one; `Ok(false)` to fall back to ISO 9660.
+    fn try_udf(&mut self, primary: Option<&raw::VolumeDescriptor>) -> Result<bool, ContainerError> {
+        match super::udf::read_udf(&self.file, &self.path, self.len) {
+            Ok(Some(files)) => {
+                self.fs = IsoFileSystem::Udf;
+                self.files = files
+                    .into_iter()
+                    .map(|f| IsoFile {
+                        path: f.path,
+                        size: f.size,
+                        pieces: f.pieces.iter().map(|p| (p.offset, p.len)).collect(),
+                    })
+                    .collect();
+                self.label = primary
+                    .map(|p| String::from_utf8_lossy(&p.volume_id).trim_end().to_string())
+                    .unwrap_or_default();
+                Ok(true)
             }
+            Ok(None) => Ok(false),
+            Err(e) if primary.is_none() => Err(e),
+            Err(_) => Ok(false),
         }
-        let (vd, is_joliet) = match (joliet, primary) {
-            (Some(j), _) => (j, true),
-            (None, Some(p)) => (p, false),
-            (None, None) => {
-                return Err(malformed(
-                    path,
-                    first,
-                    "not an ISO image (no ISO 9660 volume descriptor, no UDF anchor)",
-                ));
-            }
-        };
-        r.fs = if is_joliet {
-            IsoFileSystem::Joliet
-        } else {
-            IsoFileSystem::Iso9660
-        };
-        r.joliet = is_joliet;
-        r.label = if is_joliet {
-            let units: Vec<u16> = vd
-                .volume_id
-                .chunks_exact(2)
-                .map(|c| {
-                    u16::from_be_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect();
-            String::from_utf16_lossy(&units)
-                .trim_end_matches([' ', '\0'])
-                .to_string()
-        } else {
-            String::from_utf8_lossy(&vd.volume_id)
-                .trim_end()
-                .to_string()
-        };
-        let (root, _) = raw::DirRecordHeader::read_from_prefix(&vd.root_record)
-            .map_err(|_| malformed(path, 0, "bad root directory record"))?;
-        r.walk(root.extent.get(), u64::from(root.data_length.get()))?;
-        r.files.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(r)
     }
 
     fn read_at(&self, offset: u64, len: u64, what: &str) -> Result<Vec<u8>, ContainerError> {
@@ -258,9 +284,9 @@ impl IsoReader {
         }
     }
 
+    /// Walks the hierarchy from the root directory, refusing loops and oversized or deep trees.
     fn walk(&mut self, root_lba: u32, root_size: u64) -> Result<(), ContainerError> {
-        let mut stack: Vec<(String, u32, u64, usize)> =
-            vec![(String::new(), root_lba, root_size, 0)];
+        let mut stack: Vec<DirToRead> = vec![(String::new(), root_lba, root_size, 0)];
         let mut seen: HashSet<u32> = HashSet::new();
         let mut count = 0usize;
         while let Some((prefix, lba, size, depth)) = stack.pop() {
@@ -279,98 +305,129 @@ impl IsoReader {
                 ));
             }
             let data = self.read_at(offset, size, "directory")?;
-            // Multi-extent files: records with FLAG_MULTI_EXTENT continue with the next record
-            // of the same name.
-            let mut pending: BTreeMap<String, Vec<(u32, u64)>> = BTreeMap::new();
-            let mut pos = 0usize;
-            while pos < data.len() {
-                let len = usize::from(data.get(pos).copied().unwrap_or(0));
-                if len == 0 {
-                    // Rest of this sector is padding.
-                    pos = (pos / raw::SECTOR_LEN + 1) * raw::SECTOR_LEN;
-                    continue;
-                }
-                let at = offset + pos as u64;
-                let rec = data.get(pos..pos + len).ok_or_else(|| {
-                    malformed(&self.path, at, "directory record crosses the extent end")
-                })?;
-                let (h, rest) = raw::DirRecordHeader::read_from_prefix(rec)
-                    .map_err(|_| malformed(&self.path, at, "directory record too short"))?;
-                let id = rest
-                    .get(..usize::from(h.identifier_length))
-                    .ok_or_else(|| {
-                        malformed(&self.path, at, "file identifier longer than its record")
-                    })?;
-                pos += len;
-                if id == [0] || id == [1] {
-                    continue;
-                }
-                count += 1;
-                if count > MAX_ENTRIES {
-                    return Err(malformed(&self.path, at, "too many directory entries"));
-                }
-                let name = self.decode_name(id);
-                if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-                    return Err(malformed(
-                        &self.path,
-                        at,
-                        format!("invalid file name {name:?}"),
-                    ));
-                }
-                let full = if prefix.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{prefix}/{name}")
-                };
-                let extent = h.extent.get();
-                let dlen = u64::from(h.data_length.get());
-                if h.flags & raw::FLAG_DIRECTORY != 0 {
-                    stack.push((full, extent, dlen, depth + 1));
-                    continue;
-                }
-                if dlen > 0 {
-                    let end = u64::from(extent)
-                        .checked_mul(SECTOR)
-                        .and_then(|s| s.checked_add(dlen));
-                    if end.is_none_or(|e| e > self.len) {
-                        return Err(malformed(
-                            &self.path,
-                            at,
-                            format!("file {full:?} extends beyond the image"),
-                        ));
-                    }
-                }
-                let parts = pending.entry(full.clone()).or_default();
-                parts.push((extent, dlen));
-                if h.flags & raw::FLAG_MULTI_EXTENT == 0 {
-                    let extents = pending.remove(&full).unwrap_or_default();
-                    let size: u64 = extents.iter().map(|e| e.1).sum();
-                    if size > self.len {
-                        return Err(malformed(
-                            &self.path,
-                            at,
-                            format!("file {full:?} of {size} bytes in a {}-byte image", self.len),
-                        ));
-                    }
-                    let extents = extents
-                        .into_iter()
-                        .filter(|e| e.1 > 0)
-                        .map(|(lba, len)| (u64::from(lba) * SECTOR, len))
-                        .collect();
-                    self.files.push(IsoFile {
-                        path: full,
-                        size,
-                        pieces: extents,
-                    });
-                }
+            self.directory(&data, offset, &prefix, depth, &mut count, &mut stack)?;
+        }
+        Ok(())
+    }
+
+    /// Reads one directory extent's records: files are kept, subdirectories queued.
+    fn directory(
+        &mut self,
+        data: &[u8],
+        offset: u64,
+        prefix: &str,
+        depth: usize,
+        count: &mut usize,
+        stack: &mut Vec<DirToRead>,
+    ) -> Result<(), ContainerError> {
+        // Multi-extent files: records with FLAG_MULTI_EXTENT continue with the next record
+        // of the same name.
+        let mut pending: BTreeMap<String, Vec<(u32, u64)>> = BTreeMap::new();
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let len = usize::from(data.get(pos).copied().unwrap_or(0));
+            if len == 0 {
+                // Rest of this sector is padding.
+                pos = (pos / raw::SECTOR_LEN + 1) * raw::SECTOR_LEN;
+                continue;
             }
-            if let Some(name) = pending.keys().next() {
+            let at = offset + pos as u64;
+            let rec = data.get(pos..pos + len).ok_or_else(|| {
+                malformed(&self.path, at, "directory record crosses the extent end")
+            })?;
+            let (h, rest) = raw::DirRecordHeader::read_from_prefix(rec)
+                .map_err(|_| malformed(&self.path, at, "directory record too short"))?;
+            let id = rest
+                .get(..usize::from(h.identifier_length))
+                .ok_or_else(|| {
+                    malformed(&self.path, at, "file identifier longer than its record")
+                })?;
+            pos += len;
+            if id == [0] || id == [1] {
+                continue;
+            }
+            *count += 1;
+            if *count > MAX_ENTRIES {
+                return Err(malformed(&self.path, at, "too many directory entries"));
+            }
+            let name = self.decode_name(id);
+            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
                 return Err(malformed(
                     &self.path,
-                    offset,
-                    format!("multi-extent file {name:?} has no final extent"),
+                    at,
+                    format!("invalid file name {name:?}"),
                 ));
             }
+            let full = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if h.flags & raw::FLAG_DIRECTORY != 0 {
+                stack.push((
+                    full,
+                    h.extent.get(),
+                    u64::from(h.data_length.get()),
+                    depth + 1,
+                ));
+                continue;
+            }
+            self.add_extent(&mut pending, full, &h, at)?;
+        }
+        if let Some(name) = pending.keys().next() {
+            return Err(malformed(
+                &self.path,
+                offset,
+                format!("multi-extent file {name:?} has no final extent"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds one extent of a file; its final extent completes the file.
+    fn add_extent(
+        &mut self,
+        pending: &mut BTreeMap<String, Vec<(u32, u64)>>,
+        full: String,
+        h: &raw::DirRecordHeader,
+        at: u64,
+    ) -> Result<(), ContainerError> {
+        let extent = h.extent.get();
+        let dlen = u64::from(h.data_length.get());
+        if dlen > 0 {
+            let end = u64::from(extent)
+                .checked_mul(SECTOR)
+                .and_then(|s| s.checked_add(dlen));
+            if end.is_none_or(|e| e > self.len) {
+                return Err(malformed(
+                    &self.path,
+                    at,
+                    format!("file {full:?} extends beyond the image"),
+                ));
+            }
+        }
+        let parts = pending.entry(full.clone()).or_default();
+        parts.push((extent, dlen));
+        if h.flags & raw::FLAG_MULTI_EXTENT == 0 {
+            let extents = pending.remove(&full).unwrap_or_default();
+            let size: u64 = extents.iter().map(|e| e.1).sum();
+            if size > self.len {
+                return Err(malformed(
+                    &self.path,
+                    at,
+                    format!("file {full:?} of {size} bytes in a {}-byte image", self.len),
+                ));
+            }
+            let extents = extents
+                .into_iter()
+                .filter(|e| e.1 > 0)
+                .map(|(lba, len)| (u64::from(lba) * SECTOR, len))
+                .collect();
+            self.files.push(IsoFile {
+                path: full,
+                size,
+                pieces: extents,
+            });
         }
         Ok(())
     }
