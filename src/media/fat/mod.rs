@@ -294,103 +294,155 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
             path: out_path.to_path_buf(),
             what: "boot sector".into(),
         })?;
-    let fat_at = u64::from(bs.reserved_sectors.get()) * 512;
-    let data_at = fat_at + u64::from(bs.fats) * u64::from(bs.fat_size_32.get()) * 512;
-    let cluster_len = usize::from(bs.sectors_per_cluster) * 512;
-    let cluster_bytes = cluster_len as u64;
-    let max_chain = u64::from(bs.total_sectors_32.get()) / u64::from(bs.sectors_per_cluster.max(1));
-    let chain_of = |disk: &mut D, first: u32| -> Result<Vec<u32>, ContainerError> {
-        let mut chain = Vec::new();
-        let mut c = first;
-        while (2..0x0FFF_FFF8).contains(&c) && (chain.len() as u64) <= max_chain {
-            chain.push(c);
-            let mut e = [0u8; 4];
-            disk.seek(SeekFrom::Start(fat_at + u64::from(c) * 4))
-                .map_err(io)?;
-            disk.read_exact(&mut e).map_err(io)?;
-            c = u32::from_le_bytes(e) & 0x0FFF_FFFF;
-        }
-        Ok(chain)
-    };
-    let cluster_offset = |c: u32| data_at + u64::from(c - 2) * cluster_bytes;
+    let geo = DirGeometry::of(&bs);
     // (first cluster, is the root, parent is the root)
     let mut queue = vec![(bs.root_cluster.get(), true, false)];
     while let Some((first, is_root, parent_is_root)) = queue.pop() {
-        let chain = chain_of(disk, first)?;
-        let mut content = Vec::with_capacity(chain.len() * cluster_len);
-        for &c in &chain {
-            let mut buf = vec![0u8; cluster_len];
-            disk.seek(SeekFrom::Start(cluster_offset(c))).map_err(io)?;
-            disk.read_exact(&mut buf).map_err(io)?;
-            content.extend_from_slice(&buf);
-        }
-        let mut kept: Vec<u8> = Vec::with_capacity(content.len());
-        let mut pending: Vec<&[u8]> = Vec::new();
-        let mut dropped = false;
-        for e in content.chunks_exact(32) {
-            let (name, attr) = (
-                e.get(..11).unwrap_or_default(),
-                e.get(11).copied().unwrap_or(0),
-            );
-            match name.first() {
-                None | Some(0) => break,
-                Some(0xE5) => {
-                    kept.extend(pending.drain(..).flatten());
-                    kept.extend_from_slice(e);
-                    continue;
-                }
-                _ => {}
-            }
-            if attr & 0x3F == 0x0F {
-                pending.push(e);
-                continue;
-            }
-            if name == b".          " || name == b"..         " {
-                dropped |= !pending.is_empty();
-                pending.clear();
-                if name == b"..         " && parent_is_root {
-                    // fatgen103 §6.7: `..` of a root child points at cluster 0.
-                    let mut fixed = e.to_vec();
-                    if let Some(c) = fixed.get_mut(20..22) {
-                        c.fill(0);
-                    }
-                    if let Some(c) = fixed.get_mut(26..28) {
-                        c.fill(0);
-                    }
-                    dropped = true;
-                    kept.extend_from_slice(&fixed);
-                    continue;
-                }
-            } else {
-                kept.extend(pending.drain(..).flatten());
-                if attr & 0x10 != 0 {
-                    let hi = u32::from(u16::from_le_bytes([
-                        e.get(20).copied().unwrap_or(0),
-                        e.get(21).copied().unwrap_or(0),
-                    ]));
-                    let lo = u32::from(u16::from_le_bytes([
-                        e.get(26).copied().unwrap_or(0),
-                        e.get(27).copied().unwrap_or(0),
-                    ]));
-                    queue.push(((hi << 16) | lo, false, is_root));
-                }
-            }
-            kept.extend_from_slice(e);
-        }
+        let chain = geo.chain(disk, first).map_err(io)?;
+        let content = geo.read_chain(disk, &chain).map_err(io)?;
+        let (mut kept, dropped) = compact_directory(&content, is_root, parent_is_root, &mut queue);
         if dropped && !is_root {
             kept.resize(content.len(), 0);
-            for (&c, bytes) in chain.iter().zip(kept.chunks(cluster_len)) {
-                disk.seek(SeekFrom::Start(cluster_offset(c))).map_err(io)?;
+            for (&c, bytes) in chain.iter().zip(kept.chunks(geo.cluster_len)) {
+                disk.seek(SeekFrom::Start(geo.cluster_offset(c)))
+                    .map_err(io)?;
                 disk.write_all(bytes).map_err(io)?;
             }
         }
     }
-    // FSInfo free count and next-free hint (fatgen103 §5), which fatfs leaves unknown.
+    write_fs_info(disk, &bs, geo.fat_at, geo.data_at).map_err(io)
+}
+
+/// Where a FAT32 volume's FAT and clusters are, for walking directories.
+struct DirGeometry {
+    fat_at: u64,
+    data_at: u64,
+    cluster_len: usize,
+    max_chain: u64,
+}
+
+impl DirGeometry {
+    /// Reads the layout from the boot sector.
+    fn of(bs: &raw::Fat32BootSector) -> DirGeometry {
+        let fat_at = u64::from(bs.reserved_sectors.get()) * 512;
+        DirGeometry {
+            fat_at,
+            data_at: fat_at + u64::from(bs.fats) * u64::from(bs.fat_size_32.get()) * 512,
+            cluster_len: usize::from(bs.sectors_per_cluster) * 512,
+            max_chain: u64::from(bs.total_sectors_32.get())
+                / u64::from(bs.sectors_per_cluster.max(1)),
+        }
+    }
+
+    /// Byte offset of cluster `c`.
+    fn cluster_offset(&self, c: u32) -> u64 {
+        self.data_at + u64::from(c - 2) * self.cluster_len as u64
+    }
+
+    /// Follows the FAT chain from `first`, bounded by the volume's cluster count (no loops).
+    fn chain<D: Read + Seek>(&self, disk: &mut D, first: u32) -> std::io::Result<Vec<u32>> {
+        let mut chain = Vec::new();
+        let mut c = first;
+        while (2..0x0FFF_FFF8).contains(&c) && (chain.len() as u64) <= self.max_chain {
+            chain.push(c);
+            let mut e = [0u8; 4];
+            disk.seek(SeekFrom::Start(self.fat_at + u64::from(c) * 4))?;
+            disk.read_exact(&mut e)?;
+            c = u32::from_le_bytes(e) & 0x0FFF_FFFF;
+        }
+        Ok(chain)
+    }
+
+    /// Reads the clusters of a chain, in order.
+    fn read_chain<D: Read + Seek>(&self, disk: &mut D, chain: &[u32]) -> std::io::Result<Vec<u8>> {
+        let mut content = Vec::with_capacity(chain.len() * self.cluster_len);
+        for &c in chain {
+            let mut buf = vec![0u8; self.cluster_len];
+            disk.seek(SeekFrom::Start(self.cluster_offset(c)))?;
+            disk.read_exact(&mut buf)?;
+            content.extend_from_slice(&buf);
+        }
+        Ok(content)
+    }
+}
+
+/// Drops the long-name entries before `.` and `..` of one directory (and points `..` of a root
+/// child at cluster 0), queueing its subdirectories; returns the entries kept and whether
+/// anything changed.
+fn compact_directory(
+    content: &[u8],
+    is_root: bool,
+    parent_is_root: bool,
+    queue: &mut Vec<(u32, bool, bool)>,
+) -> (Vec<u8>, bool) {
+    let mut kept: Vec<u8> = Vec::with_capacity(content.len());
+    let mut pending: Vec<&[u8]> = Vec::new();
+    let mut dropped = false;
+    for e in content.chunks_exact(32) {
+        let (name, attr) = (
+            e.get(..11).unwrap_or_default(),
+            e.get(11).copied().unwrap_or(0),
+        );
+        match name.first() {
+            None | Some(0) => break,
+            Some(0xE5) => {
+                kept.extend(pending.drain(..).flatten());
+                kept.extend_from_slice(e);
+                continue;
+            }
+            _ => {}
+        }
+        if attr & 0x3F == 0x0F {
+            pending.push(e);
+            continue;
+        }
+        if name == b".          " || name == b"..         " {
+            dropped |= !pending.is_empty();
+            pending.clear();
+            if name == b"..         " && parent_is_root {
+                // fatgen103 §6.7: `..` of a root child points at cluster 0.
+                let mut fixed = e.to_vec();
+                if let Some(c) = fixed.get_mut(20..22) {
+                    c.fill(0);
+                }
+                if let Some(c) = fixed.get_mut(26..28) {
+                    c.fill(0);
+                }
+                dropped = true;
+                kept.extend_from_slice(&fixed);
+                continue;
+            }
+        } else {
+            kept.extend(pending.drain(..).flatten());
+            if attr & 0x10 != 0 {
+                let hi = u32::from(u16::from_le_bytes([
+                    e.get(20).copied().unwrap_or(0),
+                    e.get(21).copied().unwrap_or(0),
+                ]));
+                let lo = u32::from(u16::from_le_bytes([
+                    e.get(26).copied().unwrap_or(0),
+                    e.get(27).copied().unwrap_or(0),
+                ]));
+                queue.push(((hi << 16) | lo, false, is_root));
+            }
+        }
+        kept.extend_from_slice(e);
+    }
+    (kept, dropped)
+}
+
+/// Sets the FSInfo free count and next-free hint (fatgen103 §5), which fatfs leaves unknown.
+fn write_fs_info<D: Read + Write + Seek>(
+    disk: &mut D,
+    bs: &raw::Fat32BootSector,
+    fat_at: u64,
+    data_at: u64,
+) -> std::io::Result<()> {
     let data_sectors = u64::from(bs.total_sectors_32.get()).saturating_sub(data_at / 512);
     let clusters = data_sectors / u64::from(bs.sectors_per_cluster.max(1));
     let mut fat = vec![0u8; usize::try_from((clusters + 2) * 4).unwrap_or(0)];
-    disk.seek(SeekFrom::Start(fat_at)).map_err(io)?;
-    disk.read_exact(&mut fat).map_err(io)?;
+    disk.seek(SeekFrom::Start(fat_at))?;
+    disk.read_exact(&mut fat)?;
     let free: Vec<u32> = fat
         .chunks_exact(4)
         .zip(0u32..)
@@ -403,10 +455,10 @@ fn strip_dot_lfns<D: Read + Write + Seek>(
     let count = u32::try_from(free.len()).unwrap_or(u32::MAX);
     let next = free.first().copied().unwrap_or(0xFFFF_FFFF);
     let fs_info = u64::from(bs.fs_info_sector.get()) * 512;
-    disk.seek(SeekFrom::Start(fs_info + 488)).map_err(io)?;
-    disk.write_all(&count.to_le_bytes()).map_err(io)?;
-    disk.write_all(&next.to_le_bytes()).map_err(io)?;
-    disk.flush().map_err(io)
+    disk.seek(SeekFrom::Start(fs_info + 488))?;
+    disk.write_all(&count.to_le_bytes())?;
+    disk.write_all(&next.to_le_bytes())?;
+    disk.flush()
 }
 
 /// A window `[start, start + len)` of a seekable stream, seen as a stream of its own (a
