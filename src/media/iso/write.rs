@@ -273,8 +273,11 @@ fn to_u32(v: u64, size: u64) -> Result<u32, ContainerError> {
     })
 }
 
-fn plan<'a>(tree: &MediaTree, layout: &'a Layout<'a>) -> Result<Plan<'a>, ContainerError> {
-    // Boot images: must be files of the tree and non-empty.
+/// The boot images of the tree, by platform; they must be files of the tree and non-empty.
+fn boot_files<'a>(
+    tree: &MediaTree,
+    layout: &'a Layout<'a>,
+) -> Result<Vec<(u8, &'a LayoutFile<'a>)>, ContainerError> {
     let mut boot_files: Vec<(u8, &'a LayoutFile<'a>)> = Vec::new();
     for (which, platform, path) in [
         ("BIOS", raw::PLATFORM_BIOS, &tree.boot.bios),
@@ -295,8 +298,14 @@ fn plan<'a>(tree: &MediaTree, layout: &'a Layout<'a>) -> Result<Plan<'a>, Contai
         }
         boot_files.push((platform, f));
     }
+    Ok(boot_files)
+}
 
-    // File order: boot images first, then sorted paths.
+/// File order on the image: boot images first, then sorted paths; refuses files too large.
+fn file_order<'a>(
+    boot_files: &[(u8, &'a LayoutFile<'a>)],
+    layout: &'a Layout<'a>,
+) -> Result<Vec<&'a LayoutFile<'a>>, ContainerError> {
     let mut order: Vec<&'a LayoutFile<'a>> = boot_files.iter().map(|(_, f)| *f).collect();
     for f in layout.files() {
         if f.size > MAX_FILE {
@@ -311,6 +320,34 @@ fn plan<'a>(tree: &MediaTree, layout: &'a Layout<'a>) -> Result<Plan<'a>, Contai
             order.push(f);
         }
     }
+    Ok(order)
+}
+
+/// Boot catalog entries (platform, file index, sectors to load) for the boot images.
+fn boot_entries(
+    boot_files: &[(u8, &LayoutFile<'_>)],
+    file_index: &HashMap<&str, usize>,
+) -> Vec<(u8, usize, u16)> {
+    boot_files
+        .iter()
+        .filter_map(|(platform, f)| {
+            let idx = file_index.get(f.path.as_str())?;
+            let count = if *platform == raw::PLATFORM_BIOS {
+                f.size.div_ceil(raw::VIRTUAL_SECTOR).min(BIOS_LOAD_SECTORS)
+            } else {
+                f.size
+                    .div_ceil(raw::VIRTUAL_SECTOR)
+                    .min(u64::from(u16::MAX))
+            };
+            Some((*platform, *idx, u16::try_from(count).unwrap_or(u16::MAX)))
+        })
+        .collect()
+}
+
+/// Assigns every sector of the image: descriptors, path tables, directories, then file data.
+fn plan<'a>(tree: &MediaTree, layout: &'a Layout<'a>) -> Result<Plan<'a>, ContainerError> {
+    let boot_files = boot_files(tree, layout)?;
+    let order = file_order(&boot_files, layout)?;
     let file_index: HashMap<&str, usize> = order
         .iter()
         .enumerate()
@@ -358,20 +395,7 @@ fn plan<'a>(tree: &MediaTree, layout: &'a Layout<'a>) -> Result<Plan<'a>, Contai
         });
     }
     let total = to_u32(lba, lba.saturating_mul(SECTOR))?;
-    let boot = boot_files
-        .iter()
-        .filter_map(|(platform, f)| {
-            let idx = file_index.get(f.path.as_str())?;
-            let count = if *platform == raw::PLATFORM_BIOS {
-                f.size.div_ceil(raw::VIRTUAL_SECTOR).min(BIOS_LOAD_SECTORS)
-            } else {
-                f.size
-                    .div_ceil(raw::VIRTUAL_SECTOR)
-                    .min(u64::from(u16::MAX))
-            };
-            Some((*platform, *idx, u16::try_from(count).unwrap_or(u16::MAX)))
-        })
-        .collect();
+    let boot = boot_entries(&boot_files, &file_index);
     let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
     Ok(Plan {
         files,
@@ -727,6 +751,98 @@ fn boot_catalog(plan: &Plan<'_>) -> Vec<u8> {
     out
 }
 
+/// Writes everything before the file data: descriptors, boot catalog, path tables, directories.
+fn write_metadata(
+    o: &mut Out<'_>,
+    plan: &Plan<'_>,
+    label: &str,
+    now: Civil,
+) -> Result<(), ContainerError> {
+    let time = record_time(now);
+    o.zeros(u64::from(raw::FIRST_DESCRIPTOR_LBA) * SECTOR)?;
+    o.at(raw::FIRST_DESCRIPTOR_LBA, "primary volume descriptor")?;
+    o.put(volume_descriptor(plan, false, label, now).as_bytes())?;
+    if let (Some(lba), Some(cat)) = (plan.boot_record, plan.catalog) {
+        o.at(lba, "boot record")?;
+        let mut br = raw::BootRecord::new_zeroed();
+        br.descriptor_type = raw::VD_BOOT_RECORD;
+        br.standard_id = raw::STANDARD_ID;
+        br.version = 1;
+        br.boot_system_id = fill(raw::EL_TORITO_ID, 0);
+        br.catalog_lba = U32::new(cat);
+        o.put(br.as_bytes())?;
+    }
+    o.at(plan.joliet_vd, "Joliet volume descriptor")?;
+    o.put(volume_descriptor(plan, true, label, now).as_bytes())?;
+    o.at(plan.terminator, "terminator")?;
+    let mut term = [0u8; raw::SECTOR_LEN];
+    term[0] = raw::VD_TERMINATOR;
+    term[1..6].copy_from_slice(&raw::STANDARD_ID);
+    term[6] = 1;
+    o.put(&term)?;
+    if let Some(cat) = plan.catalog {
+        o.at(cat, "boot catalog")?;
+        o.put(&boot_catalog(plan))?;
+        o.pad_sector()?;
+    }
+    let tables = [
+        (&plan.primary, false),
+        (&plan.primary, true),
+        (&plan.joliet, false),
+        (&plan.joliet, true),
+    ];
+    for ((dirs, big_endian), lba) in tables.into_iter().zip(plan.pt_lba) {
+        o.at(lba, "path table")?;
+        o.put(&path_table(dirs, big_endian))?;
+        o.pad_sector()?;
+    }
+    for dirs in [&plan.primary, &plan.joliet] {
+        for (i, d) in dirs.iter().enumerate() {
+            o.at(d.lba, "directory")?;
+            o.put(&dir_bytes(dirs, i, &plan.files, time))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the image back before the rename: descriptors, every directory, the catalog.
+fn read_back(
+    image: &Path,
+    plan: &Plan<'_>,
+    out: &Path,
+) -> Result<Vec<BootEntryInfo>, ContainerError> {
+    let check = super::IsoReader::open(image)?;
+    let entries = check.boot_entries()?;
+    if check.files().len() != plan.files.len() || entries.len() != plan.boot.len() {
+        return Err(ContainerError::Internal {
+            path: out.to_path_buf(),
+            what: format!(
+                "read back {} files and {} boot entries, wrote {} and {}",
+                check.files().len(),
+                entries.len(),
+                plan.files.len(),
+                plan.boot.len()
+            ),
+        });
+    }
+    Ok(entries)
+}
+
+/// Makes the verified temporary image world-readable and renames it over `out`.
+fn publish(tmp: crate::fsutil::TempNextTo, out: &Path) -> Result<(), ContainerError> {
+    {
+        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(ContainerError::io(out))?;
+    }
+    tmp.persist(out).map_err(|e| ContainerError::Io {
+        path: out.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
 /// Writes `tree` as an ISO 9660 + Joliet image with an El Torito catalog to `out`.
 ///
 /// The BIOS entry (platform 0x00, no emulation, 8 × 512-byte load size) points at
@@ -752,7 +868,6 @@ pub fn write(
     let layout = Layout::plan(tree)?;
     let plan = plan(tree, &layout)?;
     let now = Civil::from_unix(tree.mtime, 1900, 2155);
-    let time = record_time(now);
     let label = if tree.label.trim().is_empty() {
         "PEFORGE"
     } else {
@@ -767,49 +882,7 @@ pub fn write(
         path: out,
     };
 
-    o.zeros(u64::from(raw::FIRST_DESCRIPTOR_LBA) * SECTOR)?;
-    o.at(raw::FIRST_DESCRIPTOR_LBA, "primary volume descriptor")?;
-    o.put(volume_descriptor(&plan, false, label, now).as_bytes())?;
-    if let (Some(lba), Some(cat)) = (plan.boot_record, plan.catalog) {
-        o.at(lba, "boot record")?;
-        let mut br = raw::BootRecord::new_zeroed();
-        br.descriptor_type = raw::VD_BOOT_RECORD;
-        br.standard_id = raw::STANDARD_ID;
-        br.version = 1;
-        br.boot_system_id = fill(raw::EL_TORITO_ID, 0);
-        br.catalog_lba = U32::new(cat);
-        o.put(br.as_bytes())?;
-    }
-    o.at(plan.joliet_vd, "Joliet volume descriptor")?;
-    o.put(volume_descriptor(&plan, true, label, now).as_bytes())?;
-    o.at(plan.terminator, "terminator")?;
-    let mut term = [0u8; raw::SECTOR_LEN];
-    term[0] = raw::VD_TERMINATOR;
-    term[1..6].copy_from_slice(&raw::STANDARD_ID);
-    term[6] = 1;
-    o.put(&term)?;
-    if let Some(cat) = plan.catalog {
-        o.at(cat, "boot catalog")?;
-        o.put(&boot_catalog(&plan))?;
-        o.pad_sector()?;
-    }
-    let tables = [
-        (&plan.primary, false),
-        (&plan.primary, true),
-        (&plan.joliet, false),
-        (&plan.joliet, true),
-    ];
-    for ((dirs, big_endian), lba) in tables.into_iter().zip(plan.pt_lba) {
-        o.at(lba, "path table")?;
-        o.put(&path_table(dirs, big_endian))?;
-        o.pad_sector()?;
-    }
-    for dirs in [&plan.primary, &plan.joliet] {
-        for (i, d) in dirs.iter().enumerate() {
-            o.at(d.lba, "directory")?;
-            o.put(&dir_bytes(dirs, i, &plan.files, time))?;
-        }
-    }
+    write_metadata(&mut o, &plan, label, now)?;
     progress.start("writing ISO", Some(layout.total_bytes));
     for f in &plan.files {
         if f.file.size == 0 {
@@ -825,31 +898,8 @@ pub fn write(
     progress.finish();
     tmp.as_file().sync_all().map_err(ContainerError::io(out))?;
 
-    // Read back before the rename: descriptors, every directory, the catalog.
-    let check = super::IsoReader::open(tmp.path())?;
-    let entries = check.boot_entries()?;
-    if check.files().len() != plan.files.len() || entries.len() != plan.boot.len() {
-        return Err(ContainerError::Internal {
-            path: out.to_path_buf(),
-            what: format!(
-                "read back {} files and {} boot entries, wrote {} and {}",
-                check.files().len(),
-                entries.len(),
-                plan.files.len(),
-                plan.boot.len()
-            ),
-        });
-    }
-    {
-        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(ContainerError::io(out))?;
-    }
-    tmp.persist(out).map_err(|e| ContainerError::Io {
-        path: out.to_path_buf(),
-        source: e.error,
-    })?;
+    let entries = read_back(tmp.path(), &plan, out)?;
+    publish(tmp, out)?;
     Ok(IsoSummary {
         path: out.to_path_buf(),
         bytes: u64::from(plan.total) * SECTOR,
