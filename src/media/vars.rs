@@ -558,35 +558,89 @@ pub fn valid_name(name: &str) -> bool {
             .any(|c| c.is_control() || matches!(c, '"' | '<' | '>' | '&'))
 }
 
+/// The error for malformed plaintext at UTF-16 unit `offset`.
+fn bad_xml(path: &str, offset: usize, what: &str) -> Error {
+    Error::BadXml {
+        path: path.into(),
+        offset,
+        what: what.into(),
+    }
+}
+
+/// Decodes the UTF-16LE plaintext; also says whether it ended with a NUL (kept on write).
+fn decode_plaintext(plaintext: &[u8], path: &str) -> Result<(Zeroizing<String>, bool), Error> {
+    if !plaintext.len().is_multiple_of(2) {
+        return Err(bad_xml(
+            path,
+            plaintext.len() / 2,
+            "odd byte count for UTF-16",
+        ));
+    }
+    let units: Zeroizing<Vec<u16>> = Zeroizing::new(
+        plaintext
+            .chunks_exact(2)
+            .map(|c| {
+                u16::from_le_bytes([
+                    c.first().copied().unwrap_or(0),
+                    c.get(1).copied().unwrap_or(0),
+                ])
+            })
+            .collect(),
+    );
+    let mut units_slice: &[u16] = &units;
+    let trailing_nul = units_slice.last() == Some(&0);
+    if trailing_nul {
+        units_slice = units_slice.get(..units_slice.len() - 1).unwrap_or_default();
+    }
+    let text = Zeroizing::new(
+        String::from_utf16(units_slice).map_err(|_| bad_xml(path, 0, "invalid UTF-16"))?,
+    );
+    Ok((text, trailing_nul))
+}
+
+/// Reads one `<var>` body (escaped text or CDATA sections): value, whether CDATA, length used.
+fn var_value(
+    body_rest: &str,
+    close: usize,
+    body_start: usize,
+    path: &str,
+) -> Result<(String, bool, usize), Error> {
+    // CDATA may contain "</var>"; find the real close after the CDATA sections.
+    if body_rest.starts_with("<![CDATA[") {
+        let mut v = String::new();
+        let mut r = body_rest;
+        let mut used = 0usize;
+        while let Some(after) = r.strip_prefix("<![CDATA[") {
+            let end = after
+                .find("]]>")
+                .ok_or_else(|| bad_xml(path, body_start + used, "unterminated CDATA"))?;
+            v.push_str(after.get(..end).unwrap_or_default());
+            let step = 9 + end + 3;
+            used += step;
+            r = r.get(step..).unwrap_or_default();
+        }
+        if !r.starts_with("</var>") {
+            return Err(bad_xml(
+                path,
+                body_start + used,
+                "text after CDATA in <var>",
+            ));
+        }
+        Ok((v, true, used))
+    } else {
+        let raw = body_rest.get(..close).unwrap_or_default();
+        if raw.contains('<') {
+            return Err(bad_xml(path, body_start, "markup inside <var>"));
+        }
+        Ok((unescape(raw), false, close))
+    }
+}
+
 impl MediaVarList {
     /// Parses the decrypted plaintext (UTF-16LE).
     pub fn parse(plaintext: &[u8], path: &str) -> Result<MediaVarList, Error> {
-        let bad = |offset: usize, what: &str| Error::BadXml {
-            path: path.into(),
-            offset,
-            what: what.into(),
-        };
-        if !plaintext.len().is_multiple_of(2) {
-            return Err(bad(plaintext.len() / 2, "odd byte count for UTF-16"));
-        }
-        let units: Zeroizing<Vec<u16>> = Zeroizing::new(
-            plaintext
-                .chunks_exact(2)
-                .map(|c| {
-                    u16::from_le_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect(),
-        );
-        let mut units_slice: &[u16] = &units;
-        let trailing_nul = units_slice.last() == Some(&0);
-        if trailing_nul {
-            units_slice = units_slice.get(..units_slice.len() - 1).unwrap_or_default();
-        }
-        let text =
-            Zeroizing::new(String::from_utf16(units_slice).map_err(|_| bad(0, "invalid UTF-16"))?);
+        let bad = |offset: usize, what: &str| bad_xml(path, offset, what);
+        let (text, trailing_nul) = decode_plaintext(plaintext, path)?;
         if text.contains("<!DOCTYPE") || text.contains("<!ENTITY") {
             return Err(bad(0, "DTDs are not allowed"));
         }
@@ -626,31 +680,7 @@ impl MediaVarList {
             let close = body_rest
                 .find("</var>")
                 .ok_or_else(|| bad(body_start, "missing </var>"))?;
-            // CDATA may contain "</var>"; find the real close after the CDATA sections.
-            let (value, cdata, consumed) = if body_rest.starts_with("<![CDATA[") {
-                let mut v = String::new();
-                let mut r = body_rest;
-                let mut used = 0usize;
-                while let Some(after) = r.strip_prefix("<![CDATA[") {
-                    let end = after
-                        .find("]]>")
-                        .ok_or_else(|| bad(body_start + used, "unterminated CDATA"))?;
-                    v.push_str(after.get(..end).unwrap_or_default());
-                    let step = 9 + end + 3;
-                    used += step;
-                    r = r.get(step..).unwrap_or_default();
-                }
-                if !r.starts_with("</var>") {
-                    return Err(bad(body_start + used, "text after CDATA in <var>"));
-                }
-                (v, true, used)
-            } else {
-                let raw = body_rest.get(..close).unwrap_or_default();
-                if raw.contains('<') {
-                    return Err(bad(body_start, "markup inside <var>"));
-                }
-                (unescape(raw), false, close)
-            };
+            let (value, cdata, consumed) = var_value(body_rest, close, body_start, path)?;
             vars.push(Var {
                 name,
                 value: Zeroizing::new(value),
