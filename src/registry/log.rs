@@ -548,6 +548,15 @@ fn first_hbin_timestamp(primary: &[u8]) -> Option<u64> {
         .flatten()
 }
 
+/// Records that `log` was not used, and why.
+fn skip_log(log: &LogFile, reason: String, skipped: &mut Vec<Skipped>) {
+    skipped.push(Skipped {
+        label: log.label.clone(),
+        file: log.path.display().to_string(),
+        reason,
+    })
+}
+
 /// Old format (§5): exactly one log, chosen by timestamp.
 fn replay_old(
     buf: &mut Vec<u8>,
@@ -557,6 +566,48 @@ fn replay_old(
     report: &mut Report,
     skipped: &mut Vec<Skipped>,
 ) {
+    let Some(c) = pick_old(buf, bb, cands, cap, skipped) else {
+        return;
+    };
+    let log = &c.log.bytes;
+    let hbins = c.h.hbins as usize;
+    let Some((first_page, set)) = old_dirty_pages(&c, skipped) else {
+        return;
+    };
+    let base_from_log = !bb.checksum_ok;
+    let work = buf;
+    if base_from_log {
+        take_base_block(work, log);
+    }
+    if work.len() < BASE_BLOCK + hbins {
+        work.resize(BASE_BLOCK + hbins, 0);
+    }
+    let (written, stop) = apply_old_pages(work, log, first_page, &set, hbins);
+    finish(work, c.h.seq1, c.h.hbins, None);
+    report.base_block_from_log = base_from_log;
+    report.entries = 1;
+    report.pages = written;
+    report.hbins_after = c.h.hbins;
+    report.seq_after = [c.h.seq1, c.h.seq1];
+    report.applied.push(Applied {
+        label: c.log.label.clone(),
+        file: c.log.path.display().to_string(),
+        first_seq: c.h.seq1,
+        last_seq: c.h.seq1,
+        entries: 1,
+        pages: written,
+        stop,
+    });
+}
+
+/// Chooses the one old-format log to apply: applicable by timestamp, sane size, the latest.
+fn pick_old<'a>(
+    buf: &[u8],
+    bb: &Header,
+    cands: Vec<Usable<'a>>,
+    cap: u64,
+    skipped: &mut Vec<Skipped>,
+) -> Option<Usable<'a>> {
     let hive_ts = if bb.checksum_ok {
         Some(bb.timestamp)
     } else {
@@ -564,13 +615,6 @@ fn replay_old(
     };
     let mut ok: Vec<Usable<'_>> = Vec::new();
     for c in cands {
-        let skip = |reason: String, skipped: &mut Vec<Skipped>| {
-            skipped.push(Skipped {
-                label: c.log.label.clone(),
-                file: c.log.path.display().to_string(),
-                reason,
-            })
-        };
         // Equality when the base block is valid; "log >= first hbin" only when it is bad
         // (inference, §5.4: rejects an old log of another hive that ">=" would accept).
         let applicable = match hive_ts {
@@ -579,13 +623,14 @@ fn replay_old(
             None => false,
         };
         if !applicable {
-            skip(
+            skip_log(
+                c.log,
                 "timestamp does not match the hive's (a log of another hive or of an older state)"
                     .into(),
                 skipped,
             );
         } else if let Err(e) = hbins_ok(c.h.hbins, cap) {
-            skip(e, skipped);
+            skip_log(c.log, e, skipped);
         } else {
             ok.push(c);
         }
@@ -597,35 +642,32 @@ fn replay_old(
             pick = Some(i);
         }
     }
-    let Some(p) = pick else { return };
+    let p = pick?;
     for (i, c) in ok.iter().enumerate() {
         if i != p {
-            skipped.push(Skipped {
-                label: c.log.label.clone(),
-                file: c.log.path.display().to_string(),
-                reason: format!(
+            skip_log(
+                c.log,
+                format!(
                     "old-format logs are never combined: {} is used",
                     ok[p].log.label
                 ),
-            });
+                skipped,
+            );
         }
     }
-    let best = Some(ok.swap_remove(p));
-    let Some(c) = best else { return };
+    Some(ok.swap_remove(p))
+}
+
+/// The old-format log's dirty pages: where the first page starts and the dirty page indexes;
+/// `None` (and the log skipped) when the file is cut short.
+fn old_dirty_pages(c: &Usable<'_>, skipped: &mut Vec<Skipped>) -> Option<(usize, Vec<usize>)> {
     let log = &c.log.bytes;
     let hbins = c.h.hbins as usize;
     let bitmap_len = hbins / 4096;
     let bitmap_end = LOG_HEADER + 4 + bitmap_len;
-    let skip = |reason: String, skipped: &mut Vec<Skipped>| {
-        skipped.push(Skipped {
-            label: c.log.label.clone(),
-            file: c.log.path.display().to_string(),
-            reason,
-        })
-    };
     let Some(bitmap) = log.get(LOG_HEADER + 4..bitmap_end) else {
-        skip("truncated: dirty vector cut short".into(), skipped);
-        return;
+        skip_log(c.log, "truncated: dirty vector cut short".into(), skipped);
+        return None;
     };
     let first_page = bitmap_end.div_ceil(512) * 512;
     let set: Vec<usize> = (0..hbins / 512)
@@ -633,7 +675,8 @@ fn replay_old(
         .collect();
     // A truncated log is unusable as a whole (the safest choice of §5.5 step 3).
     if first_page + set.len() * 512 > log.len() {
-        skip(
+        skip_log(
+            c.log,
             format!(
                 "truncated: {} dirty pages need {} bytes, the file has {}",
                 set.len(),
@@ -642,16 +685,20 @@ fn replay_old(
             ),
             skipped,
         );
-        return;
+        return None;
     }
-    let base_from_log = !bb.checksum_ok;
-    let work = buf;
-    if base_from_log {
-        take_base_block(work, log);
-    }
-    if work.len() < BASE_BLOCK + hbins {
-        work.resize(BASE_BLOCK + hbins, 0);
-    }
+    Some((first_page, set))
+}
+
+/// Copies the dirty pages into the hive, stopping at a page with a broken bin header; returns
+/// the pages written and why it stopped early.
+fn apply_old_pages(
+    work: &mut [u8],
+    log: &[u8],
+    first_page: usize,
+    set: &[usize],
+    hbins: usize,
+) -> (u32, Option<String>) {
     let mut written = 0u32;
     let mut stop = None;
     for (k, &i) in set.iter().enumerate() {
@@ -672,21 +719,7 @@ fn replay_old(
         work[BASE_BLOCK + rel..BASE_BLOCK + rel + 512].copy_from_slice(page);
         written += 1;
     }
-    finish(work, c.h.seq1, c.h.hbins, None);
-    report.base_block_from_log = base_from_log;
-    report.entries = 1;
-    report.pages = written;
-    report.hbins_after = c.h.hbins;
-    report.seq_after = [c.h.seq1, c.h.seq1];
-    report.applied.push(Applied {
-        label: c.log.label.clone(),
-        file: c.log.path.display().to_string(),
-        first_seq: c.h.seq1,
-        last_seq: c.h.seq1,
-        entries: 1,
-        pages: written,
-        stop,
-    });
+    (written, stop)
 }
 
 /// What one log's chain did.
@@ -785,29 +818,21 @@ fn apply_chain(buf: &mut Vec<u8>, log: &[u8], start: u32, cap: u64) -> Chain {
     }
 }
 
-/// New format (§6.4): eligible logs in serial order, each continuing the last.
-fn replay_new(
-    buf: &mut Vec<u8>,
+/// The new-format logs to replay, in serial order; with a bad primary base block only the
+/// latest log, whose base block replaces the hive's. `None` when no log is left.
+fn eligible_new<'a>(
+    work: &mut [u8],
     bb: &Header,
-    mut logs: Vec<Usable<'_>>,
-    cap: u64,
+    mut logs: Vec<Usable<'a>>,
     report: &mut Report,
     skipped: &mut Vec<Skipped>,
-) {
-    let skip = |c: &Usable<'_>, reason: String, skipped: &mut Vec<Skipped>| {
-        skipped.push(Skipped {
-            label: c.log.label.clone(),
-            file: c.log.path.display().to_string(),
-            reason,
-        })
-    };
-    let work = buf;
+) -> Option<Vec<Usable<'a>>> {
     if bb.checksum_ok {
         logs.retain(|c| {
             let ok = !before(c.h.seq1, bb.seq2);
             if !ok {
-                skip(
-                    c,
+                skip_log(
+                    c.log,
                     format!(
                         "stale: starts at sequence {}, before the hive's {}",
                         c.h.seq1, bb.seq2
@@ -829,11 +854,11 @@ fn replay_new(
                 latest = Some(i);
             }
         }
-        let Some(l) = latest else { return };
+        let l = latest?;
         for (i, c) in logs.iter().enumerate() {
             if i != l {
-                skip(
-                    c,
+                skip_log(
+                    c.log,
                     "hive base block is bad: only the log with the latest entries is used".into(),
                     skipped,
                 );
@@ -844,6 +869,25 @@ fn replay_new(
         take_base_block(work, &logs[0].log.bytes);
         report.base_block_from_log = true;
     }
+    Some(logs)
+}
+
+/// New format (§6.4): eligible logs in serial order, each continuing the last.
+fn replay_new(
+    buf: &mut Vec<u8>,
+    bb: &Header,
+    logs: Vec<Usable<'_>>,
+    cap: u64,
+    report: &mut Report,
+    skipped: &mut Vec<Skipped>,
+) {
+    let skip = |c: &Usable<'_>, reason: String, skipped: &mut Vec<Skipped>| {
+        skip_log(c.log, reason, skipped)
+    };
+    let work = buf;
+    let Some(logs) = eligible_new(work, bb, logs, report, skipped) else {
+        return;
+    };
     let mut next: Option<u32> = None;
     let mut last: Option<(u32, u32, u32)> = None;
     for c in &logs {
