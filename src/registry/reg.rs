@@ -426,8 +426,23 @@ fn ansi_to_utf16(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn parse_value(line: &str, version: Version) -> Result<RegValueOp, String> {
-    let (name, rest) = if let Some(r) = line.strip_prefix('@') {
-        (String::new(), r)
+    let (name, rest) = value_name(line)?;
+    let rest = rest
+        .trim_start()
+        .strip_prefix('=')
+        .ok_or_else(|| format!("expected = after the value name {name:?}"))?
+        .trim();
+    if rest == "-" {
+        return Ok(RegValueOp::Delete(name));
+    }
+    let (ty, data) = value_data(rest, version)?;
+    Ok(RegValueOp::Set(RawValue { name, ty, data }))
+}
+
+/// Splits a value line into its name (`@` = the default value) and what follows the name.
+fn value_name(line: &str) -> Result<(String, &str), String> {
+    if let Some(r) = line.strip_prefix('@') {
+        Ok((String::new(), r))
     } else if line.starts_with('"') {
         let (name, rest) = quoted(line)?;
         // Regedit's quoted strings know only the `\\` and `\"` escapes, so a name with a line
@@ -446,28 +461,17 @@ fn parse_value(line: &str, version: Version) -> Result<RegValueOp, String> {
                 }
             ));
         }
-        (name, rest)
+        Ok((name, rest))
     } else {
-        return Err(format!(
+        Err(format!(
             "expected [key], \"name\"=... or @=..., found {:?}",
             line.chars().take(40).collect::<String>()
-        ));
-    };
-    let rest = rest
-        .trim_start()
-        .strip_prefix('=')
-        .ok_or_else(|| format!("expected = after the value name {name:?}"))?
-        .trim();
-    if rest == "-" {
-        return Ok(RegValueOp::Delete(name));
+        ))
     }
-    let set = |ty: u32, data: Vec<u8>| {
-        Ok(RegValueOp::Set(RawValue {
-            name: name.clone(),
-            ty,
-            data,
-        }))
-    };
+}
+
+/// Decodes the data after `=`: a string, `dword:`, `hex:`, `hex(N):` or Wine's `str:` forms.
+fn value_data(rest: &str, version: Version) -> Result<(u32, Vec<u8>), String> {
     if rest.starts_with('"') {
         let (s, tail) = quoted(rest)?;
         if !tail.trim().is_empty() {
@@ -476,7 +480,7 @@ fn parse_value(line: &str, version: Version) -> Result<RegValueOp, String> {
                 tail.trim()
             ));
         }
-        return set(types::SZ, encode_sz(&s));
+        return Ok((types::SZ, encode_sz(&s)));
     }
     let lower = rest.to_ascii_lowercase();
     if let Some(d) = lower.strip_prefix("dword:") {
@@ -485,10 +489,10 @@ fn parse_value(line: &str, version: Version) -> Result<RegValueOp, String> {
             return Err(format!("dword:{d} needs 1 to 8 hex digits"));
         }
         let n = u32::from_str_radix(d, 16).map_err(|_| format!("dword:{d} is not hex"))?;
-        return set(types::DWORD, n.to_le_bytes().to_vec());
+        return Ok((types::DWORD, n.to_le_bytes().to_vec()));
     }
     if let Some(d) = lower.strip_prefix("hex:") {
-        return set(types::BINARY, hex_bytes(d)?);
+        return Ok((types::BINARY, hex_bytes(d)?));
     }
     if let Some(after) = lower.strip_prefix("hex(") {
         let (n, d) = after
@@ -499,35 +503,38 @@ fn parse_value(line: &str, version: Version) -> Result<RegValueOp, String> {
         if version == Version::Regedit4 && (ty == types::EXPAND_SZ || ty == types::MULTI_SZ) {
             data = ansi_to_utf16(&data);
         }
-        return set(ty, data);
+        return Ok((ty, data));
     }
-    // Wine registry files: str:"..." and str(N):"..." (N = 2 expand, 7 multi with \0 separators).
     if lower.starts_with("str") {
-        let (ty, q) = if let Some(q) = rest.get(3..).and_then(|r| r.strip_prefix(':')) {
-            (types::SZ, q)
-        } else {
-            let after = rest
-                .get(3..)
-                .and_then(|r| r.strip_prefix('('))
-                .unwrap_or_default();
-            let (n, q) = after
-                .split_once("):")
-                .ok_or_else(|| "str(N) without ):".to_string())?;
-            let ty =
-                u32::from_str_radix(n.trim(), 16).map_err(|_| format!("str({n}): bad type"))?;
-            (ty, q)
-        };
-        let (s, _) = quoted(q.trim_start())?;
-        let mut data: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        if !s.ends_with('\0') || ty != types::MULTI_SZ {
-            data.extend([0, 0]);
-        }
-        return set(ty, data);
+        return wine_str(rest);
     }
     Err(format!(
         "unrecognised value data {:?}",
         rest.chars().take(40).collect::<String>()
     ))
+}
+
+/// Wine registry files: str:"..." and str(N):"..." (N = 2 expand, 7 multi with \0 separators).
+fn wine_str(rest: &str) -> Result<(u32, Vec<u8>), String> {
+    let (ty, q) = if let Some(q) = rest.get(3..).and_then(|r| r.strip_prefix(':')) {
+        (types::SZ, q)
+    } else {
+        let after = rest
+            .get(3..)
+            .and_then(|r| r.strip_prefix('('))
+            .unwrap_or_default();
+        let (n, q) = after
+            .split_once("):")
+            .ok_or_else(|| "str(N) without ):".to_string())?;
+        let ty = u32::from_str_radix(n.trim(), 16).map_err(|_| format!("str({n}): bad type"))?;
+        (ty, q)
+    };
+    let (s, _) = quoted(q.trim_start())?;
+    let mut data: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    if !s.ends_with('\0') || ty != types::MULTI_SZ {
+        data.extend([0, 0]);
+    }
+    Ok((ty, data))
 }
 
 /// Escapes a name or string for a `"..."` field (§7.1: `\` → `\\`, `"` → `\"`). Value names
