@@ -499,6 +499,51 @@ fn typed_from_graph(m: &Map<String, Value>) -> Profile {
         description: get_str(m, "description"),
         ..Profile::default()
     };
+    graph_affinity(m, &mut p);
+    p.company_portal_vpp_token = get_str(m, "companyPortalVppTokenId");
+    p.single_app_until_auth = get_bool(m, "enableSingleAppEnrollmentMode");
+    p.supervised = get_bool(m, "supervisedModeEnabled");
+    p.locked_enrollment = get_bool(m, "profileRemovalDisabled");
+    p.sync_with_computers = m
+        .get("iTunesPairingMode")
+        .and_then(Value::as_str)
+        .and_then(|s| match s {
+            "disallow" => Some("deny"),
+            "allow" => Some("allow"),
+            "requiresCertificate" => Some("certificate"),
+            _ => None,
+        })
+        .map(String::from);
+    if let Some(list) = m.get("managementCertificates").and_then(Value::as_array) {
+        p.configurator_certs = graph_certs(list);
+    }
+    // ADE-059: an existing profile without the flag does not await (S1 L308).
+    p.await_final_configuration = get_bool(m, "awaitDeviceConfiguredConfirmation")
+        .or_else(|| get_bool(m, "waitForDeviceConfiguredConfirmation"));
+    p.device_name_template = get_str(m, "deviceNameTemplate");
+    p.cellular_activation_url = get_str(m, "carrierActivationUrl");
+    if p.cellular_activation_url
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+    {
+        p.cellular_activation = Some(true);
+    }
+    p.setup_assistant.department = get_str(m, "supportDepartment");
+    p.setup_assistant.department_phone = get_str(m, "supportPhoneNumber");
+    p.enrollment_time_groups = m
+        .get("enrollmentTimeAzureAdGroupIds")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|x| x.as_str().map(String::from)).collect());
+    p.mandatory = get_bool(m, "isMandatory");
+    p.default = get_bool(m, "isDefault");
+    p.setup_assistant.hide = graph_hidden_screens(m);
+    graph_shared_ipad(m, &mut p.shared_ipad);
+    p
+}
+
+/// Affinity and authentication method from the Graph flags, and whether Company Portal is
+/// installed (asked only for the Setup Assistant methods).
+fn graph_affinity(m: &Map<String, Value>, p: &mut Profile) {
     let user = get_bool(m, "requiresUserAuthentication") == Some(true);
     let entra = get_bool(m, "userlessSharedAadModeEnabled") == Some(true);
     p.affinity = Some(
@@ -525,55 +570,28 @@ fn typed_from_graph(m: &Map<String, Value>) -> Profile {
                 get_bool(m, "requireCompanyPortalOnSetupAssistantEnrolledDevices");
         }
     }
-    p.company_portal_vpp_token = get_str(m, "companyPortalVppTokenId");
-    p.single_app_until_auth = get_bool(m, "enableSingleAppEnrollmentMode");
-    p.supervised = get_bool(m, "supervisedModeEnabled");
-    p.locked_enrollment = get_bool(m, "profileRemovalDisabled");
-    p.sync_with_computers = m
-        .get("iTunesPairingMode")
-        .and_then(Value::as_str)
-        .and_then(|s| match s {
-            "disallow" => Some("deny"),
-            "allow" => Some("allow"),
-            "requiresCertificate" => Some("certificate"),
-            _ => None,
-        })
-        .map(String::from);
-    if let Some(list) = m.get("managementCertificates").and_then(Value::as_array) {
-        let certs: Option<Vec<CertRef>> = list
-            .iter()
-            .map(|c| {
-                let o = c.as_object()?;
-                Some(CertRef::Inline {
-                    certificate: o.get("certificate")?.as_str()?.to_string(),
-                    thumbprint: o
-                        .get("thumbprint")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                })
+}
+
+/// Configurator certificates from `managementCertificates` (none when an entry is not a
+/// certificate object).
+fn graph_certs(list: &[Value]) -> Option<Vec<CertRef>> {
+    list.iter()
+        .map(|c| {
+            let o = c.as_object()?;
+            Some(CertRef::Inline {
+                certificate: o.get("certificate")?.as_str()?.to_string(),
+                thumbprint: o
+                    .get("thumbprint")
+                    .and_then(Value::as_str)
+                    .map(String::from),
             })
-            .collect();
-        p.configurator_certs = certs;
-    }
-    // ADE-059: an existing profile without the flag does not await (S1 L308).
-    p.await_final_configuration = get_bool(m, "awaitDeviceConfiguredConfirmation")
-        .or_else(|| get_bool(m, "waitForDeviceConfiguredConfirmation"));
-    p.device_name_template = get_str(m, "deviceNameTemplate");
-    p.cellular_activation_url = get_str(m, "carrierActivationUrl");
-    if p.cellular_activation_url
-        .as_deref()
-        .is_some_and(|u| !u.is_empty())
-    {
-        p.cellular_activation = Some(true);
-    }
-    p.setup_assistant.department = get_str(m, "supportDepartment");
-    p.setup_assistant.department_phone = get_str(m, "supportPhoneNumber");
-    p.enrollment_time_groups = m
-        .get("enrollmentTimeAzureAdGroupIds")
-        .and_then(Value::as_array)
-        .and_then(|a| a.iter().map(|x| x.as_str().map(String::from)).collect());
-    p.mandatory = get_bool(m, "isMandatory");
-    p.default = get_bool(m, "isDefault");
+        })
+        .collect()
+}
+
+/// The hidden Setup Assistant screens: `enabledSkipKeys`, then the keys whose Graph boolean
+/// is set.
+fn graph_hidden_screens(m: &Map<String, Value>) -> Vec<String> {
     let mut hide: Vec<String> = m
         .get("enabledSkipKeys")
         .and_then(Value::as_array)
@@ -596,15 +614,17 @@ fn typed_from_graph(m: &Map<String, Value>) -> Profile {
             hide.push((*k).to_string());
         }
     }
-    p.setup_assistant.hide = hide;
-    let si = &mut p.shared_ipad;
+    hide
+}
+
+/// The Shared iPad settings.
+fn graph_shared_ipad(m: &Map<String, Value>, si: &mut super::profile::SharedIpad) {
     si.enabled = get_bool(m, "enableSharedIPad");
     si.max_cached_users = get_int(m, "sharedIPadMaximumUserCount");
     si.passcode_grace_seconds = get_int(m, "passcodeLockGracePeriodInSeconds");
     si.user_session_timeout_seconds = get_int(m, "userSessionTimeoutInSeconds");
     si.temporary_session_only = get_bool(m, "forceTemporarySession");
     si.temporary_session_timeout_seconds = get_int(m, "temporarySessionTimeoutInSeconds");
-    p
 }
 
 /// Imports one Graph body (GET response, POST body, or the older type) losslessly: the returned

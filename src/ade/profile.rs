@@ -576,6 +576,33 @@ pub fn to_toml(p: &Profile) -> String {
     let mut w = W(String::new());
     w.comment("peforge ADE enrollment profile (iOS/iPadOS Automated Device Enrollment, Apple DEP).\nIntune: Devices > iOS/iPadOS > Enrollment > Enrollment program tokens > <token> > Profiles.\nCheck: peforge ade profile lint <this file>   Graph body: peforge ade profile build <this file> -o graph.json\nChanges reach assigned devices only after a factory reset (S1 L198).");
     w.0.push('\n');
+    toml_enrollment(&mut w, p);
+    toml_configurator_certs(&mut w, p);
+    toml_final(&mut w, p);
+    toml_setup_assistant(&mut w, p);
+    toml_shared_ipad(&mut w, p);
+    toml_target(&mut w, p);
+
+    kept(
+        &mut w,
+        "graph",
+        &p.graph,
+        "Kept verbatim from the imported Graph body (not described by the settings above):\nbuild writes these back as they are.",
+    );
+    kept(
+        &mut w,
+        "apple",
+        &p.apple,
+        "Kept verbatim from the imported Apple profile, or Apple-only keys (org_magic, url, ...):\nbuild --apple writes these back as they are.",
+    );
+    while w.0.ends_with("\n\n") {
+        w.0.pop();
+    }
+    w.0
+}
+
+/// The enrollment settings, name to sync with computers (S1 L192-288), in wizard order.
+fn toml_enrollment(w: &mut W, p: &Profile) {
     w.set("Name / Nom (S1 L192): administrators see it, users never do. It is the device's\nenrollmentProfileName used by Entra dynamic groups and filters: renaming breaks them.", "name", os(&p.name), "\"iOS corporate\"");
     w.set(
         "Description (S1 L192).",
@@ -602,6 +629,10 @@ pub fn to_toml(p: &Profile) -> String {
     );
     w.set("Locked enrollment / Inscription verrouillée (S1 L243): hides the Settings control that removes\nthe management profile. Requires supervised.", "locked_enrollment", ob(p.locked_enrollment), "true");
     w.set("Sync with computers / Synchroniser avec les ordinateurs (S1 L284-288):\n  \"deny\"        Deny all (charging only)\n  \"allow\"       Allow all\n  \"certificate\" Allow Apple Configurator by certificate (list configurator_certs)", "sync_with_computers", os(&p.sync_with_computers), "\"deny\"");
+}
+
+/// The Apple Configurator certificates, files or inline.
+fn toml_configurator_certs(w: &mut W, p: &Profile) {
     let certs = p.configurator_certs.as_ref().map(|c| {
         let items: Vec<String> = c
             .iter()
@@ -632,6 +663,10 @@ pub fn to_toml(p: &Profile) -> String {
         certs,
         "[\"configurator.cer\"]",
     );
+}
+
+/// The settings from awaiting final configuration to the default profile, in wizard order.
+fn toml_final(w: &mut W, p: &Profile) {
     w.set("Await final configuration / Attendre la configuration finale (S1 L294-313): holds the end of\nSetup Assistant until critical policies install. Default Yes for new profiles (S1 L306).", "await_final_configuration", ob(p.await_final_configuration), "true");
     w.set("Apply device name template / Modèle de nom (S1 L316-318): {{DEVICETYPE}} and {{SERIAL}},\nat most 63 characters. Applied at enrollment and at every check-in.", "device_name_template", os(&p.device_name_template), "\"{{DEVICETYPE}}-{{SERIAL}}\"");
     w.set("Cellular data plan activation (S1 L320, iOS 13.0+, eSIM): needs the carrier activation URL.", "cellular_activation", ob(p.cellular_activation), "false");
@@ -649,7 +684,10 @@ pub fn to_toml(p: &Profile) -> String {
         "true",
     );
     w.set("Make this the token's default profile (S1 L421-428): build --request prints the\nsetDefaultProfile call; Graph sets isDefault only through it.", "default", ob(p.default), "false");
+}
 
+/// The `[setup_assistant]` table: department and the screens hidden or shown.
+fn toml_setup_assistant(w: &mut W, p: &Profile) {
     let sa = &p.setup_assistant;
     w.0.push_str("[setup_assistant]\n");
     w.set(
@@ -671,7 +709,10 @@ pub fn to_toml(p: &Profile) -> String {
         Some(list(&sa.show)),
         "[\"AppleID\"]",
     );
+}
 
+/// The `[shared_ipad]` table.
+fn toml_shared_ipad(w: &mut W, p: &Profile) {
     let si = &p.shared_ipad;
     w.0.push_str("[shared_ipad]\n");
     w.set(
@@ -695,7 +736,10 @@ pub fn to_toml(p: &Profile) -> String {
         "false",
     );
     w.set("Temporary session inactivity sign-out, seconds (S1 L276-278): 0 = never, else at least 30.", "temporary_session_timeout_seconds", oi(si.temporary_session_timeout_seconds), "0");
+}
 
+/// The `[target]` table: lint context only.
+fn toml_target(w: &mut W, p: &Profile) {
     let t = &p.target;
     w.0.push_str("[target]\n");
     w.comment("Lint context only, never sent to Graph or Apple.");
@@ -717,23 +761,6 @@ pub fn to_toml(p: &Profile) -> String {
         ob(t.single_app_kiosk),
         "false",
     );
-
-    kept(
-        &mut w,
-        "graph",
-        &p.graph,
-        "Kept verbatim from the imported Graph body (not described by the settings above):\nbuild writes these back as they are.",
-    );
-    kept(
-        &mut w,
-        "apple",
-        &p.apple,
-        "Kept verbatim from the imported Apple profile, or Apple-only keys (org_magic, url, ...):\nbuild --apple writes these back as they are.",
-    );
-    while w.0.ends_with("\n\n") {
-        w.0.pop();
-    }
-    w.0
 }
 
 // ---------------------------------------------------------------------------------------------

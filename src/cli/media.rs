@@ -593,48 +593,15 @@ fn resolve_build(a: BuildArgs) -> anyhow::Result<BuildPlan> {
     let boot_wim = require(a.boot_wim.or(p.boot_wim), "--boot-wim", "the boot image")?;
     let mp = require(a.mp.or(p.mp), "--mp", "the CMG URL")?;
     let site_code = require(a.site_code.or(p.site_code), "--site-code", "the site code")?;
-    let password = if a.no_password || p.no_password {
-        None
-    } else {
-        let file = a.password_file.or(p.password_file);
-        match media_password(file.as_deref(), true)? {
-            Some(pw) => Some(pw),
-            None => {
-                return Err(report::hinted(
-                    "no media password",
-                    format!(
-                        "give --password-file F, set {PASSWORD_ENV}, or run on a terminal to be asked"
-                    ),
-                ));
-            }
-        }
-    };
-    let media_cert = match a.media_cert.or(p.media_cert) {
-        Some(path) => {
-            let pf = require(
-                a.media_cert_password_file.or(p.media_cert_password_file),
-                "--media-cert-password-file",
-                "the PFX password file",
-            )?;
-            Some(MediaCert {
-                path,
-                password: read_secret_file(&pf)?,
-            })
-        }
-        None => None,
-    };
-    let unknown = match a.unknown_computers {
-        Some(s) => match s.split_once(',') {
-            Some((x, y)) => Some((x.trim().to_string(), y.trim().to_string())),
-            None => {
-                return Err(report::hinted(
-                    format!("--unknown-computers {s:?} is not two GUIDs"),
-                    "write --unknown-computers X64GUID,X86GUID",
-                ));
-            }
-        },
-        None => p.unknown_computers.map(|[x, y]| (x, y)),
-    };
+    let password = build_password(
+        a.no_password || p.no_password,
+        a.password_file.or(p.password_file),
+    )?;
+    let media_cert = build_media_cert(
+        a.media_cert.or(p.media_cert),
+        a.media_cert_password_file.or(p.media_cert_password_file),
+    )?;
+    let unknown = unknown_computers(a.unknown_computers, p.unknown_computers)?;
     let mut variables = parse_vars(&p.variables)?;
     variables.extend(parse_vars(&a.variable)?);
     let mut root_certs = p.root_certs;
@@ -688,6 +655,58 @@ fn resolve_build(a: BuildArgs) -> anyhow::Result<BuildPlan> {
     })
 }
 
+/// The media password: none when asked for none, else from the file, the environment or a
+/// prompt; a missing one is an error.
+fn build_password(no_password: bool, file: Option<PathBuf>) -> anyhow::Result<Option<Secret>> {
+    if no_password {
+        return Ok(None);
+    }
+    match media_password(file.as_deref(), true)? {
+        Some(pw) => Ok(Some(pw)),
+        None => Err(report::hinted(
+            "no media password",
+            format!("give --password-file F, set {PASSWORD_ENV}, or run on a terminal to be asked"),
+        )),
+    }
+}
+
+/// The media certificate to use, with its password read from `password_file` (required with
+/// a certificate).
+fn build_media_cert(
+    path: Option<PathBuf>,
+    password_file: Option<PathBuf>,
+) -> anyhow::Result<Option<MediaCert>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let pf = require(
+        password_file,
+        "--media-cert-password-file",
+        "the PFX password file",
+    )?;
+    Ok(Some(MediaCert {
+        path,
+        password: read_secret_file(&pf)?,
+    }))
+}
+
+/// The unknown-computer GUIDs (x64, x86): `--unknown-computers X,Y`, else the profile's pair.
+fn unknown_computers(
+    arg: Option<String>,
+    profile: Option<[String; 2]>,
+) -> anyhow::Result<Option<(String, String)>> {
+    match arg {
+        Some(s) => match s.split_once(',') {
+            Some((x, y)) => Ok(Some((x.trim().to_string(), y.trim().to_string()))),
+            None => Err(report::hinted(
+                format!("--unknown-computers {s:?} is not two GUIDs"),
+                "write --unknown-computers X64GUID,X86GUID",
+            )),
+        },
+        None => Ok(profile.map(|[x, y]| (x, y))),
+    }
+}
+
 /// Prints what a build or retarget produced: one JSON document, or notes and summary lines.
 fn report_outcome(o: &Outcome, json: bool, g: &Global) -> anyhow::Result<Status> {
     if json {
@@ -737,89 +756,10 @@ fn report_inspect(r: &site::InspectReport, json: bool) -> anyhow::Result<Status>
         // 2: `boot_image_customization` (issue #9).
         output::print_json_v(r, 2)?;
     } else {
-        output::line(format!(
-            "medium: {} ({}{}, {} files)",
-            r.medium,
-            r.container,
-            r.volume_label
-                .as_deref()
-                .map(|l| format!(", volume {l:?}"))
-                .unwrap_or_default(),
-            r.file_count
-        ))?;
-        output::line(format!(
-            "boot entries: BIOS {}, UEFI {}",
-            r.boot_entries.bios.as_deref().unwrap_or("-"),
-            r.boot_entries.uefi.as_deref().unwrap_or("-")
-        ))?;
-        if let Some(b) = r.bios_boot {
-            let who = |w: crate::media::boot::BiosBoot| match w {
-                crate::media::boot::BiosBoot::None => "none",
-                crate::media::boot::BiosBoot::Peforge => "peforge",
-                crate::media::boot::BiosBoot::Other => "other",
-            };
-            output::line(format!(
-                "BIOS boot code: MBR {}, FAT boot sector {}{}",
-                who(b.mbr),
-                who(b.vbr),
-                if b.peforge { " (peforge's)" } else { "" }
-            ))?;
-        }
-        output::line("TsmBootstrap.ini [MediaInfo]:")?;
-        for (k, v) in &r.tsm_bootstrap {
-            output::line(format!("  {k}={v}"))?;
-        }
-        if let Some(c) = r.cipher {
-            output::line(format!("Variables.dat: {}", c.name()))?;
-        }
-        for v in &r.variables {
-            output::line(format!("  {} = {}", v.name, v.value))?;
-        }
-        if let Some(c) = &r.media_certificate {
-            output::line(format!(
-                "media certificate: {} (issuer {}, valid until {}, thumbprint {})",
-                c.subject, c.issuer, c.not_after, c.thumbprint
-            ))?;
-        }
-        output::line(format!(
-            "trusted by the boot image: {} certificate(s)",
-            r.trusted_certificates.len()
-        ))?;
-        for c in &r.trusted_certificates {
-            output::line(format!(
-                "  {} {} {}",
-                c.store,
-                c.thumbprint,
-                c.subject.as_deref().unwrap_or("")
-            ))?;
-        }
+        inspect_medium(r)?;
+        inspect_trust(r)?;
         if let Some(c) = &r.boot_image_customization {
-            output::line(format!(
-                "added to the boot image by peforge: {} driver package(s)",
-                c.record.drivers.len()
-            ))?;
-            for d in &c.record.drivers {
-                output::line(format!(
-                    "  {}\\{{{}}} {} · {} · {}",
-                    d.folder,
-                    d.infs.join(", "),
-                    d.classes.join("/"),
-                    d.provider,
-                    d.driver_ver
-                ))?;
-            }
-            if let Some(s) = &c.record.start_script {
-                output::line(format!("  start script: {}", s.path))?;
-            }
-            for o in &c.record.overlays {
-                output::line(format!("  overlay: {} file(s) at \\{}", o.files, o.target))?;
-            }
-            if let Some(h) = &c.record.hook {
-                output::line(format!("  start-up ({}):", h.file))?;
-                for (n, l) in c.startup_lines.iter().enumerate() {
-                    output::line(format!("    {}. {l}", n + 1))?;
-                }
-            }
+            inspect_customization(c)?;
         }
         if r.findings.is_empty() {
             output::line("findings: none")?;
@@ -835,4 +775,101 @@ fn report_inspect(r: &site::InspectReport, json: bool) -> anyhow::Result<Status>
     } else {
         Status::Findings
     })
+}
+
+/// Prints the medium, its boot entries and code, and its bootstrap and variables.
+fn inspect_medium(r: &site::InspectReport) -> anyhow::Result<()> {
+    output::line(format!(
+        "medium: {} ({}{}, {} files)",
+        r.medium,
+        r.container,
+        r.volume_label
+            .as_deref()
+            .map(|l| format!(", volume {l:?}"))
+            .unwrap_or_default(),
+        r.file_count
+    ))?;
+    output::line(format!(
+        "boot entries: BIOS {}, UEFI {}",
+        r.boot_entries.bios.as_deref().unwrap_or("-"),
+        r.boot_entries.uefi.as_deref().unwrap_or("-")
+    ))?;
+    if let Some(b) = r.bios_boot {
+        let who = |w: crate::media::boot::BiosBoot| match w {
+            crate::media::boot::BiosBoot::None => "none",
+            crate::media::boot::BiosBoot::Peforge => "peforge",
+            crate::media::boot::BiosBoot::Other => "other",
+        };
+        output::line(format!(
+            "BIOS boot code: MBR {}, FAT boot sector {}{}",
+            who(b.mbr),
+            who(b.vbr),
+            if b.peforge { " (peforge's)" } else { "" }
+        ))?;
+    }
+    output::line("TsmBootstrap.ini [MediaInfo]:")?;
+    for (k, v) in &r.tsm_bootstrap {
+        output::line(format!("  {k}={v}"))?;
+    }
+    if let Some(c) = r.cipher {
+        output::line(format!("Variables.dat: {}", c.name()))?;
+    }
+    for v in &r.variables {
+        output::line(format!("  {} = {}", v.name, v.value))?;
+    }
+    Ok(())
+}
+
+/// Prints the media certificate and the certificates the boot image trusts.
+fn inspect_trust(r: &site::InspectReport) -> anyhow::Result<()> {
+    if let Some(c) = &r.media_certificate {
+        output::line(format!(
+            "media certificate: {} (issuer {}, valid until {}, thumbprint {})",
+            c.subject, c.issuer, c.not_after, c.thumbprint
+        ))?;
+    }
+    output::line(format!(
+        "trusted by the boot image: {} certificate(s)",
+        r.trusted_certificates.len()
+    ))?;
+    for c in &r.trusted_certificates {
+        output::line(format!(
+            "  {} {} {}",
+            c.store,
+            c.thumbprint,
+            c.subject.as_deref().unwrap_or("")
+        ))?;
+    }
+    Ok(())
+}
+
+/// Prints what peforge added to the boot image: drivers, start script, overlays, start-up.
+fn inspect_customization(c: &crate::driver::customize::Described) -> anyhow::Result<()> {
+    output::line(format!(
+        "added to the boot image by peforge: {} driver package(s)",
+        c.record.drivers.len()
+    ))?;
+    for d in &c.record.drivers {
+        output::line(format!(
+            "  {}\\{{{}}} {} · {} · {}",
+            d.folder,
+            d.infs.join(", "),
+            d.classes.join("/"),
+            d.provider,
+            d.driver_ver
+        ))?;
+    }
+    if let Some(s) = &c.record.start_script {
+        output::line(format!("  start script: {}", s.path))?;
+    }
+    for o in &c.record.overlays {
+        output::line(format!("  overlay: {} file(s) at \\{}", o.files, o.target))?;
+    }
+    if let Some(h) = &c.record.hook {
+        output::line(format!("  start-up ({}):", h.file))?;
+        for (n, l) in c.startup_lines.iter().enumerate() {
+            output::line(format!("    {}. {l}", n + 1))?;
+        }
+    }
+    Ok(())
 }

@@ -247,85 +247,194 @@ pub fn execute(
     let total = plan.image_bytes;
     let target = &plan.target;
     let device = plan.disk.is_some();
-    let mut tmp = None;
-    let (out, plain) = if device {
-        let out = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_EXCL | libc::O_DIRECT | libc::O_CLOEXEC)
-            .open(target)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::EBUSY) => Error::Busy {
-                    device: target.clone(),
-                },
-                Some(libc::ENOENT | libc::ENXIO | libc::ENODEV) => Error::Vanished {
-                    device: target.clone(),
-                    written: 0,
-                },
-                _ => io(target, "cannot open the device")(e),
-            })?;
-        // Re-check on the open device: sysfs may be stale, and the write-protect switch is
-        // only visible here.
-        if super::ioctl::read_only(&out).map_err(io(target, "BLKROGET"))? {
-            return Err(rules::Refusal::ReadOnly {
-                device: target.display().to_string(),
-            }
-            .into());
-        }
-        let size = super::ioctl::size(&out).map_err(io(target, "BLKGETSIZE64"))?;
-        if size < total {
-            return Err(rules::Refusal::TooSmall {
-                device: target.display().to_string(),
-                size,
-                need: total,
-            }
-            .into());
-        }
-        // For the unaligned tail and the last-MiB wipe (we already hold the exclusive claim).
-        let plain = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(target)
-            .map_err(io(target, "cannot open the device"))?;
-        (out, plain)
+    let t = if device {
+        open_device(target, total)?
     } else {
-        let t = crate::fsutil::temp_next_to(target)
-            .map_err(io(target, "cannot create a file next to the target"))?;
-        let f = t
-            .as_file()
-            .try_clone()
-            .map_err(io(target, "cannot write"))?;
-        let g = t
-            .as_file()
-            .try_clone()
-            .map_err(io(target, "cannot write"))?;
-        tmp = Some(t);
-        (f, g)
+        open_file(target)?
     };
-
-    let ranges = if plan.data_only {
-        let mut r = vec![(0, total.min(TAIL_WIPE))];
-        for (s, l) in super::ioctl::data_extents(&src, total)
-            .map_err(io(&plan.image, "cannot read the image's extents"))?
-        {
-            let (s, e) = (s.max(TAIL_WIPE), s + l);
-            if s >= e {
-                continue;
-            }
-            match r.last_mut() {
-                Some(last) if last.0 + last.1 >= s => last.1 = last.1.max(e - last.0),
-                _ => r.push((s, e - s)),
-            }
-        }
-        r
-    } else {
-        vec![(0, total)]
-    };
+    let ranges = write_ranges(plan, &src)?;
     let started = Instant::now();
     progress.start("writing", Some(ranges.iter().map(|r| r.1).sum()));
-    // Two threads: one reads and hashes chunk k+1 while this one writes chunk k, so neither
-    // SHA-256 nor the image read costs write throughput. Three buffers circulate (12 MiB).
+    let hasher = pump(plan, &src, &ranges, &t, progress, cancel)?;
+    progress.finish();
+    t.finish(target, total, device)?;
+    let write_seconds = started.elapsed().as_secs_f64();
+    let sha256 = hex::encode(hasher.finalize());
+    let verified_from_device = if plan.verify {
+        read_back(&t, target, &ranges, device, &sha256)?
+    } else {
+        false
+    };
+    let partition_reread = device.then(|| match super::ioctl::reread_partitions(&t.out) {
+        Ok(()) => "done",
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => "busy",
+        Err(_) => "not supported",
+    });
+    t.close(target)?;
+    Ok(WriteReport {
+        image: plan.image.display().to_string(),
+        target: target.display().to_string(),
+        kind: if device { "device" } else { "file" },
+        bytes: total,
+        sha256: plan.verify.then_some(sha256),
+        verified: plan.verify,
+        verified_from_device,
+        write_seconds,
+        mib_per_second: if write_seconds > 0.0 {
+            total as f64 / write_seconds / 1_048_576.0
+        } else {
+            0.0
+        },
+        partition_reread,
+    })
+}
+
+/// The open target: `out` takes the aligned chunks (`O_DIRECT` on a device), `plain` the
+/// unaligned tail and the last-MiB wipe; a file target is a temporary file until renamed.
+struct Opened {
+    out: File,
+    plain: File,
+    tmp: Option<crate::fsutil::TempNextTo>,
+}
+
+impl Opened {
+    /// Zeroes a device's last MiB (when the image leaves room) and syncs everything.
+    fn finish(&self, target: &Path, total: u64, device: bool) -> Result<(), Error> {
+        let off = total;
+        if device {
+            let size = super::ioctl::size(&self.out).map_err(io(target, "BLKGETSIZE64"))?;
+            if size >= total + TAIL_WIPE {
+                self.plain
+                    .write_all_at(&vec![0u8; TAIL_WIPE as usize], size - TAIL_WIPE)
+                    .map_err(|e| write_error(target, off, e))?;
+            }
+            self.plain
+                .sync_all()
+                .map_err(|e| write_error(target, off, e))?;
+        }
+        self.out.sync_all().map_err(|e| write_error(target, off, e))
+    }
+
+    /// Closes the target; a file target is made readable and renamed into place.
+    fn close(self, target: &Path) -> Result<(), Error> {
+        drop(self.out);
+        drop(self.plain);
+        if let Some(tmp) = self.tmp {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+                .map_err(io(target, "cannot set permissions"))?;
+            tmp.persist(target).map_err(|e| Error::Io {
+                path: target.to_path_buf(),
+                op: "cannot rename into place",
+                source: e.error,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens device `target` exclusively and re-checks on the open device that it is writable
+/// and holds `total` bytes.
+fn open_device(target: &Path, total: u64) -> Result<Opened, Error> {
+    let out = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_EXCL | libc::O_DIRECT | libc::O_CLOEXEC)
+        .open(target)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EBUSY) => Error::Busy {
+                device: target.to_path_buf(),
+            },
+            Some(libc::ENOENT | libc::ENXIO | libc::ENODEV) => Error::Vanished {
+                device: target.to_path_buf(),
+                written: 0,
+            },
+            _ => io(target, "cannot open the device")(e),
+        })?;
+    // Re-check on the open device: sysfs may be stale, and the write-protect switch is
+    // only visible here.
+    if super::ioctl::read_only(&out).map_err(io(target, "BLKROGET"))? {
+        return Err(rules::Refusal::ReadOnly {
+            device: target.display().to_string(),
+        }
+        .into());
+    }
+    let size = super::ioctl::size(&out).map_err(io(target, "BLKGETSIZE64"))?;
+    if size < total {
+        return Err(rules::Refusal::TooSmall {
+            device: target.display().to_string(),
+            size,
+            need: total,
+        }
+        .into());
+    }
+    // For the unaligned tail and the last-MiB wipe (we already hold the exclusive claim).
+    let plain = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(target)
+        .map_err(io(target, "cannot open the device"))?;
+    Ok(Opened {
+        out,
+        plain,
+        tmp: None,
+    })
+}
+
+/// Creates the temporary file next to file `target` that is renamed over it at the end.
+fn open_file(target: &Path) -> Result<Opened, Error> {
+    let t = crate::fsutil::temp_next_to(target)
+        .map_err(io(target, "cannot create a file next to the target"))?;
+    let f = t
+        .as_file()
+        .try_clone()
+        .map_err(io(target, "cannot write"))?;
+    let g = t
+        .as_file()
+        .try_clone()
+        .map_err(io(target, "cannot write"))?;
+    Ok(Opened {
+        out: f,
+        plain: g,
+        tmp: Some(t),
+    })
+}
+
+/// The (start, length) ranges to write: the whole image, or with `data_only` its first MiB
+/// and its data extents, merged.
+fn write_ranges(plan: &WritePlan, src: &File) -> Result<Vec<(u64, u64)>, Error> {
+    let total = plan.image_bytes;
+    if !plan.data_only {
+        return Ok(vec![(0, total)]);
+    }
+    let mut r = vec![(0, total.min(TAIL_WIPE))];
+    for (s, l) in super::ioctl::data_extents(src, total)
+        .map_err(io(&plan.image, "cannot read the image's extents"))?
+    {
+        let (s, e) = (s.max(TAIL_WIPE), s + l);
+        if s >= e {
+            continue;
+        }
+        match r.last_mut() {
+            Some(last) if last.0 + last.1 >= s => last.1 = last.1.max(e - last.0),
+            _ => r.push((s, e - s)),
+        }
+    }
+    Ok(r)
+}
+
+/// Copies `ranges` of `src` to the target and returns the SHA-256 of what was read (when
+/// verifying). Two threads: one reads and hashes chunk k+1 while this one writes chunk k, so
+/// neither SHA-256 nor the image read costs write throughput. Three buffers circulate (12 MiB).
+fn pump(
+    plan: &WritePlan,
+    src: &File,
+    ranges: &[(u64, u64)],
+    t: &Opened,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<sha2::Sha256, Error> {
     let image = plan.image.as_path();
     let verify = plan.verify;
     let (full_tx, full_rx) =
@@ -334,12 +443,10 @@ pub fn execute(
     for _ in 0..3 {
         let _ = empty_tx.send(Aligned::new(CHUNK));
     }
-    let src = &src;
-    let ranges_ref = &ranges;
     let (result, hasher) = std::thread::scope(|s| {
         let reader = s.spawn(move || {
             let mut hasher = sha2::Sha256::new();
-            for &(start, rlen) in ranges_ref {
+            for &(start, rlen) in ranges {
                 let end = start + rlen;
                 let mut off = start;
                 while off < end {
@@ -362,124 +469,86 @@ pub fn execute(
             }
             hasher
         });
-        let mut done = 0u64;
-        let mut result = Ok(());
-        for msg in full_rx.iter() {
-            if cancel.load(Ordering::Relaxed) {
-                result = Err(Error::Interrupted {
-                    device: target.clone(),
-                    written: done,
-                    total,
-                });
-                break;
-            }
-            let (off, mut buf, n) = match msg {
-                Ok(m) => m,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            let dst = if device && n % ALIGN != 0 {
-                &plain
-            } else {
-                &out
-            };
-            if let Err(e) = dst.write_all_at(buf.get(n), off) {
-                result = Err(write_error(target, off, e));
-                break;
-            }
-            done += n as u64;
-            progress.advance(n as u64);
-            let _ = empty_tx.send(buf);
-        }
+        let result = write_chunks(plan, t, &full_rx, &empty_tx, progress, cancel);
         // Unblock the reader whichever way the loop ended.
         drop(empty_tx);
         drop(full_rx);
         (result, reader.join())
     });
     if let Err(e) = result {
-        let _ = out.sync_all();
+        let _ = t.out.sync_all();
         progress.finish();
         return Err(e);
     }
-    let hasher = hasher.map_err(|_| Error::Io {
-        path: target.clone(),
+    hasher.map_err(|_| Error::Io {
+        path: plan.target.clone(),
         op: "hashing failed",
         source: std::io::Error::other("reader thread panicked"),
-    })?;
-    let off = total;
-    progress.finish();
-    if device {
-        let size = super::ioctl::size(&out).map_err(io(target, "BLKGETSIZE64"))?;
-        if size >= total + TAIL_WIPE {
-            plain
-                .write_all_at(&vec![0u8; TAIL_WIPE as usize], size - TAIL_WIPE)
-                .map_err(|e| write_error(target, off, e))?;
-        }
-        plain.sync_all().map_err(|e| write_error(target, off, e))?;
-    }
-    out.sync_all().map_err(|e| write_error(target, off, e))?;
-    let write_seconds = started.elapsed().as_secs_f64();
-    let sha256 = hex::encode(hasher.finalize());
+    })
+}
 
-    let mut verified_from_device = false;
-    if plan.verify {
-        let read = if device {
-            super::ioctl::flush_buffers(&out).map_err(io(target, "BLKFLSBUF"))?;
-            let direct = OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_DIRECT | libc::O_CLOEXEC)
-                .open(target)
-                .map_err(io(target, "cannot open the device for the read-back"))?;
-            verified_from_device = true;
-            digest(&direct, &plain, &ranges, true, target)?
-        } else {
-            digest(&out, &out, &ranges, false, target)?
-        };
-        if read != sha256 {
-            return Err(Error::Verify {
+/// Writes the chunks the reader sends until it is done, a read or write fails, or `cancel`
+/// is set; each buffer goes back to the reader.
+fn write_chunks(
+    plan: &WritePlan,
+    t: &Opened,
+    full_rx: &std::sync::mpsc::Receiver<Result<(u64, Aligned, usize), Error>>,
+    empty_tx: &std::sync::mpsc::Sender<Aligned>,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<(), Error> {
+    let target = &plan.target;
+    let device = plan.disk.is_some();
+    let mut done = 0u64;
+    for msg in full_rx.iter() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted {
                 device: target.clone(),
-                read,
-                wrote: sha256,
+                written: done,
+                total: plan.image_bytes,
             });
         }
-    }
-    let partition_reread = if device {
-        Some(match super::ioctl::reread_partitions(&out) {
-            Ok(()) => "done",
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => "busy",
-            Err(_) => "not supported",
-        })
-    } else {
-        None
-    };
-    drop(out);
-    drop(plain);
-    if let Some(tmp) = tmp {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(io(target, "cannot set permissions"))?;
-        tmp.persist(target).map_err(|e| Error::Io {
-            path: target.clone(),
-            op: "cannot rename into place",
-            source: e.error,
-        })?;
-    }
-    Ok(WriteReport {
-        image: plan.image.display().to_string(),
-        target: target.display().to_string(),
-        kind: if device { "device" } else { "file" },
-        bytes: total,
-        sha256: plan.verify.then_some(sha256),
-        verified: plan.verify,
-        verified_from_device,
-        write_seconds,
-        mib_per_second: if write_seconds > 0.0 {
-            total as f64 / write_seconds / 1_048_576.0
+        let (off, mut buf, n) = msg?;
+        let dst = if device && n % ALIGN != 0 {
+            &t.plain
         } else {
-            0.0
-        },
-        partition_reread,
-    })
+            &t.out
+        };
+        dst.write_all_at(buf.get(n), off)
+            .map_err(|e| write_error(target, off, e))?;
+        done += n as u64;
+        progress.advance(n as u64);
+        let _ = empty_tx.send(buf);
+    }
+    Ok(())
+}
+
+/// Reads what was written back (from the device itself, past its caches, for a device) and
+/// compares its SHA-256 with `sha256`; says whether it was read from the device.
+fn read_back(
+    t: &Opened,
+    target: &Path,
+    ranges: &[(u64, u64)],
+    device: bool,
+    sha256: &str,
+) -> Result<bool, Error> {
+    let read = if device {
+        super::ioctl::flush_buffers(&t.out).map_err(io(target, "BLKFLSBUF"))?;
+        let direct = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECT | libc::O_CLOEXEC)
+            .open(target)
+            .map_err(io(target, "cannot open the device for the read-back"))?;
+        digest(&direct, &t.plain, ranges, true, target)?
+    } else {
+        digest(&t.out, &t.out, ranges, false, target)?
+    };
+    if read != sha256 {
+        return Err(Error::Verify {
+            device: target.to_path_buf(),
+            read,
+            wrote: sha256.into(),
+        });
+    }
+    Ok(device)
 }

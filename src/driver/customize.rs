@@ -626,11 +626,11 @@ pub fn stage(
 ) -> Result<(Outcome, Expect), Error> {
     let (arch, shape, target) = image_facts(w, index)?;
     let old = read_record(w, index)?;
-    let mut rec = old.clone().unwrap_or(Record {
+    let rec = old.clone().unwrap_or(Record {
         record_version: 1,
         ..Record::default()
     });
-    let mut out = Outcome {
+    let out = Outcome {
         wim: w.path().into(),
         index,
         arch: arch.clone(),
@@ -647,8 +647,16 @@ pub fn stage(
         warnings: Vec::new(),
         startup_lines: Vec::new(),
     };
-    let mut exp = Expect::default();
-    let stage_dir = w.staging_folder()?;
+    let dir = w.staging_folder()?;
+    let mut s = Stager {
+        w,
+        index,
+        mtime,
+        dir,
+        rec,
+        out,
+        exp: Expect::default(),
+    };
     let empty = Customization::default();
     let c = match action {
         Action::Apply(c) => c,
@@ -662,44 +670,80 @@ pub fn stage(
         target,
         c.allow_unsigned,
         index,
-        &mut out.warnings,
+        &mut s.out.warnings,
     )?;
-    let script = match &c.start_script {
-        Some(s) => {
-            let meta = std::fs::metadata(s).map_err(io(s))?;
-            if !meta.is_file() {
-                return Err(input(
-                    s,
-                    "the start script is not a file",
-                    "give a .cmd or .bat file with --start-script",
-                ));
-            }
-            let ext = s
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .filter(|e| e == "cmd" || e == "bat")
-                .ok_or_else(|| {
-                    input(
-                        s,
-                        "the start script is not a .cmd or .bat file",
-                        "WinPE runs it with cmd.exe: name it .cmd (call PowerShell from it if needed)",
-                    )
-                })?;
-            let bytes = std::fs::read(s).map_err(io(s))?;
-            if bytes.starts_with(&[0xFF, 0xFE]) || bytes.contains(&0) {
-                return Err(input(
-                    s,
-                    "the start script is UTF-16 or binary; cmd.exe runs ASCII batch files",
-                    "save it as ASCII (ANSI) with CRLF line ends",
-                ));
-            }
-            Some((format!("{USER_SCRIPT_STEM}.{ext}"), bytes))
-        }
-        None => None,
+    let script = c.start_script.as_deref().map(check_script).transpose()?;
+    let overlays = check_overlays(&c.overlays)?;
+
+    let mut driver_dirty = false;
+    if matches!(action, Action::RemoveDrivers) {
+        driver_dirty = s.remove_drivers()?;
+    }
+    for g in &groups {
+        driver_dirty |= s.stage_driver(g)?;
+    }
+    let script_dirty = match &script {
+        Some((path, bytes)) => s.stage_script(path, bytes)?,
+        None => false,
     };
-    let mut overlays = Vec::new();
-    for o in &c.overlays {
+    let had_hook = old.as_ref().is_some_and(|r| r.hook.is_some());
+    s.stage_startup(shape, had_hook, driver_dirty || script_dirty)?;
+    // Overlays, last.
+    for o in &overlays {
+        s.stage_overlay(o)?;
+    }
+    s.stage_record(old.as_ref())?;
+    s.out.changed = s.w.is_dirty();
+    s.out.record = s.rec;
+    // The staged copies must live until the commit.
+    Ok((s.out, s.exp))
+}
+
+/// Checks the user's start script (a plain ASCII `.cmd`/`.bat` file, as cmd.exe needs) and
+/// returns its image name and bytes.
+fn check_script(s: &Path) -> Result<(String, Vec<u8>), Error> {
+    let meta = std::fs::metadata(s).map_err(io(s))?;
+    if !meta.is_file() {
+        return Err(input(
+            s,
+            "the start script is not a file",
+            "give a .cmd or .bat file with --start-script",
+        ));
+    }
+    let ext = s
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .filter(|e| e == "cmd" || e == "bat")
+        .ok_or_else(|| {
+            input(
+                s,
+                "the start script is not a .cmd or .bat file",
+                "WinPE runs it with cmd.exe: name it .cmd (call PowerShell from it if needed)",
+            )
+        })?;
+    let bytes = std::fs::read(s).map_err(io(s))?;
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.contains(&0) {
+        return Err(input(
+            s,
+            "the start script is UTF-16 or binary; cmd.exe runs ASCII batch files",
+            "save it as ASCII (ANSI) with CRLF line ends",
+        ));
+    }
+    Ok((format!("{USER_SCRIPT_STEM}.{ext}"), bytes))
+}
+
+/// An overlay folder checked and listed before anything is staged.
+struct CheckedOverlay {
+    source: PathBuf,
+    target: String,
+    files: Vec<(String, PathBuf)>,
+}
+
+/// Checks every overlay is a folder with a valid target, and lists its files.
+fn check_overlays(overlays: &[Overlay]) -> Result<Vec<CheckedOverlay>, Error> {
+    let mut checked = Vec::new();
+    for o in overlays {
         if !o.source.is_dir() {
             return Err(input(
                 &o.source,
@@ -707,59 +751,123 @@ pub fn stage(
                 "give a folder with --overlay DIR[:TARGET]",
             ));
         }
-        let t = normalize_target(&o.source, &o.target)?;
-        overlays.push((o.source.clone(), t, files_of(&o.source)?));
+        let target = normalize_target(&o.source, &o.target)?;
+        checked.push(CheckedOverlay {
+            source: o.source.clone(),
+            target,
+            files: files_of(&o.source)?,
+        });
+    }
+    Ok(checked)
+}
+
+/// The number of the next driver folder (`NN-name`): one above the highest recorded.
+fn next_number(rec: &Record) -> u32 {
+    rec.drivers
+        .iter()
+        .filter_map(|d| {
+            d.folder
+                .rsplit('\\')
+                .next()
+                .and_then(|n| n.split('-').next())
+                .and_then(|n| n.parse::<u32>().ok())
+        })
+        .max()
+        .unwrap_or(0)
+        + 1
+}
+
+/// The record entry of driver group `g`, staged in image folder `folder`.
+fn record_driver(g: &Group, folder: String, infs: Vec<String>) -> RecordDriver {
+    let first = g.packages.first();
+    RecordDriver {
+        folder,
+        infs,
+        sha256: g.sha256.clone(),
+        bytes: g.bytes,
+        classes: g
+            .packages
+            .iter()
+            .map(|p| p.class.clone().unwrap_or_default())
+            .collect(),
+        provider: first.and_then(|p| p.provider.clone()).unwrap_or_default(),
+        driver_ver: first.and_then(|p| p.driver_ver.clone()).unwrap_or_default(),
+        hardware_ids: g.packages.iter().map(|p| p.hardware_ids.len()).sum(),
+    }
+}
+
+/// The state the stages of [`stage`] share: the open image, the record being built, the
+/// outcome to report and what to read back after the commit.
+struct Stager<'w> {
+    w: &'w mut Wim,
+    index: u32,
+    mtime: Option<std::time::SystemTime>,
+    dir: PathBuf,
+    rec: Record,
+    out: Outcome,
+    exp: Expect,
+}
+
+impl Stager<'_> {
+    /// Stages `bytes` as image file `inner` and expects exactly them back.
+    fn stage_file(&mut self, inner: &str, bytes: &[u8]) -> Result<(), Error> {
+        stage_bytes(self.w, &self.dir, self.index, inner, bytes, self.mtime)?;
+        self.exp.files.push((inner.into(), bytes.to_vec()));
+        Ok(())
     }
 
-    // Drivers.
-    let mut driver_dirty = false;
-    if matches!(action, Action::RemoveDrivers) {
-        for d in std::mem::take(&mut rec.drivers) {
-            out.drivers_removed.push(d.folder.clone());
+    /// Removes every recorded driver and their folder; says whether there were any.
+    fn remove_drivers(&mut self) -> Result<bool, Error> {
+        for d in std::mem::take(&mut self.rec.drivers) {
+            self.out.drivers_removed.push(d.folder.clone());
         }
-        if !out.drivers_removed.is_empty() {
-            w.delete(index, DRIVERS_DIR)?;
-            exp.gone.push(DRIVERS_DIR.into());
-            driver_dirty = true;
+        if self.out.drivers_removed.is_empty() {
+            return Ok(false);
         }
+        self.w.delete(self.index, DRIVERS_DIR)?;
+        self.exp.gone.push(DRIVERS_DIR.into());
+        Ok(true)
     }
-    let next_number = |rec: &Record| {
-        rec.drivers
-            .iter()
-            .filter_map(|d| {
-                d.folder
-                    .rsplit('\\')
-                    .next()
-                    .and_then(|n| n.split('-').next())
-                    .and_then(|n| n.parse::<u32>().ok())
-            })
-            .max()
-            .unwrap_or(0)
-            + 1
-    };
-    for g in &groups {
+
+    /// Stages one driver group unless the record has it already; says whether it did.
+    fn stage_driver(&mut self, g: &Group) -> Result<bool, Error> {
         let infs: Vec<String> = g
             .packages
             .iter()
             .filter_map(|p| p.inf.strip_prefix(&g.dir).ok())
             .map(|r| r.to_string_lossy().replace('/', "\\"))
             .collect();
-        if let Some(same) = rec.drivers.iter().find(|d| d.sha256 == g.sha256) {
-            out.drivers_unchanged.push(same.folder.clone());
-            continue;
+        if let Some(same) = self.rec.drivers.iter().find(|d| d.sha256 == g.sha256) {
+            self.out.drivers_unchanged.push(same.folder.clone());
+            return Ok(false);
         }
-        // The same INF names with other content: a new version replaces the old one.
-        let replaced = rec.drivers.iter().position(|d| {
+        let folder = self.driver_folder(g, &infs)?;
+        let d = record_driver(g, folder.clone(), infs);
+        // Copy the package into the staging folder so what is committed is what was hashed.
+        let local = self.dir.join(folder.replace('\\', "/"));
+        self.copy_package(g, &folder, &local)?;
+        ensure_parents(self.w, self.index, &folder, self.mtime)?;
+        self.w.add_tree(self.index, &local, &folder, None)?;
+        self.out.drivers_added.push(folder);
+        self.out.driver_bytes += g.bytes;
+        self.rec.drivers.push(d);
+        Ok(true)
+    }
+
+    /// The image folder for group `g`: that of a recorded driver with the same INF names (a
+    /// new version replaces the old one, whose folder is deleted), else the next number.
+    fn driver_folder(&mut self, g: &Group, infs: &[String]) -> Result<String, Error> {
+        let replaced = self.rec.drivers.iter().position(|d| {
             d.infs.len() == infs.len()
                 && d.infs
                     .iter()
-                    .zip(&infs)
+                    .zip(infs)
                     .all(|(a, b)| a.eq_ignore_ascii_case(b))
         });
-        let folder = match replaced {
+        Ok(match replaced {
             Some(i) => {
-                let f = rec.drivers.remove(i).folder;
-                w.delete(index, &f)?;
+                let f = self.rec.drivers.remove(i).folder;
+                self.w.delete(self.index, &f)?;
                 f
             }
             None => {
@@ -769,26 +877,14 @@ pub fn stage(
                     .and_then(|p| p.inf.file_stem())
                     .map(|s| slug(&s.to_string_lossy()))
                     .unwrap_or_default();
-                format!("{DRIVERS_DIR}\\{:02}-{stem}", next_number(&rec))
+                format!("{DRIVERS_DIR}\\{:02}-{stem}", next_number(&self.rec))
             }
-        };
-        let first = g.packages.first();
-        let d = RecordDriver {
-            folder: folder.clone(),
-            infs,
-            sha256: g.sha256.clone(),
-            bytes: g.bytes,
-            classes: g
-                .packages
-                .iter()
-                .map(|p| p.class.clone().unwrap_or_default())
-                .collect(),
-            provider: first.and_then(|p| p.provider.clone()).unwrap_or_default(),
-            driver_ver: first.and_then(|p| p.driver_ver.clone()).unwrap_or_default(),
-            hardware_ids: g.packages.iter().map(|p| p.hardware_ids.len()).sum(),
-        };
-        // Copy the package into the staging folder so what is committed is what was hashed.
-        let local = stage_dir.as_path().join(folder.replace('\\', "/"));
+        })
+    }
+
+    /// Copies group `g`'s files to `local`, keeping their times, and expects their sizes in
+    /// image folder `folder`.
+    fn copy_package(&mut self, g: &Group, folder: &str, local: &Path) -> Result<(), Error> {
         for (rel, src) in &g.files {
             let dst = local.join(rel);
             if let Some(p) = dst.parent() {
@@ -796,7 +892,7 @@ pub fn stage(
             }
             std::fs::copy(src, &dst).map_err(io(src))?;
             // Keep the vendor's file times (or SOURCE_DATE_EPOCH), not the time of the copy.
-            let t = match mtime {
+            let t = match self.mtime {
                 Some(t) => t,
                 None => std::fs::metadata(src)
                     .and_then(|m| m.modified())
@@ -804,91 +900,84 @@ pub fn stage(
             };
             set_mtime(&dst, Some(t))?;
             let size = std::fs::metadata(&dst).map_err(io(&dst))?.len();
-            exp.sizes
+            self.exp
+                .sizes
                 .push((format!("{folder}\\{}", rel.replace('/', "\\")), size));
         }
         // Folders too, deepest first (setting a file's time does not touch its folder's).
-        if mtime.is_some() {
+        if self.mtime.is_some() {
             let mut dirs: Vec<PathBuf> = g
                 .files
                 .iter()
                 .filter_map(|(rel, _)| local.join(rel).parent().map(Path::to_path_buf))
                 .collect();
-            dirs.push(local.clone());
+            dirs.push(local.to_path_buf());
             dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
             dirs.dedup();
             for dir in dirs {
-                set_mtime(&dir, mtime)?;
+                set_mtime(&dir, self.mtime)?;
             }
         }
-        ensure_parents(w, index, &folder, mtime)?;
-        w.add_tree(index, &local, &folder, None)?;
-        out.drivers_added.push(folder);
-        out.driver_bytes += g.bytes;
-        rec.drivers.push(d);
-        driver_dirty = true;
+        Ok(())
     }
 
-    // The user's start script.
-    let mut script_dirty = false;
-    if let Some((path, bytes)) = &script {
+    /// Stages the user's start script `path` unless the record has the same one; says
+    /// whether it did.
+    fn stage_script(&mut self, path: &str, bytes: &[u8]) -> Result<bool, Error> {
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(bytes));
-        let same = rec
+        let same = self
+            .rec
             .start_script
             .as_ref()
             .is_some_and(|s| s.path.eq_ignore_ascii_case(path) && s.sha256 == sha);
-        if !same {
-            if let Some(old) = rec.start_script.take()
-                && !old.path.eq_ignore_ascii_case(path)
-            {
-                w.delete(index, &old.path)?;
-            }
-            stage_bytes(w, stage_dir.as_path(), index, path, bytes, mtime)?;
-            exp.files.push((path.clone(), bytes.clone()));
-            rec.start_script = Some(RecordScript {
-                path: path.clone(),
-                sha256: sha,
-            });
-            script_dirty = true;
+        if same {
+            return Ok(false);
         }
+        if let Some(old) = self.rec.start_script.take()
+            && !old.path.eq_ignore_ascii_case(path)
+        {
+            self.w.delete(self.index, &old.path)?;
+        }
+        self.stage_file(path, bytes)?;
+        self.rec.start_script = Some(RecordScript {
+            path: path.into(),
+            sha256: sha,
+        });
+        Ok(true)
     }
 
-    // start.cmd and the hook.
-    let needs_step = !rec.drivers.is_empty() || rec.start_script.is_some();
-    let start = startup::start_cmd(
-        &rec.inf_paths(),
-        rec.start_script.as_ref().map(|s| s.path.as_str()),
-    );
-    let current_start = match w.stat(index, startup::START_CMD)? {
-        Some(_) => Some(w.read_file(index, startup::START_CMD)?),
-        None => None,
-    };
-    if needs_step {
-        if current_start.as_deref() != Some(start.as_slice()) {
-            stage_bytes(
-                w,
-                stage_dir.as_path(),
-                index,
-                startup::START_CMD,
-                &start,
-                mtime,
-            )?;
-            exp.files.push((startup::START_CMD.into(), start.clone()));
+    /// Brings start.cmd and the start-up hook in line with the record: written when there
+    /// is a step to run, removed when the last one went (`dirty`: drivers or script changed).
+    fn stage_startup(&mut self, shape: Shape, had_hook: bool, dirty: bool) -> Result<(), Error> {
+        let index = self.index;
+        let needs_step = !self.rec.drivers.is_empty() || self.rec.start_script.is_some();
+        let start = startup::start_cmd(
+            &self.rec.inf_paths(),
+            self.rec.start_script.as_ref().map(|s| s.path.as_str()),
+        );
+        let current_start = match self.w.stat(index, startup::START_CMD)? {
+            Some(_) => Some(self.w.read_file(index, startup::START_CMD)?),
+            None => None,
+        };
+        if needs_step {
+            if current_start.as_deref() != Some(start.as_slice()) {
+                self.stage_file(startup::START_CMD, &start)?;
+            }
+        } else if current_start.is_some() && dirty {
+            self.w.delete(index, startup::START_CMD)?;
+            self.exp.gone.push(startup::START_CMD.into());
         }
-    } else if current_start.is_some() && (driver_dirty || script_dirty) {
-        w.delete(index, startup::START_CMD)?;
-        exp.gone.push(startup::START_CMD.into());
-    }
-    let had_hook = old.as_ref().is_some_and(|r| r.hook.is_some());
-    if needs_step || had_hook {
-        let e = edit_hook(w, index, shape, needs_step)?;
+        if !(needs_step || had_hook) {
+            self.out.startup_lines = startup_lines(self.w, index, shape)?;
+            return Ok(());
+        }
+        let e = edit_hook(self.w, index, shape, needs_step)?;
         if e.before.as_deref() != Some(e.after.as_slice()) {
-            stage_bytes(w, stage_dir.as_path(), index, &e.file, &e.after, mtime)?;
-            exp.files.push((e.file.clone(), e.after.clone()));
+            self.stage_file(&e.file, &e.after)?;
         }
-        out.startup_lines = e.lines.clone();
-        rec.hook = needs_step.then(|| RecordHook {
+        self.out.startup_lines = e.lines.clone();
+        self.rec.hook = needs_step.then(|| RecordHook {
             file: e.file.clone(),
             line: if shape == Shape::Startnet {
                 startup::STARTNET_LINE.into()
@@ -896,76 +985,86 @@ pub fn stage(
                 startup::LAUNCH_LINE.into()
             },
         });
-    } else {
-        out.startup_lines = startup_lines(w, index, shape)?;
+        Ok(())
     }
 
-    // Overlays, last.
-    for (src, target, files) in &overlays {
+    /// Stages overlay `o` (the whole folder, if any file is new or differs) and records it.
+    fn stage_overlay(&mut self, o: &CheckedOverlay) -> Result<(), Error> {
         let mut changed = false;
-        for (rel, local) in files {
-            let inner = if target.is_empty() {
+        for (rel, local) in &o.files {
+            let inner = if o.target.is_empty() {
                 rel.replace('/', "\\")
             } else {
-                format!("{target}\\{}", rel.replace('/', "\\"))
+                format!("{}\\{}", o.target, rel.replace('/', "\\"))
             };
             let data = std::fs::read(local).map_err(io(local))?;
-            match w.stat(index, &inner)? {
-                Some(e) if e.is_dir => {
-                    return Err(input(
-                        local,
-                        format!("the image has a folder at {inner}"),
-                        "rename the file in the overlay",
-                    ));
-                }
-                Some(e) => {
-                    let cur = if e.size == data.len() as u64 {
-                        Some(w.read_file(index, &e.path)?)
-                    } else {
-                        None
-                    };
-                    if cur.as_deref() != Some(data.as_slice()) {
-                        out.overlay_replaced.push(inner.clone());
-                        changed = true;
-                    }
-                }
-                None => changed = true,
-            }
-            exp.sizes.push((inner, data.len() as u64));
+            changed |= self.overlay_file_differs(&inner, local, &data)?;
+            self.exp.sizes.push((inner, data.len() as u64));
         }
-        let (sha, _) = tree_hash(files)?;
+        let (sha, _) = tree_hash(&o.files)?;
         let r = RecordOverlay {
-            target: target.clone(),
-            files: files.len(),
+            target: o.target.clone(),
+            files: o.files.len(),
             sha256: sha,
         };
         if changed {
-            w.add_tree(index, src, target, None)?;
+            self.w.add_tree(self.index, &o.source, &o.target, None)?;
         }
-        if !rec.overlays.contains(&r) {
-            rec.overlays.push(r);
+        if !self.rec.overlays.contains(&r) {
+            self.rec.overlays.push(r);
+        }
+        Ok(())
+    }
+
+    /// Whether overlay file `local` (content `data`) is new or differs from image file
+    /// `inner`; a replaced file is reported, a folder in its way is an error.
+    fn overlay_file_differs(
+        &mut self,
+        inner: &str,
+        local: &Path,
+        data: &[u8],
+    ) -> Result<bool, Error> {
+        match self.w.stat(self.index, inner)? {
+            Some(e) if e.is_dir => Err(input(
+                local,
+                format!("the image has a folder at {inner}"),
+                "rename the file in the overlay",
+            )),
+            Some(e) => {
+                let cur = if e.size == data.len() as u64 {
+                    Some(self.w.read_file(self.index, &e.path)?)
+                } else {
+                    None
+                };
+                if cur.as_deref() == Some(data) {
+                    return Ok(false);
+                }
+                self.out.overlay_replaced.push(inner.into());
+                Ok(true)
+            }
+            None => Ok(true),
         }
     }
 
-    // The record.
-    let after_record =
-        serde_json::to_vec_pretty(&rec).map_err(|e| input(w.path(), e.to_string(), ""))?;
-    let nothing_left =
-        rec.drivers.is_empty() && rec.start_script.is_none() && rec.overlays.is_empty();
-    if old.as_ref() != Some(&rec) {
+    /// Writes the record if it changed, or removes peforge's folder when nothing of it is left.
+    fn stage_record(&mut self, old: Option<&Record>) -> Result<(), Error> {
+        let after_record = serde_json::to_vec_pretty(&self.rec)
+            .map_err(|e| input(self.w.path(), e.to_string(), ""))?;
+        let nothing_left = self.rec.drivers.is_empty()
+            && self.rec.start_script.is_none()
+            && self.rec.overlays.is_empty();
+        if old == Some(&self.rec) {
+            return Ok(());
+        }
         if nothing_left && old.is_some() {
             // Nothing of peforge's is left: its folder goes too.
-            w.delete(index, "peforge")?;
-            exp.gone.push("peforge".into());
+            self.w.delete(self.index, "peforge")?;
+            self.exp.gone.push("peforge".into());
         } else if !nothing_left {
-            stage_bytes(w, stage_dir.as_path(), index, RECORD, &after_record, mtime)?;
-            exp.files.push((RECORD.into(), after_record));
+            self.stage_file(RECORD, &after_record)?;
         }
+        Ok(())
     }
-    out.changed = w.is_dirty();
-    out.record = rec;
-    // The staged copies must live until the commit.
-    Ok((out, exp))
 }
 
 /// Reads back what [`stage`] staged from the written WIM.

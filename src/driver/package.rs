@@ -351,6 +351,57 @@ fn parse_driver_ver(v: &str) -> (Option<String>, Option<String>) {
     (date, version)
 }
 
+/// The `CatalogFile*` entries of `[Version]` (values through `sub`), and whether each file is
+/// in package folder `dir`.
+fn catalogs(
+    version: &super::inf::Section,
+    dir: &Path,
+    sub: &mut dyn FnMut(&str) -> String,
+) -> Vec<Catalog> {
+    let mut catalogs = Vec::new();
+    for l in &version.lines {
+        let Some(k) = &l.key else { continue };
+        let lower = k.to_ascii_lowercase();
+        if lower == "catalogfile" || lower.starts_with("catalogfile.") {
+            let file = sub(l.values.first().map_or("", String::as_str));
+            if file.is_empty() {
+                continue;
+            }
+            let present = find_ci(dir, &file).is_some();
+            catalogs.push(Catalog {
+                key: k.clone(),
+                file,
+                present,
+            });
+        }
+    }
+    catalogs
+}
+
+/// The architectures the models sections cover (in [`ARCHES`] order), and whether a
+/// manufacturer has undecorated models.
+fn architectures(manufacturers: &[Manufacturer]) -> (Vec<String>, bool) {
+    let mut architectures: Vec<String> = Vec::new();
+    let mut undecorated_models = false;
+    for m in manufacturers {
+        if m.decorations.is_empty() {
+            undecorated_models = true;
+        }
+        for s in &m.sections {
+            if !architectures.contains(&s.arch) {
+                architectures.push(s.arch.clone());
+            }
+        }
+    }
+    architectures.sort_by_key(|a| {
+        (
+            ARCHES.iter().position(|x| x == a).unwrap_or(ARCHES.len()),
+            a.clone(),
+        )
+    });
+    (architectures, undecorated_models)
+}
+
 impl Package {
     /// Reads the package of one INF file (its folder is the package folder).
     pub fn read(inf_path: &Path) -> Result<Package, super::Error> {
@@ -391,42 +442,9 @@ impl Package {
             .as_deref()
             .map(parse_driver_ver)
             .unwrap_or_default();
-        let mut catalogs = Vec::new();
-        for l in &version.lines {
-            let Some(k) = &l.key else { continue };
-            let lower = k.to_ascii_lowercase();
-            if lower == "catalogfile" || lower.starts_with("catalogfile.") {
-                let file = sub(l.values.first().map_or("", String::as_str));
-                if file.is_empty() {
-                    continue;
-                }
-                let present = find_ci(&dir, &file).is_some();
-                catalogs.push(Catalog {
-                    key: k.clone(),
-                    file,
-                    present,
-                });
-            }
-        }
+        let catalogs = catalogs(version, &dir, &mut sub);
         let (manufacturers, hardware_ids) = read_manufacturers(&inf, &strings, &mut undefined);
-        let mut architectures: Vec<String> = Vec::new();
-        let mut undecorated_models = false;
-        for m in &manufacturers {
-            if m.decorations.is_empty() {
-                undecorated_models = true;
-            }
-            for s in &m.sections {
-                if !architectures.contains(&s.arch) {
-                    architectures.push(s.arch.clone());
-                }
-            }
-        }
-        architectures.sort_by_key(|a| {
-            (
-                ARCHES.iter().position(|x| x == a).unwrap_or(ARCHES.len()),
-                a.clone(),
-            )
-        });
+        let (architectures, undecorated_models) = architectures(&manufacturers);
         let files = needed_files(&inf, &dir, &architectures);
         let template_markers = super::inf::decode(&bytes)
             .map(|(t, _)| template_markers(&t))
@@ -521,8 +539,17 @@ impl Package {
 
     /// Findings that do not depend on the image.
     fn general_findings(&self, inf: &Inf) -> Vec<Finding> {
-        use Severity::{Error, Warning};
         let mut f = Vec::new();
+        self.version_findings(&mut f);
+        self.file_findings(&mut f);
+        self.model_findings(&mut f);
+        self.content_findings(inf, &mut f);
+        f
+    }
+
+    /// `[Version]` findings: the signature and the keys a PnP driver needs (DRV001, DRV008).
+    fn version_findings(&self, f: &mut Vec<Finding>) {
+        use Severity::Error;
         match &self.signature {
             Some(s)
                 if s.eq_ignore_ascii_case("$Windows NT$")
@@ -558,6 +585,11 @@ impl Package {
                 ),
             ));
         }
+    }
+
+    /// Catalog and source file findings (DRV002-DRV004).
+    fn file_findings(&self, f: &mut Vec<Finding>) {
+        use Severity::{Error, Warning};
         if self.catalogs.is_empty() {
             f.push(finding(
                 "DRV002",
@@ -583,6 +615,11 @@ impl Package {
                 ),
             ));
         }
+    }
+
+    /// Manufacturer and models findings (DRV005, DRV009).
+    fn model_findings(&self, f: &mut Vec<Finding>) {
+        use Severity::Error;
         if self.manufacturers.is_empty() {
             f.push(finding(
                 "DRV005",
@@ -613,6 +650,11 @@ impl Package {
                 format!("{lines_without} model line(s) without a hardware ID"),
             ));
         }
+    }
+
+    /// Findings about the file's content: placeholders, class, encoding, quotes, reboots (DRV006, DRV007, DRV010-DRV012).
+    fn content_findings(&self, inf: &Inf, f: &mut Vec<Finding>) {
+        use Severity::{Error, Warning};
         if !self.template_markers.is_empty() {
             f.push(finding(
                 "DRV006",
@@ -671,7 +713,6 @@ impl Package {
                  .sys needs a reboot cannot be loaded by drvload",
             ));
         }
-        f
     }
 
     /// Why this package cannot be staged into an `arch` (INF name) WinPE of `target`: the

@@ -432,6 +432,13 @@ impl Deployment {
 
     /// The `AdvertFlags` bits of these settings.
     fn advert_bits(&self, b: &mut Bits) {
+        self.availability_bits(b);
+        self.experience_bits(b);
+        self.required_bits(b);
+    }
+
+    /// `AdvertFlags` bits of where the sequence is available and how content arrives.
+    fn availability_bits(&self, b: &mut Bits) {
         if self.availability.includes_media() {
             b.add(
                 A,
@@ -476,6 +483,10 @@ impl Deployment {
                 "inferred",
             );
         }
+    }
+
+    /// `AdvertFlags` bits of the user experience and wake-up settings.
+    fn experience_bits(&self, b: &mut Bits) {
         if self.user_experience.show_progress {
             b.add(
                 A,
@@ -518,6 +529,10 @@ impl Deployment {
                 "documented",
             );
         }
+    }
+
+    /// `AdvertFlags` bits only a required deployment has: no display, the assignment.
+    fn required_bits(&self, b: &mut Bits) {
         if self.purpose == Purpose::Required && !self.user_experience.allow_user_run_independently {
             b.add(
                 A,

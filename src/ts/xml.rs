@@ -192,18 +192,41 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
             message,
         }
     };
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut declaration = false;
-    let mut count = 0usize;
+    let mut tree = Tree::default();
     loop {
         let start = reader.buffer_position();
         let ev = reader
             .read_event()
             .map_err(|e| xml_err(reader.error_position(), e.to_string()))?;
+        if !tree.event(ev, start, &lines, path, &xml_err)? {
+            break;
+        }
+    }
+    tree.finish(text.len() as u64, &xml_err)
+}
+
+/// The tree [`parse`] builds: the open elements, the finished root, and what was seen.
+#[derive(Default)]
+struct Tree {
+    stack: Vec<Element>,
+    root: Option<Element>,
+    declaration: bool,
+    count: usize,
+}
+
+impl Tree {
+    /// Adds one event at byte `start` to the tree; `false` at the end of the text.
+    fn event(
+        &mut self,
+        ev: Event<'_>,
+        start: u64,
+        lines: &Lines<'_>,
+        path: &Path,
+        xml_err: &dyn Fn(u64, String) -> Error,
+    ) -> Result<bool> {
         match ev {
             Event::Decl(d) => {
-                declaration = true;
+                self.declaration = true;
                 if let Some(Ok(enc)) = d.encoding() {
                     let enc = enc.to_ascii_lowercase();
                     if enc != "utf-8" && enc != "utf8" {
@@ -222,66 +245,86 @@ pub fn parse(text: &str, path: &Path) -> Result<Document> {
                     column,
                 });
             }
-            ev @ (Event::Start(_) | Event::Empty(_)) => {
-                let (s, empty) = match ev {
-                    Event::Start(s) => (s, false),
-                    Event::Empty(s) => (s, true),
-                    _ => continue,
-                };
-                count += 1;
-                check_limits(count, stack.len(), path)?;
-                if root.is_some() {
-                    return Err(xml_err(start, "content after the root element".into()));
-                }
-                let el = element(&s, start, &lines, path, &xml_err)?;
-                if empty {
-                    close(el, &mut stack, &mut root);
-                } else {
-                    stack.push(el);
-                }
-            }
+            Event::Start(s) => self.open(&s, false, start, lines, path, xml_err)?,
+            Event::Empty(s) => self.open(&s, true, start, lines, path, xml_err)?,
             Event::End(_) => {
-                let el = stack
+                let el = self
+                    .stack
                     .pop()
                     .ok_or_else(|| xml_err(start, "unexpected end tag".into()))?;
-                close(el, &mut stack, &mut root);
+                close(el, &mut self.stack, &mut self.root);
             }
             Event::Text(t) => {
                 let s = t.xml_content(XmlVersion::Implicit1_0);
-                push_text(&mut stack, &s, start, &xml_err)?;
+                push_text(&mut self.stack, &s, start, xml_err)?;
             }
             Event::CData(t) => {
                 let s = t.xml_content(XmlVersion::Implicit1_0);
-                push_text(&mut stack, &s, start, &xml_err)?;
+                push_text(&mut self.stack, &s, start, xml_err)?;
             }
             Event::GeneralRef(r) => {
-                let resolved = reference(&r, start, &lines, path, &xml_err)?;
-                push_text(&mut stack, &resolved, start, &xml_err)?;
+                let resolved = reference(&r, start, lines, path, xml_err)?;
+                push_text(&mut self.stack, &resolved, start, xml_err)?;
             }
             Event::Comment(_) | Event::PI(_) => {}
-            Event::Eof => break,
+            Event::Eof => return Ok(false),
         }
+        Ok(true)
     }
-    if let Some(open) = stack.last() {
-        return Err(xml_err(
-            text.len() as u64,
-            format!(
-                "element <{}> opened on line {} is not closed",
-                open.name, open.line
-            ),
-        ));
+
+    /// Opens element `s` (closed at once when `empty`), within the limits and the one root.
+    fn open(
+        &mut self,
+        s: &quick_xml::events::BytesStart<'_>,
+        empty: bool,
+        start: u64,
+        lines: &Lines<'_>,
+        path: &Path,
+        xml_err: &dyn Fn(u64, String) -> Error,
+    ) -> Result<()> {
+        self.count += 1;
+        check_limits(self.count, self.stack.len(), path)?;
+        if self.root.is_some() {
+            return Err(xml_err(start, "content after the root element".into()));
+        }
+        let el = element(s, start, lines, path, xml_err)?;
+        if empty {
+            close(el, &mut self.stack, &mut self.root);
+        } else {
+            self.stack.push(el);
+        }
+        Ok(())
     }
-    let root = root.ok_or_else(|| xml_err(0, "no root element".into()))?;
-    if let Some((name, c)) = invalid_char(&root) {
-        return Err(xml_err(
-            0,
-            format!(
-                "character U+{:04X} in <{name}> is not allowed in XML 1.0",
-                u32::from(c)
-            ),
-        ));
+
+    /// The document, once every element is closed and the text is valid XML 1.0 (`len`: the
+    /// text's length, where an unclosed element is reported).
+    fn finish(self, len: u64, xml_err: &dyn Fn(u64, String) -> Error) -> Result<Document> {
+        if let Some(open) = self.stack.last() {
+            return Err(xml_err(
+                len,
+                format!(
+                    "element <{}> opened on line {} is not closed",
+                    open.name, open.line
+                ),
+            ));
+        }
+        let root = self
+            .root
+            .ok_or_else(|| xml_err(0, "no root element".into()))?;
+        if let Some((name, c)) = invalid_char(&root) {
+            return Err(xml_err(
+                0,
+                format!(
+                    "character U+{:04X} in <{name}> is not allowed in XML 1.0",
+                    u32::from(c)
+                ),
+            ));
+        }
+        Ok(Document {
+            root,
+            declaration: self.declaration,
+        })
     }
-    Ok(Document { root, declaration })
 }
 
 /// Refuses a document past the element count or nesting depth limits.

@@ -514,52 +514,73 @@ fn item(it: &ItemT, loc: &str, ctx: &mut Ctx<'_>) -> Result<Item> {
         Some(c) => Some(condition(c, &here, ctx)?),
         None => None,
     };
-    if let Some(g) = &it.group {
-        if it.name.is_some()
-            || it.kind.is_some()
-            || it.step_type.is_some()
-            || it.action.is_some()
-            || it.variables.is_some()
-        {
-            return Err(ctx.err(
-                &here,
-                "a group has `group` and `steps`, not step fields",
-                Some("move step fields into a [[steps.steps]] entry"),
-            ));
-        }
-        if let Some(k) = it.options.keys().next() {
-            return Err(ctx.err(&here, format!("unknown field `{k}` in a group"), None));
-        }
-        let mut attrs: Attrs = vec![("name".into(), g.clone())];
-        common_attrs(it, &mut attrs);
-        let mut items = Vec::new();
-        for (i, c) in it.steps.iter().flatten().enumerate() {
-            ctx.at.push(i);
-            items.push(item(c, &format!("{here}/steps[{i}]"), ctx)?);
-            ctx.at.pop();
-        }
-        return Ok(Item::Group(Group {
-            attrs,
-            condition,
-            items,
-        }));
+    match &it.group {
+        Some(g) => group_item(it, g, &here, condition, ctx),
+        None => step_item(it, &here, condition, ctx),
     }
+}
+
+/// Builds group `g` and its steps; step fields in a group are refused.
+fn group_item(
+    it: &ItemT,
+    g: &str,
+    here: &str,
+    condition: Option<Condition>,
+    ctx: &mut Ctx<'_>,
+) -> Result<Item> {
+    if it.name.is_some()
+        || it.kind.is_some()
+        || it.step_type.is_some()
+        || it.action.is_some()
+        || it.variables.is_some()
+    {
+        return Err(ctx.err(
+            here,
+            "a group has `group` and `steps`, not step fields",
+            Some("move step fields into a [[steps.steps]] entry"),
+        ));
+    }
+    if let Some(k) = it.options.keys().next() {
+        return Err(ctx.err(here, format!("unknown field `{k}` in a group"), None));
+    }
+    let mut attrs: Attrs = vec![("name".into(), g.into())];
+    common_attrs(it, &mut attrs);
+    let mut items = Vec::new();
+    for (i, c) in it.steps.iter().flatten().enumerate() {
+        ctx.at.push(i);
+        items.push(item(c, &format!("{here}/steps[{i}]"), ctx)?);
+        ctx.at.pop();
+    }
+    Ok(Item::Group(Group {
+        attrs,
+        condition,
+        items,
+    }))
+}
+
+/// Builds a step, friendly (`kind`) or raw (`type`/`action`/`variables`), with its extra XML.
+fn step_item(
+    it: &ItemT,
+    here: &str,
+    condition: Option<Condition>,
+    ctx: &mut Ctx<'_>,
+) -> Result<Item> {
     let name = it.name.as_deref().ok_or_else(|| {
         ctx.err(
-            &here,
+            here,
             "a step needs `name` (or `group` for a group)",
             Some("add name = \"…\""),
         )
     })?;
     if it.steps.is_some() {
         return Err(ctx.err(
-            &here,
+            here,
             "a step cannot hold `steps`",
             Some("use `group = \"…\"` for a group"),
         ));
     }
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ctx.err(&here, "step names are 1–100 characters", None));
+        return Err(ctx.err(here, "step names are 1–100 characters", None));
     }
     let mut step = Step {
         element: it.element.clone().unwrap_or_else(|| "step".into()),
@@ -567,49 +588,9 @@ fn item(it: &ItemT, loc: &str, ctx: &mut Ctx<'_>) -> Result<Item> {
         ..Default::default()
     };
     let mut attrs: Attrs = Vec::new();
-    if let Some(kind) = &it.kind {
-        if it.step_type.is_some() || it.action.is_some() || it.variables.is_some() {
-            return Err(ctx.err(
-                &here,
-                "give either `kind` (friendly) or `type`/`action`/`variables` (raw), not both",
-                None,
-            ));
-        }
-        let f = friendly(kind, &it.options, &here, ctx)?;
-        attrs.push(("type".into(), format!("{PREFIX}{}", f.class)));
-        attrs.push(("name".into(), name.into()));
-        attrs.push((
-            "description".into(),
-            it.description.clone().unwrap_or_default(),
-        ));
-        let mut tmp = it.clone();
-        tmp.description = None;
-        tmp.run_in = Some(it.run_in.clone().unwrap_or_else(|| f.run_in.into()));
-        tmp.success_codes = Some(
-            it.success_codes
-                .clone()
-                .unwrap_or_else(|| f.success.to_vec()),
-        );
-        tmp.retry_count = Some(it.retry_count.or(f.retry).unwrap_or(0));
-        tmp.run_from_net = Some(it.run_from_net.unwrap_or(false));
-        common_attrs(&tmp, &mut attrs);
-        step.action = Some(f.action);
-        step.vars = Some(f.vars);
-    } else {
-        if let Some(k) = it.options.keys().next() {
-            return Err(ctx.err(
-                &here,
-                format!("unknown field `{k}`"),
-                Some("friendly options need `kind = \"…\"`; raw steps take type, action, variables, attributes"),
-            ));
-        }
-        if let Some(t) = &it.step_type {
-            attrs.push(("type".into(), t.clone()));
-        }
-        attrs.push(("name".into(), name.into()));
-        common_attrs(it, &mut attrs);
-        step.action = it.action.clone();
-        step.vars = it.variables.as_ref().map(|v| v.iter().map(var).collect());
+    match &it.kind {
+        Some(kind) => friendly_step(it, kind, name, here, &mut step, &mut attrs, ctx)?,
+        None => raw_step(it, name, here, &mut step, &mut attrs, ctx)?,
     }
     for (i, x) in it.extra_xml.iter().enumerate() {
         step.extra
@@ -617,6 +598,73 @@ fn item(it: &ItemT, loc: &str, ctx: &mut Ctx<'_>) -> Result<Item> {
     }
     step.attrs = attrs;
     Ok(Item::Step(step))
+}
+
+/// Fills a friendly step of `kind`: its class, action and variables, and the defaults the
+/// kind gives for the common attributes the item leaves unset.
+fn friendly_step(
+    it: &ItemT,
+    kind: &str,
+    name: &str,
+    here: &str,
+    step: &mut Step,
+    attrs: &mut Attrs,
+    ctx: &mut Ctx<'_>,
+) -> Result<()> {
+    if it.step_type.is_some() || it.action.is_some() || it.variables.is_some() {
+        return Err(ctx.err(
+            here,
+            "give either `kind` (friendly) or `type`/`action`/`variables` (raw), not both",
+            None,
+        ));
+    }
+    let f = friendly(kind, &it.options, here, ctx)?;
+    attrs.push(("type".into(), format!("{PREFIX}{}", f.class)));
+    attrs.push(("name".into(), name.into()));
+    attrs.push((
+        "description".into(),
+        it.description.clone().unwrap_or_default(),
+    ));
+    let mut tmp = it.clone();
+    tmp.description = None;
+    tmp.run_in = Some(it.run_in.clone().unwrap_or_else(|| f.run_in.into()));
+    tmp.success_codes = Some(
+        it.success_codes
+            .clone()
+            .unwrap_or_else(|| f.success.to_vec()),
+    );
+    tmp.retry_count = Some(it.retry_count.or(f.retry).unwrap_or(0));
+    tmp.run_from_net = Some(it.run_from_net.unwrap_or(false));
+    common_attrs(&tmp, attrs);
+    step.action = Some(f.action);
+    step.vars = Some(f.vars);
+    Ok(())
+}
+
+/// Fills a raw step from its `type`, `action` and `variables` as given.
+fn raw_step(
+    it: &ItemT,
+    name: &str,
+    here: &str,
+    step: &mut Step,
+    attrs: &mut Attrs,
+    ctx: &Ctx<'_>,
+) -> Result<()> {
+    if let Some(k) = it.options.keys().next() {
+        return Err(ctx.err(
+            here,
+            format!("unknown field `{k}`"),
+            Some("friendly options need `kind = \"…\"`; raw steps take type, action, variables, attributes"),
+        ));
+    }
+    if let Some(t) = &it.step_type {
+        attrs.push(("type".into(), t.clone()));
+    }
+    attrs.push(("name".into(), name.into()));
+    common_attrs(it, attrs);
+    step.action = it.action.clone();
+    step.vars = it.variables.as_ref().map(|v| v.iter().map(var).collect());
+    Ok(())
 }
 
 fn common_attrs(it: &ItemT, attrs: &mut Attrs) {
