@@ -459,6 +459,21 @@ impl Civil {
     }
 }
 
+/// Makes the verified temporary image world-readable and renames it over `out`.
+pub(crate) fn publish(tmp: crate::fsutil::TempNextTo, out: &Path) -> Result<(), ContainerError> {
+    {
+        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(ContainerError::io(out))?;
+    }
+    tmp.persist(out).map_err(|e| ContainerError::Io {
+        path: out.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

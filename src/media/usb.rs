@@ -201,7 +201,7 @@ pub fn write_sized(
     drop(file);
 
     verify_read_back(tmp.path(), &layout, out)?;
-    publish(tmp, out)?;
+    crate::media::container::publish(tmp, out)?;
     Ok(UsbSummary {
         path: out.to_path_buf(),
         bytes: total,
@@ -291,21 +291,6 @@ fn verify_read_back(image: &Path, layout: &Layout<'_>, out: &Path) -> Result<(),
             what: format!("read back {} files, wrote {}", files.len(), planned.len()),
         });
     }
-    Ok(())
-}
-
-/// Makes the verified temporary image world-readable and renames it over `out`.
-fn publish(tmp: crate::fsutil::TempNextTo, out: &Path) -> Result<(), ContainerError> {
-    {
-        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(ContainerError::io(out))?;
-    }
-    tmp.persist(out).map_err(|e| ContainerError::Io {
-        path: out.to_path_buf(),
-        source: e.error,
-    })?;
     Ok(())
 }
 

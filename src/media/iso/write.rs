@@ -828,21 +828,6 @@ fn read_back(
     Ok(entries)
 }
 
-/// Makes the verified temporary image world-readable and renames it over `out`.
-fn publish(tmp: crate::fsutil::TempNextTo, out: &Path) -> Result<(), ContainerError> {
-    {
-        // Media are not secret: readable like any file the user creates (tempfile uses 0600).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(ContainerError::io(out))?;
-    }
-    tmp.persist(out).map_err(|e| ContainerError::Io {
-        path: out.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
-}
-
 /// Writes `tree` as an ISO 9660 + Joliet image with an El Torito catalog to `out`.
 ///
 /// The BIOS entry (platform 0x00, no emulation, 8 × 512-byte load size) points at
@@ -899,7 +884,7 @@ pub fn write(
     tmp.as_file().sync_all().map_err(ContainerError::io(out))?;
 
     let entries = read_back(tmp.path(), &plan, out)?;
-    publish(tmp, out)?;
+    crate::media::container::publish(tmp, out)?;
     Ok(IsoSummary {
         path: out.to_path_buf(),
         bytes: u64::from(plan.total) * SECTOR,
