@@ -540,23 +540,14 @@ impl Wim {
             let path = path.to_path_buf();
             move |source| Error::Io { path, source }
         };
-        if self.scratch.is_none() {
-            let root = tempfile::tempdir().map_err(io(&self.path))?;
-            self.scratch = Some((root, 0));
-        }
-        let Some((root, n)) = self.scratch.as_mut() else {
-            unreachable!("set above")
+        let (root, n) = match &mut self.scratch {
+            Some(s) => s,
+            slot => slot.insert((tempfile::tempdir().map_err(io(&self.path))?, 0)),
         };
         *n += 1;
         let dir = root.path().join(format!("{n:06}"));
         std::fs::create_dir(&dir).map_err(io(&dir))?;
         Ok(dir)
-    }
-
-    /// Keeps a temporary folder (whose files earlier [`Wim::add_tree`] calls staged) alive
-    /// until the commit.
-    pub fn hold(&mut self, guard: tempfile::TempDir) {
-        self.guards.push(guard);
     }
 
     /// Stages deleting `inner` (a file, or a directory with everything below it); `false` when
