@@ -1918,15 +1918,43 @@ fn cli_refuses_all(
     let d = common::Dir::new();
     setup(&d);
     let path = d.join(input);
+    cli_refuses_each(
+        family,
+        inputs,
+        &[named],
+        &d,
+        |b| std::fs::write(&path, b).unwrap(),
+        args,
+    );
+}
+
+/// The loop of [`cli_refuses_all`] with the input placed by `put` (into `d`, before each run):
+/// exit 2, exactly one `error:` line naming every one of `named`, no file of `d` changed.
+fn cli_refuses_each(
+    family: &str,
+    inputs: &[Vec<u8>],
+    named: &[&str],
+    d: &common::Dir,
+    put: impl Fn(&[u8]),
+    args: &[&str],
+) {
     for (i, b) in inputs.iter().enumerate() {
-        std::fs::write(&path, b).unwrap();
+        put(b);
         let before = snapshot(d.path());
         let r = d.peforge(args).fails(2);
-        let line = r.stderr.lines().find(|l| l.starts_with("error:")).unwrap();
-        assert!(
-            line.contains(named),
-            "{family} input {i}: the error does not name {named}: {line}"
-        );
+        let errors: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{family} input {i}: {}", r.stderr);
+        let line = errors[0];
+        for n in named {
+            assert!(
+                line.contains(n),
+                "{family} input {i}: the error does not name {n}: {line}"
+            );
+        }
         assert!(
             snapshot(d.path()) == before,
             "{family} input {i}: files changed after a refused input ({line})"
@@ -2414,8 +2442,8 @@ fn cli_refuses_bad_startup_files() {
     ];
     for (family, inner, seeds, refused) in families {
         let inputs = bad_inputs(&format!("cli-{family}"), seeds, refused);
-        for (i, b) in inputs.iter().enumerate() {
-            let wim = d.join("boot.wim");
+        let wim = d.join("boot.wim");
+        let put = |b: &[u8]| {
             std::fs::write(&wim, &pristine).unwrap();
             let file = d.join("file.in");
             std::fs::write(&file, b).unwrap();
@@ -2426,36 +2454,21 @@ fn cli_refuses_bad_startup_files() {
             )
             .ok();
             std::fs::remove_file(&file).unwrap();
-            let before = snapshot(d.path());
-            let r = d
-                .peforge(&[
-                    "wim",
-                    "customize",
-                    "--wim",
-                    "boot.wim",
-                    "--start-script",
-                    "hook.cmd",
-                ])
-                .fails(2);
-            let line = r.stderr.lines().find(|l| l.starts_with("error:")).unwrap();
-            assert!(
-                line.contains(family) && line.contains("boot.wim"),
-                "{family} input {i}: the error does not name the file: {line}"
-            );
-            assert_eq!(
-                r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
-                1,
-                "{family} input {i}: {}",
-                r.stderr
-            );
-            assert!(
-                snapshot(d.path()) == before,
-                "{family} input {i}: files changed after a refused input ({line})"
-            );
-        }
-        eprintln!(
-            "{family}: {} distinct bad inputs refused by `peforge wim customize --start-script`",
-            inputs.len()
+        };
+        cli_refuses_each(
+            family,
+            &inputs,
+            &[family, "boot.wim"],
+            &d,
+            put,
+            &[
+                "wim",
+                "customize",
+                "--wim",
+                "boot.wim",
+                "--start-script",
+                "hook.cmd",
+            ],
         );
     }
 }
